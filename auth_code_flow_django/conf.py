@@ -1,0 +1,74 @@
+"""App-wide settings, read lazily so ``override_settings`` always applies.
+
+Provider settings live in ``settings.OAUTH_PROVIDERS`` (see :mod:`.providers`); the
+options here are the ``AUTH_CODE_FLOW_*`` settings. :mod:`.checks` validates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+from django.conf import settings
+
+
+class Settings:
+    """One typed property per setting; each reads ``django.conf.settings`` when used."""
+
+    @property
+    def STATE_TTL(self) -> int:
+        """Seconds a started authorization stays valid."""
+        return cast("int", getattr(settings, "AUTH_CODE_FLOW_STATE_TTL", 600))
+
+    @property
+    def HTTP_TIMEOUT(self) -> float:
+        """Seconds allowed for a whole request to a provider."""
+        return cast("float", getattr(settings, "AUTH_CODE_FLOW_HTTP_TIMEOUT", 10.0))
+
+    @property
+    def MAX_RESPONSE_BYTES(self) -> int:
+        """Largest token endpoint reply read."""
+        return cast("int", getattr(settings, "AUTH_CODE_FLOW_MAX_RESPONSE_BYTES", 64 * 1024))
+
+    @property
+    def SUCCESS_URL(self) -> str | None:
+        """Where to go after connecting when no ``next`` was given (default: connections)."""
+        return cast("str | None", getattr(settings, "AUTH_CODE_FLOW_SUCCESS_URL", None))
+
+    @property
+    def AUTHORIZE_ON_GET(self) -> bool:
+        """Start the flow on a GET to ``authorize`` instead of showing a confirm page."""
+        return cast("bool", getattr(settings, "AUTH_CODE_FLOW_AUTHORIZE_ON_GET", False))
+
+    @property
+    def ENCRYPTION_KEYS(self) -> Sequence[str] | None:
+        """Fernet keys, newest first; ``None`` derives them from ``SECRET_KEY`` and
+        ``SECRET_KEY_FALLBACKS``."""
+        return cast(
+            "Sequence[str] | None", getattr(settings, "AUTH_CODE_FLOW_ENCRYPTION_KEYS", None)
+        )
+
+    @property
+    def REFRESH_LEEWAY(self) -> int:
+        """Seconds before expiry at which a token is refreshed."""
+        return cast("int", getattr(settings, "AUTH_CODE_FLOW_REFRESH_LEEWAY", 60))
+
+    @property
+    def REVOKE_ON_DISCONNECT(self) -> bool:
+        """Revoke tokens at the provider when a user disconnects."""
+        return cast("bool", getattr(settings, "AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT", True))
+
+
+conf = Settings()
+
+#: Every app setting with its default, for the system checks and the docs.
+DEFAULTS: dict[str, object] = {
+    "AUTH_CODE_FLOW_STATE_TTL": 600,
+    "AUTH_CODE_FLOW_HTTP_TIMEOUT": 10.0,
+    "AUTH_CODE_FLOW_MAX_RESPONSE_BYTES": 64 * 1024,
+    "AUTH_CODE_FLOW_SUCCESS_URL": None,
+    "AUTH_CODE_FLOW_AUTHORIZE_ON_GET": False,
+    "AUTH_CODE_FLOW_ENCRYPTION_KEYS": None,
+    "AUTH_CODE_FLOW_REFRESH_LEEWAY": 60,
+    "AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT": True,
+}

@@ -1,0 +1,269 @@
+"""Storage: pending authorizations (``OAuthState``) and tokens (``OAuthToken``).
+
+Secrets are never stored in clear: the ``state`` is kept as a SHA-256 digest, and
+the PKCE verifier and the tokens are encrypted (:mod:`.crypto`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from . import crypto, signals
+from .conf import conf
+from .exceptions import (
+    StateAlreadyUsedError,
+    StateExpiredError,
+    StateForgeryError,
+    StateMissingError,
+)
+from .flow import make_code_verifier, make_state
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from .flow import TokenResponse
+
+MAX_STATE_LENGTH = 512
+
+
+def state_digest(state: str) -> str:
+    return hashlib.sha256(state.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def mask(value: str | None) -> str:
+    """At most the last four characters, and only of a value long enough to hide."""
+    if not value:
+        return ""
+    return "\u2022" * 8 + (value[-4:] if len(value) >= 16 else "")
+
+
+class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
+    def expired(self, now: datetime | None = None) -> OAuthStateQuerySet:
+        return self.filter(expires_at__lte=now or timezone.now())
+
+    def purgeable(self, now: datetime | None = None) -> OAuthStateQuerySet:
+        """States that can never be used again: expired, or used."""
+        now = now or timezone.now()
+        return self.filter(models.Q(expires_at__lte=now) | models.Q(used_at__isnull=False))
+
+    def start(
+        self, user: AbstractBaseUser, provider: str, redirect_uri: str, next_url: str = ""
+    ) -> tuple[OAuthState, str]:
+        """Record a new authorization for ``user``; return it and the raw ``state``."""
+        state = make_state()
+        now = timezone.now()
+        obj = self.create(
+            user_id=user.pk,
+            provider=provider,
+            state_digest=state_digest(state),
+            code_verifier_encrypted=crypto.encrypt(make_code_verifier()),
+            redirect_uri=redirect_uri,
+            next_url=next_url,
+            created_at=now,
+            expires_at=now + timedelta(seconds=conf.STATE_TTL),
+        )
+        return obj, state
+
+    def validate(self, state: str | None, user: AbstractBaseUser, provider: str) -> OAuthState:
+        """The pending authorization ``state`` names, checked but not consumed.
+
+        Each failure is its own class: missing, unknown or not this user's (forgery),
+        expired, already used.
+        """
+        if not state:
+            raise StateMissingError()
+        if len(state) > MAX_STATE_LENGTH:
+            raise StateForgeryError()
+        obj = self.filter(state_digest=state_digest(state)).first()
+        if obj is None or obj.user_id != user.pk or obj.provider != provider:
+            raise StateForgeryError()
+        if obj.used_at is not None:
+            raise StateAlreadyUsedError()
+        if obj.is_expired:
+            raise StateExpiredError()
+        return obj
+
+    def consume(self, obj: OAuthState) -> None:
+        """Mark ``obj`` used; exactly one concurrent caller succeeds."""
+        claimed = self.filter(pk=obj.pk, used_at__isnull=True).update(used_at=timezone.now())
+        if claimed != 1:
+            raise StateAlreadyUsedError()
+
+
+class OAuthState(models.Model):
+    """One pending authorization: single-use, expiring, bound to the user who began it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_states"
+    )
+    provider = models.CharField(_("provider"), max_length=64)
+    state_digest = models.CharField(max_length=64, unique=True, editable=False)
+    code_verifier_encrypted = models.TextField(editable=False)
+    redirect_uri = models.TextField(_("redirect URI sent"))
+    next_url = models.TextField(_("where to go after"), blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), db_index=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    objects = OAuthStateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("pending authorization")
+        verbose_name_plural = _("pending authorizations")
+        ordering = ("-created_at",)
+
+    def __str__(self) -> str:
+        return f"{self.provider} authorization started {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def code_verifier(self) -> str:
+        return crypto.decrypt(self.code_verifier_encrypted)
+
+
+class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
+    def expired(self, now: datetime | None = None) -> OAuthTokenQuerySet:
+        return self.filter(expires_at__lte=now or timezone.now())
+
+    def active(self, now: datetime | None = None) -> OAuthTokenQuerySet:
+        return self.filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now or timezone.now()),
+            needs_reauthorization=False,
+        )
+
+    def store(
+        self, user: AbstractBaseUser, provider: str, result: TokenResponse
+    ) -> tuple[OAuthToken, bool]:
+        """Insert or update ``user``'s one token for ``provider``; return it and whether
+        it was created. Sends ``token_obtained`` once committed."""
+        try:
+            return self._store(user, provider, result)
+        except IntegrityError:
+            # Another request inserted the row between our read and our insert.
+            return self._store(user, provider, result)
+
+    def _store(
+        self, user: AbstractBaseUser, provider: str, result: TokenResponse
+    ) -> tuple[OAuthToken, bool]:
+        with transaction.atomic():
+            token = self.select_for_update().filter(user_id=user.pk, provider=provider).first()
+            created = token is None
+            if token is None:
+                token = OAuthToken(user_id=user.pk, provider=provider)
+            token.apply(result)
+            token.save()
+            signals.send_on_commit(signals.token_obtained, token)
+        return token, created
+
+
+class OAuthToken(models.Model):
+    """A user's tokens for one provider, encrypted at rest."""
+
+    STATUS_ACTIVE = "active"
+    STATUS_EXPIRED = "expired"
+    STATUS_REAUTHORIZE = "needs_reauthorization"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oauth_tokens"
+    )
+    provider = models.CharField(_("provider"), max_length=64)
+    access_token_encrypted = models.TextField(editable=False)
+    refresh_token_encrypted = models.TextField(blank=True, editable=False)
+    token_type = models.CharField(_("token type"), max_length=32, default="Bearer")
+    scope = models.TextField(_("granted scope"), blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    needs_reauthorization = models.BooleanField(
+        _("needs re-authorization"),
+        default=False,
+        help_text=_("The provider refused the refresh token; the user must connect again."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = OAuthTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("OAuth token")
+        verbose_name_plural = _("OAuth tokens")
+        ordering = ("provider", "user_id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "provider"], name="auth_code_flow_one_token_per_provider"
+            )
+        ]
+        indexes = [models.Index(fields=["provider", "expires_at"], name="acf_token_expiry_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} token of user {self.user_id}"
+
+    def __repr__(self) -> str:
+        return (
+            f"<OAuthToken id={self.pk} user_id={self.user_id} provider={self.provider!r} "
+            f"status={self.status!r}>"
+        )
+
+    @property
+    def access_token(self) -> str:
+        return crypto.decrypt(self.access_token_encrypted)
+
+    @access_token.setter
+    def access_token(self, value: str) -> None:
+        self.access_token_encrypted = crypto.encrypt(value)
+
+    @property
+    def refresh_token(self) -> str | None:
+        if not self.refresh_token_encrypted:
+            return None
+        return crypto.decrypt(self.refresh_token_encrypted)
+
+    @refresh_token.setter
+    def refresh_token(self, value: str | None) -> None:
+        self.refresh_token_encrypted = crypto.encrypt(value) if value else ""
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    def expires_within(self, seconds: int) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now() + timedelta(
+            seconds=seconds
+        )
+
+    @property
+    def status(self) -> str:
+        if self.needs_reauthorization:
+            return self.STATUS_REAUTHORIZE
+        return self.STATUS_EXPIRED if self.is_expired else self.STATUS_ACTIVE
+
+    def apply(self, result: TokenResponse) -> None:
+        """Take the values of a token response (tokens, scope, expiry)."""
+        self.access_token = result.access_token
+        if result.refresh_token:
+            self.refresh_token = result.refresh_token
+        self.token_type = result.token_type
+        self.scope = result.scope or ""
+        self.expires_at = result.expires_at
+        self.needs_reauthorization = False
+
+    def masked_access_token(self) -> str:
+        return self._masked("access_token")
+
+    def masked_refresh_token(self) -> str:
+        return self._masked("refresh_token")
+
+    def _masked(self, name: str) -> str:
+        try:
+            value: Any = getattr(self, name)
+        except crypto.TokenDecryptionError:
+            return str(_("(cannot decrypt with the current keys)"))
+        return mask(value)

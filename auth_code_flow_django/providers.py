@@ -1,0 +1,224 @@
+"""Providers: ``settings.OAUTH_PROVIDERS`` turned into immutable :class:`Provider` objects.
+
+Each entry is a dict keyed by the provider's slug. A ``preset`` fills in endpoints and
+quirks; any preset value can be overridden. Quirks are declared here as data
+(``token_type_required``, ``expires_in_field`` ...) so the views have no special cases.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Mapping
+from functools import cached_property
+from types import MappingProxyType
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from .conf import conf
+from .exceptions import ImproperlyConfigured
+from .flow import AbstractBaseFlowManager, ClientAuthMethod
+
+__all__ = [
+    "PRESETS",
+    "PROVIDER_KEYS",
+    "Provider",
+    "ProviderFlowManager",
+    "UnknownProviderError",
+    "get_provider",
+    "get_providers",
+]
+
+PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "stackexchange": {
+            "display_name": "Stack Exchange",
+            "base_uri": "https://stackoverflow.com",
+            "authorization_path": "/oauth",
+            "access_token_path": "/oauth/access_token/json",
+            "scope": "no_expiry",
+            # Its token reply has no token_type and says "expires", not "expires_in".
+            "token_type_required": False,
+            "expires_in_field": "expires",
+        },
+        "github": {
+            "display_name": "GitHub",
+            "base_uri": "https://github.com",
+            "authorization_path": "/login/oauth/authorize",
+            "access_token_path": "/login/oauth/access_token",
+            "scope": "read:user",
+            # JSON only when asked with Accept (always sent); errors come as a 200 with
+            # "error", which the core treats as an error for every provider.
+        },
+        "google": {
+            "display_name": "Google",
+            "base_uri": "https://accounts.google.com",
+            "authorization_path": "/o/oauth2/v2/auth",
+            "access_token_path": "https://oauth2.googleapis.com/token",
+            "revocation_path": "https://oauth2.googleapis.com/revoke",
+            "issuer": "https://accounts.google.com",
+            "scope": "openid email",
+            "extra_authorize_params": {"access_type": "offline", "prompt": "consent"},
+        },
+        "gitlab": {
+            "display_name": "GitLab",
+            "base_uri": "https://gitlab.com",
+            "authorization_path": "/oauth/authorize",
+            "access_token_path": "/oauth/token",
+            "revocation_path": "/oauth/revoke",
+            "scope": "read_user",
+        },
+    }
+)
+
+
+class UnknownProviderError(LookupError):
+    """No provider with this slug in ``OAUTH_PROVIDERS``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Provider:
+    """One configured provider. ``repr()`` never shows the client secret."""
+
+    slug: str
+    client_id: str
+    client_secret: str | None = dataclasses.field(default=None, repr=False)
+    display_name: str = ""
+    base_uri: str = ""
+    authorization_path: str = "/authorize"
+    access_token_path: str = "/access_token"
+    revocation_path: str | None = None
+    scope: str = ""
+    redirect_uri: str | None = None
+    issuer: str | None = None
+    token_endpoint_auth_method: ClientAuthMethod = "client_secret_post"
+    use_pkce: bool = True
+    extra_authorize_params: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    token_type_required: bool = True
+    expires_in_field: str = "expires_in"
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.slug.replace("_", " ").title()
+
+    @property
+    def supports_revocation(self) -> bool:
+        return bool(self.revocation_path)
+
+    @cached_property
+    def flow_manager(self) -> ProviderFlowManager:
+        """The flow manager for this provider (shared; thread-safe)."""
+        return ProviderFlowManager(
+            base_uri=self.base_uri,
+            authorization_path=self.authorization_path,
+            access_token_path=self.access_token_path,
+            revocation_path=self.revocation_path,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            scope=self.scope,
+            redirect_uri=self.redirect_uri,
+            token_endpoint_auth_method=self.token_endpoint_auth_method,
+            use_pkce=self.use_pkce,
+            extra_authorize_params=self.extra_authorize_params,
+            token_type_required=self.token_type_required,
+            expires_in_field=self.expires_in_field,
+            timeout=float(conf.HTTP_TIMEOUT),
+            max_response_bytes=int(conf.MAX_RESPONSE_BYTES),
+        )
+
+
+#: Keys an ``OAUTH_PROVIDERS`` entry may have.
+PROVIDER_KEYS = frozenset(
+    {"preset"} | {f.name for f in dataclasses.fields(Provider) if f.name != "slug"}
+)
+
+
+class ProviderFlowManager(AbstractBaseFlowManager):
+    """The flow manager behind a :class:`Provider`.
+
+    The Django layer keeps state in ``OAuthState`` and passes the redirect URI and PKCE
+    verifier of each flow explicitly, so ``redirect_uri`` is optional here and the
+    seed's state hooks are not used.
+    """
+
+    required_attributes = tuple(
+        name for name in AbstractBaseFlowManager.required_attributes if name != "redirect_uri"
+    )
+
+    def __init__(self, **attributes: Any) -> None:
+        super().__init__(**attributes)
+        self._local = threading.local()
+
+    def get_session(self) -> requests.Session:
+        # requests.Session is not documented as thread-safe: one per thread.
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        return session
+
+    def store_user_state(self, user: Any, state: str) -> None:
+        raise NotImplementedError("OAuthState.objects.start() keeps the state.")
+
+    def check_user_state(self, user: Any, state: str) -> bool:
+        raise NotImplementedError("OAuthState.objects.validate() checks the state.")
+
+
+def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
+    """Build one provider from its settings entry (merged over its preset)."""
+    values: dict[str, Any] = {}
+    preset = raw.get("preset")
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ImproperlyConfigured(f"OAUTH_PROVIDERS[{slug!r}]: unknown preset {preset!r}.")
+        values.update(PRESETS[preset])
+    values.update({k: v for k, v in raw.items() if k != "preset"})
+    unknown = sorted(set(values) - PROVIDER_KEYS)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"OAUTH_PROVIDERS[{slug!r}]: unknown keys {', '.join(unknown)}."
+        )
+    if not values.get("client_id"):
+        raise ImproperlyConfigured(f"OAUTH_PROVIDERS[{slug!r}]: client_id is required.")
+    values["extra_authorize_params"] = MappingProxyType(
+        dict(values.get("extra_authorize_params") or {})
+    )
+    return Provider(slug=slug, **values)
+
+
+_cache: dict[str, Provider] | None = None
+_lock = threading.Lock()
+
+
+def get_providers() -> dict[str, Provider]:
+    """Every configured provider, by slug, in settings order."""
+    global _cache
+    providers = _cache
+    if providers is None:
+        raw = getattr(settings, "OAUTH_PROVIDERS", {})
+        if not isinstance(raw, Mapping):
+            raise ImproperlyConfigured("OAUTH_PROVIDERS must be a dict.")
+        providers = {slug: build_provider(slug, entry) for slug, entry in raw.items()}
+        with _lock:
+            _cache = providers
+    return providers
+
+
+def get_provider(slug: str) -> Provider:
+    try:
+        return get_providers()[slug]
+    except KeyError:
+        raise UnknownProviderError(slug) from None
+
+
+@receiver(setting_changed)
+def _reset_providers(*, setting: str, **kwargs: Any) -> None:
+    global _cache
+    if setting == "OAUTH_PROVIDERS" or setting.startswith("AUTH_CODE_FLOW_"):
+        with _lock:
+            _cache = None

@@ -1,0 +1,287 @@
+"""The views: connections list, authorize, callback, disconnect.
+
+Views parse the request, call one function that does the work, and render. Every
+failure renders ``auth_code_flow_django/error.html`` with a 4xx status (bad request,
+state problems, cancelled) or 502 (the provider failed), and stores nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import SuspiciousOperation
+from django.db import DatabaseError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.cache import never_cache
+
+from . import tokens
+from .conf import conf
+from .exceptions import (
+    AccessDeniedError,
+    AuthCodeFlowError,
+    AuthorizationError,
+    BaseAuthCodeFlowError,
+    IssuerMismatchError,
+    StateError,
+    clean_error_code,
+    clean_provider_text,
+)
+from .models import OAuthState, OAuthToken
+from .providers import Provider, UnknownProviderError, get_provider, get_providers
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+logger = logging.getLogger("auth_code_flow_django.views")
+
+#: Callback parameters that must appear at most once (RFC 6749 3.1).
+SINGLE_PARAMS = ("state", "code", "error", "error_description", "error_uri", "iss")
+MAX_CODE_LENGTH = 4096
+MAX_NEXT_LENGTH = 2048
+
+
+def status_for(error: BaseAuthCodeFlowError) -> int:
+    """The HTTP status of the error page for ``error``."""
+    if isinstance(error, AccessDeniedError):
+        return 403
+    if isinstance(error, AuthCodeFlowError):
+        return 502
+    if isinstance(error, (StateError, AuthorizationError, IssuerMismatchError)):
+        return 400
+    return 500
+
+
+def safe_next(request: HttpRequest, value: object) -> str:
+    """``value`` if it is a safe place on this site to go to, else ``""``."""
+    if not isinstance(value, str) or not value or len(value) > MAX_NEXT_LENGTH:
+        return ""
+    if any(ch in value for ch in "\\\x00\r\n\t"):
+        return ""
+    allowed = url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return value if allowed else ""
+
+
+def _user(request: HttpRequest) -> AbstractBaseUser:
+    user = request.user
+    assert user.is_authenticated
+    return user
+
+
+class ProviderMixin(LoginRequiredMixin):
+    """Resolve the ``provider`` URL argument; an unknown slug is a 404."""
+
+    provider: Provider
+    error_template_name = "auth_code_flow_django/error.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            self.provider = get_provider(kwargs["provider"])
+        except UnknownProviderError:
+            raise Http404(_("Unknown provider.")) from None
+        return super().dispatch(request, *args, **kwargs)
+
+    def render_error(self, request: HttpRequest, error: BaseAuthCodeFlowError) -> HttpResponse:
+        context = {
+            "provider": self.provider,
+            "error": error,
+            "error_code": error.error,
+            "description": error.description,
+            "cancelled": isinstance(error, AccessDeniedError),
+            "connections_url": reverse("auth_code_flow:connections"),
+        }
+        return render(request, self.error_template_name, context, status=status_for(error))
+
+
+class ConnectionsView(LoginRequiredMixin, View):
+    """The user's providers, connected or not, with connect/disconnect buttons."""
+
+    template_name = "auth_code_flow_django/connections.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        user = _user(request)
+        stored = {t.provider: t for t in OAuthToken.objects.filter(user_id=user.pk)}
+        rows = [
+            {"provider": provider, "token": stored.get(slug)}
+            for slug, provider in get_providers().items()
+        ]
+        return render(request, self.template_name, {"connections": rows})
+
+
+class AuthorizeView(ProviderMixin, View):
+    """POST starts the flow (302 to the provider); GET shows a confirm page."""
+
+    template_name = "auth_code_flow_django/authorize.html"
+
+    def get_extra_authorize_params(self) -> dict[str, str]:
+        """Extra query parameters for this authorization request (override me)."""
+        return {}
+
+    def get_redirect_uri(self) -> str:
+        if self.provider.redirect_uri:
+            return self.provider.redirect_uri
+        path = reverse("auth_code_flow:callback", args=[self.provider.slug])
+        return self.request.build_absolute_uri(path)
+
+    def get(self, request: HttpRequest, provider: str) -> HttpResponse:
+        next_url = safe_next(request, request.GET.get("next"))
+        if conf.AUTHORIZE_ON_GET:
+            return self.start(request, next_url)
+        return render(
+            request, self.template_name, {"provider": self.provider, "next_url": next_url}
+        )
+
+    def post(self, request: HttpRequest, provider: str) -> HttpResponse:
+        next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+        return self.start(request, next_url)
+
+    def start(self, request: HttpRequest, next_url: str) -> HttpResponse:
+        redirect_uri = self.get_redirect_uri()
+        oauth_state, state = OAuthState.objects.start(
+            _user(request), self.provider.slug, redirect_uri, next_url
+        )
+        url = self.provider.flow_manager.get_authorization_endpoint(
+            state,
+            code_verifier=oauth_state.code_verifier,
+            redirect_uri=redirect_uri,
+            extra_params=self.get_extra_authorize_params(),
+        )
+        return HttpResponseRedirect(url)
+
+
+@method_decorator(never_cache, name="dispatch")
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
+class CallbackView(ProviderMixin, View):
+    """The provider sends the user back here with ``code`` and ``state`` (or ``error``)."""
+
+    http_method_names: ClassVar[list[str]] = ["get", "head"]  # type: ignore[misc]
+
+    def handle_no_permission(self) -> HttpResponseRedirect:
+        # Never carry the code into a login URL's ``next``: start over from the list.
+        return redirect_to_login(reverse("auth_code_flow:connections"))
+
+    def get(self, request: HttpRequest, provider: str) -> HttpResponse:
+        try:
+            token, next_url = self.complete(request)
+        except BaseAuthCodeFlowError as error:
+            response = self.connection_failed(error)
+        except DatabaseError:
+            logger.exception("could not store the %s token", self.provider.slug)
+            response = self.connection_failed(
+                AuthorizationError(
+                    _("The connection could not be saved. Please try again."),
+                    error="temporarily_unavailable",
+                )
+            )
+            response.status_code = 503
+        else:
+            response = self.connection_succeeded(token, next_url)
+        # The callback URL carries the code: keep it out of Referer headers.
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def read_params(self, request: HttpRequest) -> dict[str, str]:
+        try:
+            query = request.GET
+        except SuspiciousOperation:  # too many fields
+            raise AuthorizationError(_("The reply has too many parameters.")) from None
+        params: dict[str, str] = {}
+        for name in SINGLE_PARAMS:
+            values = query.getlist(name)
+            if len(values) > 1:
+                raise AuthorizationError(
+                    _("The reply repeats the %(name)s parameter.") % {"name": name}
+                )
+            if values:
+                params[name] = values[0]
+        return params
+
+    def complete(self, request: HttpRequest) -> tuple[OAuthToken, str]:
+        """Check, exchange and store; return the token and where to go next."""
+        user = _user(request)
+        params = self.read_params(request)
+        oauth_state = OAuthState.objects.validate(params.get("state"), user, self.provider.slug)
+        self.check_issuer(params.get("iss"))
+        OAuthState.objects.consume(oauth_state)
+        if "error" in params:
+            raise self.authorization_error(params)
+        code = params.get("code", "")
+        if not code or len(code) > MAX_CODE_LENGTH:
+            raise AuthorizationError(_("The reply carried no usable authorization code."))
+        result = self.provider.flow_manager.exchange_code(
+            None,
+            code,
+            params["state"],
+            check_state=False,
+            code_verifier=oauth_state.code_verifier,
+            redirect_uri=oauth_state.redirect_uri,
+        )
+        token, _created = OAuthToken.objects.store(user, self.provider.slug, result)
+        logger.info("connected %s for user %s", self.provider.slug, user.pk)
+        return token, safe_next(request, oauth_state.next_url)
+
+    def check_issuer(self, iss: str | None) -> None:
+        """RFC 9207: when the provider has an issuer, ``iss`` must be there and match."""
+        expected = self.provider.issuer
+        if expected and iss != expected:
+            raise IssuerMismatchError()
+
+    def authorization_error(self, params: dict[str, str]) -> AuthorizationError:
+        code = clean_error_code(params.get("error"), "invalid_request")
+        detail = clean_provider_text(params.get("error_description"))
+        if code == "access_denied":
+            return AccessDeniedError(
+                _("You cancelled the connection to %(provider)s. Nothing was changed.")
+                % {"provider": self.provider.name},
+                error=code,
+            )
+        message = _("%(provider)s refused the request (%(code)s).") % {
+            "provider": self.provider.name,
+            "code": code,
+        }
+        return AuthorizationError(f"{message} {detail}".strip(), error=code)
+
+    def connection_succeeded(self, token: OAuthToken, next_url: str) -> HttpResponse:
+        """Hook: the token is stored. Default: redirect to ``next`` or the success URL."""
+        messages.success(
+            self.request,
+            _("Connected to %(provider)s.") % {"provider": self.provider.name},
+            fail_silently=True,
+        )
+        return HttpResponseRedirect(
+            next_url or conf.SUCCESS_URL or reverse("auth_code_flow:connections")
+        )
+
+    def connection_failed(self, error: BaseAuthCodeFlowError) -> HttpResponse:
+        """Hook: the flow failed; nothing was stored. Default: the error page."""
+        logger.warning(
+            "connecting %s failed: %s (%s)", self.provider.slug, type(error).__name__, error.error
+        )
+        return self.render_error(self.request, error)
+
+
+class DisconnectView(ProviderMixin, View):
+    """POST only: revoke at the provider where supported, then delete."""
+
+    http_method_names: ClassVar[list[str]] = ["post"]  # type: ignore[misc]
+
+    def post(self, request: HttpRequest, provider: str) -> HttpResponse:
+        removed = tokens.revoke(_user(request), self.provider.slug)
+        if removed:
+            text = _("Disconnected from %(provider)s.")
+        else:
+            text = _("You were not connected to %(provider)s.")
+        messages.info(request, text % {"provider": self.provider.name}, fail_silently=True)
+        next_url = safe_next(request, request.POST.get("next"))
+        return HttpResponseRedirect(next_url or reverse("auth_code_flow:connections"))

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from auth_code_flow_django.checks import check_app_settings, check_providers, is_loopback
+
+GOOD = {"client_id": "id", "client_secret": "secret", "base_uri": "https://p.example"}
+
+
+def ids(providers: object) -> list[str]:
+    with override_settings(OAUTH_PROVIDERS=providers):
+        return [m.id for m in check_providers()]
+
+
+def app_ids(**settings: Any) -> list[str]:
+    with override_settings(**settings):
+        return [m.id for m in check_app_settings()]
+
+
+def test_valid_configurations_pass() -> None:
+    assert ids({"p": GOOD}) == []
+    assert ids({"se": {"preset": "stackexchange", "client_id": "i", "client_secret": "s"}}) == []
+    assert ids({"local": {**GOOD, "base_uri": "http://127.0.0.1:8000"}}) == []
+    assert ids({"local": {**GOOD, "base_uri": "http://localhost:8000"}}) == []
+    assert (
+        ids({"pub": {**GOOD, "client_secret": None, "token_endpoint_auth_method": "none"}}) == []
+    )
+    assert ids({}) == []
+
+
+@pytest.mark.parametrize(
+    ("providers", "expected"),
+    [
+        ([GOOD], ["auth_code_flow_django.E001"]),
+        ({"p": "not a dict"}, ["auth_code_flow_django.E002"]),
+        ({"p": {**GOOD, "client_secert": "typo"}}, ["auth_code_flow_django.E003"]),
+        ({"p": {**GOOD, "preset": "myspace"}}, ["auth_code_flow_django.E004"]),
+        ({"p": {**GOOD, "client_id": ""}}, ["auth_code_flow_django.E005"]),
+        ({"p": {**GOOD, "client_secret": None}}, ["auth_code_flow_django.E006"]),
+        ({"p": {"client_id": "i", "client_secret": "s"}}, ["auth_code_flow_django.E007"] * 2),
+        ({"p": {**GOOD, "base_uri": "ftp://p.example"}}, ["auth_code_flow_django.E007"] * 2),
+        ({"p": {**GOOD, "base_uri": "http://p.example"}}, ["auth_code_flow_django.E008"] * 2),
+        ({"p": {**GOOD, "revocation_path": "http://p.example/r"}}, ["auth_code_flow_django.E008"]),
+        ({"p": {**GOOD, "redirect_uri": "/relative/"}}, ["auth_code_flow_django.E007"]),
+        ({"p": {**GOOD, "issuer": "http://p.example"}}, ["auth_code_flow_django.E008"]),
+        ({"p": {**GOOD, "scope": ["read", "write"]}}, ["auth_code_flow_django.E009"]),
+        (
+            {"p": {**GOOD, "token_endpoint_auth_method": "private_key_jwt"}},
+            ["auth_code_flow_django.E010"],
+        ),
+        ({"p": {**GOOD, "use_pkce": "yes"}}, ["auth_code_flow_django.E011"]),
+        ({"p": {**GOOD, "extra_authorize_params": {"a": 1}}}, ["auth_code_flow_django.E011"]),
+        ({"p": {**GOOD, "client_id": 123}}, ["auth_code_flow_django.E011"]),
+        ({"Bad Slug": GOOD}, ["auth_code_flow_django.E012"]),
+        ({"p": {**GOOD, "authorization_path": None}}, ["auth_code_flow_django.E007"]),
+    ],
+)
+def test_each_provider_problem_has_its_id(providers: object, expected: list[str]) -> None:
+    assert ids(providers) == expected
+
+
+def test_messages_have_hints_and_name_the_provider() -> None:
+    with override_settings(OAUTH_PROVIDERS={"p": {**GOOD, "client_secert": "x"}}):
+        (message,) = check_providers()
+    assert "OAUTH_PROVIDERS['p']" in message.msg
+    assert "client_secert" in message.msg
+    assert message.hint
+    assert "client_secret" in message.hint
+
+
+def test_secret_value_is_not_shown_in_messages() -> None:
+    with override_settings(OAUTH_PROVIDERS={"p": {**GOOD, "base_uri": "http://p.example"}}):
+        messages = check_providers()
+    assert all("secret" not in m.msg.replace("client_secret", "") for m in messages)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({}, []),
+        ({"AUTH_CODE_FLOW_STATE_TTL": 0}, ["auth_code_flow_django.E020"]),
+        ({"AUTH_CODE_FLOW_STATE_TTL": "600"}, ["auth_code_flow_django.E020"]),
+        ({"AUTH_CODE_FLOW_HTTP_TIMEOUT": True}, ["auth_code_flow_django.E020"]),
+        ({"AUTH_CODE_FLOW_MAX_RESPONSE_BYTES": -1}, ["auth_code_flow_django.E020"]),
+        ({"AUTH_CODE_FLOW_REFRESH_LEEWAY": -1}, ["auth_code_flow_django.E020"]),
+        ({"AUTH_CODE_FLOW_REFRESH_LEEWAY": 1.5}, ["auth_code_flow_django.E020"]),
+        ({"AUTH_CODE_FLOW_AUTHORIZE_ON_GET": "yes"}, ["auth_code_flow_django.E020"]),
+        ({"AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT": 1}, ["auth_code_flow_django.E020"]),
+        ({"AUTH_CODE_FLOW_SUCCESS_URL": 5}, ["auth_code_flow_django.E020"]),
+        ({"AUTH_CODE_FLOW_SUCCESS_URL": "/ok/"}, []),
+        ({"AUTH_CODE_FLOW_ENCRYPTION_KEYS": ["not-a-key"]}, ["auth_code_flow_django.E021"]),
+        ({"AUTH_CODE_FLOW_ENCRYPTION_KEYS": []}, ["auth_code_flow_django.E021"]),
+        ({"AUTH_CODE_FLOW_ENCRYPTION_KEYS": "x" * 44}, ["auth_code_flow_django.E021"]),
+        (
+            {"AUTH_CODE_FLOW_ENCRYPTION_KEYS": ["Gq8NB0VMeLXGuTkt7W3ZjJxH3tA2WcJ3bRLZ6Xq2T1w="]},
+            [],
+        ),
+        ({"AUTH_CODE_FLOW_STATE_TTTL": 5}, ["auth_code_flow_django.W001"]),
+    ],
+)
+def test_each_app_setting_problem_has_its_id(
+    settings: dict[str, Any], expected: list[str]
+) -> None:
+    assert app_ids(**settings) == expected
+
+
+def test_checks_are_registered_with_manage_py_check() -> None:
+    with (
+        override_settings(OAUTH_PROVIDERS={"p": {**GOOD, "preset": "nope"}}),
+        pytest.raises(SystemCheckError, match=r"auth_code_flow_django\.E004"),
+    ):
+        call_command("check", stdout=StringIO(), stderr=StringIO())
+    call_command("check", stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("localhost", True),
+        ("app.localhost", True),
+        ("127.0.0.1", True),
+        ("127.8.9.1", True),
+        ("[::1]", True),
+        ("::1", True),
+        ("10.0.0.1", False),
+        ("example.com", False),
+        ("localhost.example.com", False),
+    ],
+)
+def test_is_loopback(host: str, expected: bool) -> None:
+    assert is_loopback(host) is expected

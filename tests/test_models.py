@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.utils import timezone
+
+from auth_code_flow_django import exceptions as exc
+from auth_code_flow_django.flow import TokenResponse
+from auth_code_flow_django.models import OAuthState, OAuthToken, mask, state_digest
+
+from .conftest import make_token
+
+pytestmark = pytest.mark.django_db
+
+
+def test_tokens_are_encrypted_at_rest(user: User) -> None:
+    make_token(user, access_token="PLAIN-ACCESS-TOKEN-abcdef", refresh_token="PLAIN-REFRESH-xyz")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM auth_code_flow_django_oauthtoken")
+        rows = cursor.fetchall()
+    dump = repr(rows)
+    assert len(rows) == 1
+    assert "PLAIN-ACCESS-TOKEN" not in dump
+    assert "PLAIN-REFRESH" not in dump
+    token = OAuthToken.objects.get()
+    assert token.access_token == "PLAIN-ACCESS-TOKEN-abcdef"
+    assert token.refresh_token == "PLAIN-REFRESH-xyz"
+
+
+def test_state_and_verifier_are_not_stored_in_clear(user: User) -> None:
+    obj, state = OAuthState.objects.start(user, "example", "https://app/cb")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM auth_code_flow_django_oauthstate")
+        dump = repr(cursor.fetchall())
+    assert state not in dump
+    assert obj.code_verifier not in dump
+    assert state_digest(state) in dump
+
+
+def test_str_and_repr_never_show_tokens(user: User) -> None:
+    token = make_token(user, access_token="SECRET-ACCESS-1234567890")
+    text = str(token) + repr(token)
+    assert "SECRET-ACCESS" not in text
+    assert "example" in str(token)
+    assert "status='active'" in repr(token)
+
+
+def test_status_and_expiry(user: User) -> None:
+    token = make_token(user, expires_at=timezone.now() + timedelta(seconds=30))
+    assert not token.is_expired
+    assert token.expires_within(60)
+    assert not token.expires_within(10)
+    assert token.status == OAuthToken.STATUS_ACTIVE
+    token.expires_at = timezone.now() - timedelta(seconds=1)
+    assert token.is_expired
+    assert token.status == OAuthToken.STATUS_EXPIRED
+    token.needs_reauthorization = True
+    assert token.status == OAuthToken.STATUS_REAUTHORIZE
+    token.expires_at = None
+    assert not token.is_expired
+    assert not token.expires_within(10**6)
+
+
+def test_querysets(user: User, other_user: User) -> None:
+    make_token(user, expires_at=timezone.now() - timedelta(seconds=1))
+    make_token(other_user)
+    assert list(OAuthToken.objects.expired().values_list("user__username", flat=True)) == ["alice"]
+    assert list(OAuthToken.objects.active().values_list("user__username", flat=True)) == [
+        "mallory"
+    ]
+
+
+def test_store_inserts_then_updates_one_row(user: User) -> None:
+    first, created = OAuthToken.objects.store(user, "example", TokenResponse(access_token="a1"))
+    second, created_again = OAuthToken.objects.store(
+        user, "example", TokenResponse(access_token="a2", refresh_token="r2")
+    )
+    assert created
+    assert not created_again
+    assert first.pk == second.pk
+    assert OAuthToken.objects.get().access_token == "a2"
+
+
+def test_store_retries_after_losing_an_insert_race(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import IntegrityError
+
+    from auth_code_flow_django.models import OAuthTokenQuerySet
+
+    original = OAuthTokenQuerySet._store
+    calls: list[int] = []
+
+    def racing(self: OAuthTokenQuerySet, *args: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            make_token(user, access_token="written-by-the-other-request")
+            raise IntegrityError("duplicate key")
+        return original(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(OAuthTokenQuerySet, "_store", racing)
+    _token, created = OAuthToken.objects.store(user, "example", TokenResponse(access_token="mine"))
+    assert not created
+    assert OAuthToken.objects.get().access_token == "mine"
+
+
+def test_unique_per_user_and_provider(user: User) -> None:
+    from django.db import IntegrityError, transaction
+
+    make_token(user)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OAuthToken.objects.create(user=user, provider="example", access_token_encrypted="x")
+
+
+def test_state_validate_and_consume(user: User, other_user: User) -> None:
+    obj, state = OAuthState.objects.start(user, "example", "https://app/cb", "/next/")
+    with pytest.raises(exc.StateMissingError):
+        OAuthState.objects.validate("", user, "example")
+    with pytest.raises(exc.StateForgeryError):
+        OAuthState.objects.validate("x" * 1000, user, "example")
+    with pytest.raises(exc.StateForgeryError):
+        OAuthState.objects.validate(state, other_user, "example")
+    with pytest.raises(exc.StateForgeryError):
+        OAuthState.objects.validate(state, user, "stackexchange")
+    assert OAuthState.objects.validate(state, user, "example") == obj
+    OAuthState.objects.consume(obj)
+    with pytest.raises(exc.StateAlreadyUsedError):
+        OAuthState.objects.consume(obj)
+    with pytest.raises(exc.StateAlreadyUsedError):
+        OAuthState.objects.validate(state, user, "example")
+
+
+def test_state_expiry_and_purge(user: User) -> None:
+    expired, state = OAuthState.objects.start(user, "example", "https://app/cb")
+    OAuthState.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
+    used, _ = OAuthState.objects.start(user, "example", "https://app/cb")
+    OAuthState.objects.consume(used)
+    pending, _ = OAuthState.objects.start(user, "example", "https://app/cb")
+    with pytest.raises(exc.StateExpiredError):
+        OAuthState.objects.validate(state, user, "example")
+    assert list(OAuthState.objects.expired()) == [OAuthState.objects.get(pk=expired.pk)]
+    assert set(OAuthState.objects.purgeable()) == {
+        OAuthState.objects.get(pk=expired.pk),
+        OAuthState.objects.get(pk=used.pk),
+    }
+    assert "example authorization started" in str(pending)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, ""), ("", ""), ("short", "••••••••"), ("0123456789abcdefWXYZ", "••••••••WXYZ")],
+)
+def test_mask(value: str | None, expected: str) -> None:
+    assert mask(value) == expected
+
+
+def test_masked_token_when_keys_are_lost(user: User, settings: object) -> None:
+    token = make_token(user, access_token="0123456789abcdef-LAST")
+    assert token.masked_access_token() == "••••••••LAST"
+    assert token.masked_refresh_token().startswith("••••")
+    from django.test import override_settings
+
+    with override_settings(SECRET_KEY="a-completely-different-secret-key-0123456789"):
+        assert "cannot decrypt" in token.masked_access_token()
+
+
+def test_refresh_token_can_be_absent(user: User) -> None:
+    token = make_token(user, refresh_token=None)
+    assert token.refresh_token is None
+    token.refresh_token = None
+    assert token.refresh_token_encrypted == ""

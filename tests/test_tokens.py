@@ -1,0 +1,321 @@
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+import responses
+from django.contrib.auth.models import AnonymousUser, User
+from django.test import override_settings
+from django.utils import timezone
+
+from auth_code_flow_django import exceptions as exc
+from auth_code_flow_django import signals, tokens
+from auth_code_flow_django.models import OAuthToken
+
+from .conftest import REVOKE_URL, TOKEN_URL, make_token
+
+pytestmark = pytest.mark.django_db
+API = "https://api.provider.example/me"
+
+
+def body(call: Any) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(str(call.request.body)).items()}
+
+
+def expiring(user: User, seconds: int, **kwargs: Any) -> OAuthToken:
+    return make_token(user, expires_at=timezone.now() + timedelta(seconds=seconds), **kwargs)
+
+
+def test_valid_token_is_returned_without_a_request(user: User, mocked: Any) -> None:
+    expiring(user, 3600)
+    assert tokens.get_access_token(user, "example") == "stored-access-token-0001"
+    assert len(mocked.calls) == 0
+
+
+def test_token_without_expiry_is_never_refreshed(user: User, mocked: Any) -> None:
+    make_token(user)
+    assert tokens.get_access_token(user, "example") == "stored-access-token-0001"
+    assert len(mocked.calls) == 0
+
+
+@pytest.mark.parametrize("seconds", [-10, 0, 59])
+def test_expired_or_within_leeway_is_refreshed_with_rotation(
+    user: User, mocked: Any, seconds: int
+) -> None:
+    call = mocked.post(
+        TOKEN_URL,
+        json={
+            "access_token": "new-access",
+            "token_type": "Bearer",
+            "expires_in": 600,
+            "refresh_token": "new-refresh",
+        },
+    )
+    expiring(user, seconds)
+    assert tokens.get_access_token(user, "example") == "new-access"
+    assert body(call.calls[0])["refresh_token"] == "stored-refresh-token-0002"
+    assert body(call.calls[0])["grant_type"] == "refresh_token"
+    token = OAuthToken.objects.get()
+    assert token.refresh_token == "new-refresh"
+    assert not token.expires_within(500)
+
+
+@override_settings(AUTH_CODE_FLOW_REFRESH_LEEWAY=5)
+def test_leeway_setting(user: User, mocked: Any) -> None:
+    expiring(user, 30)
+    assert tokens.get_access_token(user, "example") == "stored-access-token-0001"
+    assert len(mocked.calls) == 0
+
+
+def test_refresh_without_rotation_keeps_the_refresh_token(user: User, mocked: Any) -> None:
+    mocked.post(TOKEN_URL, json={"access_token": "new-access", "token_type": "Bearer"})
+    expiring(user, -1)
+    tokens.get_access_token(user, "example")
+    token = OAuthToken.objects.get()
+    assert token.refresh_token == "stored-refresh-token-0002"
+    assert token.expires_at is None
+
+
+def test_invalid_grant_marks_reauthorization_and_keeps_the_row(
+    user: User, mocked: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    mocked.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    expiring(user, -1)
+    with caplog.at_level(logging.WARNING), pytest.raises(exc.ReauthorizationRequiredError):
+        tokens.get_access_token(user, "example")
+    token = OAuthToken.objects.get()
+    assert token.needs_reauthorization
+    assert token.access_token == "stored-access-token-0001"
+    assert "stored-refresh" not in caplog.text
+    with pytest.raises(exc.ReauthorizationRequiredError):
+        tokens.get_access_token(user, "example")
+    assert len(mocked.calls) == 1
+
+
+def test_expired_without_refresh_token_needs_reauthorization(user: User, mocked: Any) -> None:
+    expiring(user, -1, refresh_token=None)
+    with pytest.raises(exc.ReauthorizationRequiredError):
+        tokens.get_access_token(user, "example")
+    assert OAuthToken.objects.get().needs_reauthorization
+    assert len(mocked.calls) == 0
+
+
+def test_provider_failure_during_refresh_keeps_everything(user: User, mocked: Any) -> None:
+    mocked.post(TOKEN_URL, status=503, body="down")
+    expiring(user, -1)
+    with pytest.raises(exc.AuthCodeFlowError):
+        tokens.get_access_token(user, "example")
+    token = OAuthToken.objects.get()
+    assert not token.needs_reauthorization
+    assert token.refresh_token == "stored-refresh-token-0002"
+
+
+def test_not_connected(user: User) -> None:
+    with pytest.raises(exc.NotConnectedError):
+        tokens.get_access_token(user, "example")
+    with pytest.raises(exc.NotConnectedError):
+        tokens.refresh(user, "example")
+    with pytest.raises(exc.NotConnectedError):
+        tokens.authorized_session(user, "example")
+    with pytest.raises(exc.NotConnectedError):
+        tokens.get_access_token(AnonymousUser(), "example")
+
+
+def test_refresh_of_a_token_marked_for_reauthorization(user: User) -> None:
+    token = make_token(user)
+    token.needs_reauthorization = True
+    token.save()
+    with pytest.raises(exc.ReauthorizationRequiredError):
+        tokens.refresh(user, "example")
+
+
+def test_refresh_skips_when_another_worker_already_refreshed(user: User, mocked: Any) -> None:
+    expiring(user, 3600)
+    assert tokens.refresh(user, "example").access_token == "stored-access-token-0001"
+    assert tokens.refresh(user, "example", stale_access_token="an-older-token").access_token == (
+        "stored-access-token-0001"
+    )
+    assert len(mocked.calls) == 0
+
+
+# --- authorized_session --------------------------------------------------------------
+
+
+def test_session_sends_the_bearer_token(user: User, mocked: Any) -> None:
+    api = mocked.get(API, json={"name": "alice"})
+    expiring(user, 3600)
+    session = tokens.authorized_session(user, "example")
+    response = session.get(API, headers={"X-Other": "1"})
+    assert response.json() == {"name": "alice"}
+    assert api.calls[0].request.headers["Authorization"] == "Bearer stored-access-token-0001"
+    assert api.calls[0].request.headers["X-Other"] == "1"
+    assert "stored-access" not in repr(session)
+
+
+def test_session_refreshes_before_the_request_when_expired(user: User, mocked: Any) -> None:
+    mocked.post(
+        TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer", "expires_in": 600}
+    )
+    api = mocked.get(API, json={})
+    expiring(user, -5)
+    tokens.authorized_session(user, "example").get(API)
+    assert api.calls[0].request.headers["Authorization"] == "Bearer fresh"
+
+
+def test_session_refreshes_once_and_retries_once_on_401(user: User, mocked: Any) -> None:
+    refresh = mocked.post(TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer"})
+    api = mocked.get(API, status=401)
+    api_ok = mocked.get(API, json={"ok": True})
+    make_token(user)
+    response = tokens.authorized_session(user, "example").get(API)
+    assert response.json() == {"ok": True}
+    assert refresh.call_count == 1
+    assert [c.request.headers["Authorization"] for c in mocked.calls if c.request.url == API] == [
+        "Bearer stored-access-token-0001",
+        "Bearer fresh",
+    ]
+    assert api.call_count + api_ok.call_count == 2
+
+
+def test_session_returns_the_second_401_without_looping(user: User) -> None:
+    with responses.RequestsMock() as mocked:
+        refresh = mocked.post(TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer"})
+        api = mocked.get(API, status=401)
+        make_token(user)
+        response = tokens.authorized_session(user, "example").get(API)
+    assert response.status_code == 401
+    assert refresh.call_count == 1
+    assert api.call_count == 2
+
+
+# --- revoke --------------------------------------------------------------------------
+
+
+def test_revoke_refresh_then_access_then_delete(user: User, mocked: Any) -> None:
+    call = mocked.post(REVOKE_URL, body="")
+    make_token(user)
+    assert tokens.revoke(user, "example") is True
+    assert [body(c) for c in call.calls] == [
+        {
+            "token": "stored-refresh-token-0002",
+            "token_type_hint": "refresh_token",
+            "client_id": "example-client-id",
+            "client_secret": "example-client-secret-value",
+        },
+        {
+            "token": "stored-access-token-0001",
+            "token_type_hint": "access_token",
+            "client_id": "example-client-id",
+            "client_secret": "example-client-secret-value",
+        },
+    ]
+    assert OAuthToken.objects.count() == 0
+    assert tokens.revoke(user, "example") is False
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [{"status": 503, "body": "down"}, {"body": requests.ConnectTimeout("slow")}],
+)
+def test_revoke_failure_still_deletes_and_warns(
+    user: User, mocked: Any, caplog: pytest.LogCaptureFixture, failure: dict[str, Any]
+) -> None:
+    mocked.post(REVOKE_URL, **failure)
+    make_token(user)
+    with caplog.at_level(logging.WARNING, logger="auth_code_flow_django"):
+        assert tokens.revoke(user, "example")
+    assert OAuthToken.objects.count() == 0
+    assert "failed" in caplog.text
+    assert "stored-refresh" not in caplog.text
+    assert "stored-access" not in caplog.text
+
+
+def test_revoke_without_revocation_endpoint_only_deletes(user: User, mocked: Any) -> None:
+    make_token(user, provider="stackexchange", refresh_token=None)
+    assert tokens.revoke(user, "stackexchange")
+    assert len(mocked.calls) == 0
+    assert OAuthToken.objects.count() == 0
+
+
+@override_settings(AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT=False)
+def test_revoke_setting_off_only_deletes(user: User, mocked: Any) -> None:
+    make_token(user)
+    assert tokens.revoke(user, "example")
+    assert len(mocked.calls) == 0
+
+
+def test_revoke_for_a_provider_no_longer_configured(user: User, mocked: Any) -> None:
+    make_token(user, provider="removed")
+    assert tokens.revoke(user, "removed")
+    assert OAuthToken.objects.count() == 0
+
+
+def test_revoke_when_keys_are_lost_deletes_locally(user: User, mocked: Any) -> None:
+    make_token(user)
+    with override_settings(SECRET_KEY="another-secret-key-entirely-0123456789abcdef"):
+        assert tokens.revoke(user, "example")
+    assert len(mocked.calls) == 0
+    assert OAuthToken.objects.count() == 0
+
+
+# --- signals -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def received() -> Any:
+    events: list[tuple[str, dict[str, Any]]] = []
+    handlers = {}
+    for name in ("token_obtained", "token_refreshed", "token_revoked"):
+
+        def handler(sender: Any, _name: str = name, **kwargs: Any) -> None:
+            events.append((_name, kwargs))
+
+        handlers[name] = handler
+        getattr(signals, name).connect(handler)
+    yield events
+    for name, handler in handlers.items():
+        getattr(signals, name).disconnect(handler)
+
+
+def test_signals_are_sent_after_commit(
+    user: User, mocked: Any, received: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    mocked.post(TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer"})
+    mocked.post(REVOKE_URL, body="")
+    with django_capture_on_commit_callbacks(execute=False) as pending:
+        expiring(user, -1)
+    assert received == []
+    for callback in pending:
+        callback()
+    with django_capture_on_commit_callbacks(execute=True):
+        tokens.get_access_token(user, "example")
+    with django_capture_on_commit_callbacks(execute=True):
+        tokens.revoke(user, "example")
+    assert [name for name, _ in received] == ["token_obtained", "token_refreshed", "token_revoked"]
+    for _name, kwargs in received:
+        assert kwargs["user"] == user
+        assert kwargs["provider"] == "example"
+        assert isinstance(kwargs["token"], OAuthToken)
+    assert received[1][1]["token"].access_token == "fresh"
+
+
+def test_no_signal_when_the_transaction_rolls_back(
+    user: User, received: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.db import transaction
+
+    def connect_then_fail() -> None:
+        with transaction.atomic():
+            make_token(user)
+            raise RuntimeError("rollback")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError):
+            connect_then_fail()
+        make_token(user, provider="stackexchange")
+    assert len(callbacks) == 1
+    assert [kwargs["provider"] for _name, kwargs in received] == ["stackexchange"]
