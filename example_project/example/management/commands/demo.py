@@ -1,0 +1,60 @@
+"""Set up and serve the example site: migrate, demo users, the demo OAuth client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from oauth2_provider.models import get_application_model
+
+USERS = (("alice", False), ("bob", False), ("admin", True))
+
+
+class Command(BaseCommand):
+    help = "Migrate, create the demo users and OAuth client, and serve the example site."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
+        parser.add_argument(
+            "--setup-only", action="store_true", help="set everything up, do not serve"
+        )
+
+    def handle(self, *args: Any, addrport: str, setup_only: bool, **options: Any) -> None:
+        call_command("migrate", verbosity=0, interactive=False)
+        for username, is_admin in USERS:
+            user, _ = User.objects.get_or_create(
+                username=username,
+                defaults={"email": f"{username}@example.com", "is_staff": is_admin,
+                          "is_superuser": is_admin},
+            )
+            user.set_password(f"{username}-demo-password")
+            user.save()
+        port = addrport.rsplit(":", 1)[-1]
+        site = f"http://127.0.0.1:{port}"
+        application_model = get_application_model()
+        application, _ = application_model.objects.update_or_create(
+            client_id=settings.DEMO_CLIENT_ID,
+            defaults={
+                "name": "auth-code-flow-django example",
+                "client_type": application_model.CLIENT_CONFIDENTIAL,
+                "authorization_grant_type": application_model.GRANT_AUTHORIZATION_CODE,
+                "redirect_uris": f"{site}/oauth/demo/callback/",
+                "client_secret": settings.DEMO_CLIENT_SECRET,
+                "skip_authorization": False,
+                "algorithm": "",
+            },
+        )
+        self.stdout.write(
+            self.style.SUCCESS("The example site is set up.")
+            + f"""
+  Open      {site}/
+  Log in    alice / alice-demo-password   (also bob / bob-demo-password)
+  Admin     {site}/admin/  as admin / admin-demo-password
+  Connect   {site}/oauth/  -> "Demo provider" (django-oauth-toolkit at {settings.DEMO_PROVIDER_URL}/o/)
+"""
+        )
+        if not setup_only:
+            call_command("runserver", addrport, use_reloader=False)

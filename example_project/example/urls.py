@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import URLPattern, URLResolver, include, path
+
+from . import views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    # The site's connected accounts.
+    path("oauth/", include("auth_code_flow_django.urls")),
+    # The demo authorization server and its one protected resource.
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/me/", views.ApiMeView.as_view(), name="api-me"),
+]
