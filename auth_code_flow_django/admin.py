@@ -156,9 +156,9 @@ class OAuthStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def is_expired(self, obj: OAuthState) -> bool:
         return obj.is_expired
 
-    @admin.action(description=_("Delete expired and used states"), permissions=["delete"])
+    @admin.action(description=_("Delete expired states"), permissions=["delete"])
     def delete_expired(self, request: HttpRequest, queryset: QuerySet[OAuthState]) -> None:
-        count, _details = queryset.purgeable().delete()  # type: ignore[attr-defined]
+        count, _details = queryset.filter(expires_at__lte=timezone.now()).delete()
         self.message_user(
             request,
             ngettext("Deleted %d state.", "Deleted %d states.", count) % count,

@@ -48,11 +48,6 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
     def expired(self, now: datetime | None = None) -> OAuthStateQuerySet:
         return self.filter(expires_at__lte=now or timezone.now())
 
-    def purgeable(self, now: datetime | None = None) -> OAuthStateQuerySet:
-        """States that can never be used again: expired, or used."""
-        now = now or timezone.now()
-        return self.filter(models.Q(expires_at__lte=now) | models.Q(used_at__isnull=False))
-
     def start(
         self, user: AbstractBaseUser, provider: str, redirect_uri: str, next_url: str = ""
     ) -> tuple[OAuthState, str]:

@@ -59,12 +59,18 @@ def get_access_token(user: User, provider: str) -> str:
     return token.access_token
 
 
-def refresh(user: User, provider: str, *, stale_access_token: str | None = None) -> OAuthToken:
+def refresh(
+    user: User,
+    provider: str,
+    *,
+    stale_access_token: str | None = None,
+    within: int | None = None,
+) -> OAuthToken:
     """Refresh ``user``'s token for ``provider`` unless another worker just did.
 
-    Without ``stale_access_token`` the token is refreshed when it expires within the
-    leeway; with it (an API just refused that token), when the stored access token is
-    still that one.
+    Without ``stale_access_token`` the token is refreshed when it expires within
+    ``within`` seconds (default: the leeway setting); with it (an API just refused
+    that token), when the stored access token is still that one.
     """
     config = get_provider(provider)
     reauthorize = False
@@ -79,7 +85,7 @@ def refresh(user: User, provider: str, *, stale_access_token: str | None = None)
         if token.needs_reauthorization:
             raise ReauthorizationRequiredError()
         if stale_access_token is None:
-            due = token.expires_within(conf.REFRESH_LEEWAY)
+            due = token.expires_within(conf.REFRESH_LEEWAY if within is None else within)
         else:
             due = token.access_token == stale_access_token
         if not due:

@@ -20,7 +20,9 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get("EXAMPLE_SECRET_KEY", "example-project-secret-key-change-me-0123456789")
+SECRET_KEY = os.environ.get(
+    "EXAMPLE_SECRET_KEY", "example-project-secret-key-change-me-0123456789"
+)
 DEBUG = os.environ.get("EXAMPLE_DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
 USE_TZ = True

@@ -18,7 +18,10 @@ def home(request: HttpRequest) -> HttpResponse:
     profile: Any = None
     problem = ""
     user = request.user
-    if user.is_authenticated and OAuthToken.objects.filter(user_id=user.pk, provider="demo").exists():
+    if (
+        user.is_authenticated
+        and OAuthToken.objects.filter(user_id=user.pk, provider="demo").exists()
+    ):
         try:
             with authorized_session(user, "demo") as session:
                 response = session.get(f"{settings.DEMO_PROVIDER_URL}/api/me/", timeout=5)

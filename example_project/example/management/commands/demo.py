@@ -27,15 +27,18 @@ class Command(BaseCommand):
         for username, is_admin in USERS:
             user, _ = User.objects.get_or_create(
                 username=username,
-                defaults={"email": f"{username}@example.com", "is_staff": is_admin,
-                          "is_superuser": is_admin},
+                defaults={
+                    "email": f"{username}@example.com",
+                    "is_staff": is_admin,
+                    "is_superuser": is_admin,
+                },
             )
             user.set_password(f"{username}-demo-password")
             user.save()
         port = addrport.rsplit(":", 1)[-1]
         site = f"http://127.0.0.1:{port}"
         application_model = get_application_model()
-        application, _ = application_model.objects.update_or_create(
+        _application, _ = application_model.objects.update_or_create(
             client_id=settings.DEMO_CLIENT_ID,
             defaults={
                 "name": "auth-code-flow-django example",
@@ -53,7 +56,8 @@ class Command(BaseCommand):
   Open      {site}/
   Log in    alice / alice-demo-password   (also bob / bob-demo-password)
   Admin     {site}/admin/  as admin / admin-demo-password
-  Connect   {site}/oauth/  -> "Demo provider" (django-oauth-toolkit at {settings.DEMO_PROVIDER_URL}/o/)
+  Connect   {site}/oauth/  -> "Demo provider"
+            (django-oauth-toolkit at {settings.DEMO_PROVIDER_URL}/o/)
 """
         )
         if not setup_only:
