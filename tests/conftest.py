@@ -92,3 +92,42 @@ def make_token(user: User, provider: str = "example", **overrides: Any) -> OAuth
     )
     token, _created = OAuthToken.objects.store(user, provider, result)
     return token
+
+
+@pytest.fixture
+def postgres(transactional_db: Any) -> None:
+    """The test database is a real PostgreSQL server, with real commits between threads."""
+    from django.db import connection
+
+    require(
+        "postgres",
+        connection.vendor == "postgresql",
+        "needs PostgreSQL: set AUTH_CODE_FLOW_TEST_POSTGRES (bash .ci/run starts one)",
+    )
+
+
+def run_in_threads(count: int, target: Any) -> list[Any]:
+    """Run ``target(index)`` in ``count`` threads released at once; return results or
+    exceptions, in index order. Each thread closes its own database connection."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait()
+            results[index] = target(index)
+        except BaseException as exc:
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
