@@ -1,0 +1,110 @@
+"""With every logger at DEBUG, run whole flows (success and failures) and check that no
+token, client secret, PKCE verifier or Authorization header value reaches a record."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from auth_code_flow_django import tokens
+from auth_code_flow_django.models import OAuthToken
+
+from .conftest import REVOKE_URL, TOKEN_URL, start
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "example-client-secret-value"
+API = "https://api.provider.example/me"
+
+
+def test_no_secret_in_any_log_record(
+    alice: Client, user: User, mocked: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    mocked.post(
+        TOKEN_URL,
+        json={
+            "access_token": "FIRST-ACCESS-TOKEN",
+            "token_type": "Bearer",
+            "expires_in": 1,
+            "refresh_token": "FIRST-REFRESH-TOKEN",
+        },
+    )
+    mocked.post(
+        TOKEN_URL,
+        json={
+            "access_token": "SECOND-ACCESS-TOKEN",
+            "token_type": "Bearer",
+            "expires_in": 3600,
+            "refresh_token": "SECOND-REFRESH-TOKEN",
+        },
+    )
+    mocked.post(
+        TOKEN_URL,
+        status=401,
+        json={"error": "invalid_client", "error_description": f"bad {SECRET}"},
+    )
+    mocked.post(
+        TOKEN_URL,
+        status=400,
+        json={"error": "invalid_grant", "error_description": "SECOND-REFRESH-TOKEN revoked"},
+    )
+    api = mocked.get(API, json={})
+    mocked.post(REVOKE_URL, status=503)
+
+    params = start(alice)
+    assert (
+        alice.get(
+            "/oauth/example/callback/", {"state": params["state"], "code": "THE-CODE"}
+        ).status_code
+        == 302
+    )
+    exchange_body = {k: v[0] for k, v in parse_qs(str(mocked.calls[0].request.body)).items()}
+    verifier = exchange_body["code_verifier"]
+    # Within the refresh leeway: the session refreshes, then calls the API.
+    tokens.authorized_session(user, "example").get(API)
+    assert api.calls[0].request.headers["Authorization"] == "Bearer SECOND-ACCESS-TOKEN"
+    # A failed connection attempt (invalid_client).
+    failed = start(alice)
+    assert (
+        alice.get(
+            "/oauth/example/callback/", {"state": failed["state"], "code": "SECOND-CODE"}
+        ).status_code
+        == 502
+    )
+    # The refresh token is refused.
+    OAuthToken.objects.update(expires_at=None)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - any refusal; the logs matter here
+        tokens.refresh(user, "example", stale_access_token="SECOND-ACCESS-TOKEN")
+    # Disconnect with the revocation endpoint down.
+    alice.post("/oauth/example/disconnect/")
+
+    basic = base64.b64encode(f"example-client-id:{SECRET}".encode()).decode()
+    secrets = [
+        "FIRST-ACCESS-TOKEN",
+        "FIRST-REFRESH-TOKEN",
+        "SECOND-ACCESS-TOKEN",
+        "SECOND-REFRESH-TOKEN",
+        SECRET,
+        verifier,
+        params["state"],
+        "THE-CODE",
+        "SECOND-CODE",
+        basic,
+        "Bearer FIRST",
+        "Bearer SECOND",
+    ]
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    texts = [formatter.format(record) for record in caplog.records]
+    assert len(texts) >= 5, texts
+    assert any("connected example" in t for t in texts)
+    assert any("revoking" in t for t in texts)
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, (secret, text)
