@@ -90,3 +90,4 @@ OAUTH_PROVIDERS = {
 }
 
 LOGIN_URL = "/accounts/login/"
+STATIC_URL = "/static/"

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 
-from . import views
+from . import api, views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.home, name="home"),
@@ -15,5 +15,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("oauth/", include("auth_code_flow_django.urls")),
     # The demo authorization server and its one protected resource.
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
-    path("api/me/", views.ApiMeView.as_view(), name="api-me"),
+    path("api/me/", api.ApiMeView.as_view(), name="api-me"),
 ]

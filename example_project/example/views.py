@@ -4,9 +4,8 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from oauth2_provider.views.generic import ProtectedResourceView
 
 from auth_code_flow_django.exceptions import BaseAuthCodeFlowError
 from auth_code_flow_django.models import OAuthToken
@@ -30,11 +29,3 @@ def home(request: HttpRequest) -> HttpResponse:
         except (BaseAuthCodeFlowError, requests.RequestException, ValueError) as exc:
             problem = str(exc)
     return render(request, "example/home.html", {"profile": profile, "problem": problem})
-
-
-class ApiMeView(ProtectedResourceView):  # type: ignore[misc]
-    """The demo provider's API: who the bearer token belongs to."""
-
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        owner = request.resource_owner  # type: ignore[attr-defined]
-        return JsonResponse({"username": owner.get_username(), "provider": "demo"})

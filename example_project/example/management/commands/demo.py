@@ -21,8 +21,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--setup-only", action="store_true", help="set everything up, do not serve"
         )
+        parser.add_argument(
+            "--site",
+            help="the site the demo client redirects back to (default: this one)",
+        )
 
-    def handle(self, *args: Any, addrport: str, setup_only: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, addrport: str, setup_only: bool, site: str | None, **options: Any
+    ) -> None:
         call_command("migrate", verbosity=0, interactive=False)
         for username, is_admin in USERS:
             user, _ = User.objects.get_or_create(
@@ -36,7 +42,7 @@ class Command(BaseCommand):
             user.set_password(f"{username}-demo-password")
             user.save()
         port = addrport.rsplit(":", 1)[-1]
-        site = f"http://127.0.0.1:{port}"
+        site = (site or f"http://127.0.0.1:{port}").rstrip("/")
         application_model = get_application_model()
         _application, _ = application_model.objects.update_or_create(
             client_id=settings.DEMO_CLIENT_ID,
@@ -50,6 +56,11 @@ class Command(BaseCommand):
                 "algorithm": "",
             },
         )
+        if settings.ROOT_URLCONF != "example.urls":
+            self.stdout.write(f"Demo authorization server set up; client redirects to {site}.")
+            if not setup_only:
+                call_command("runserver", addrport, use_reloader=False)
+            return
         self.stdout.write(
             self.style.SUCCESS("The example site is set up.")
             + f"""

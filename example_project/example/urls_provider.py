@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import URLPattern, URLResolver, include, path
+
+from . import api
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="provider/login.html"),
+        name="login",
+    ),
+    path("admin/", admin.site.urls),
+    path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/me/", api.ApiMeView.as_view(), name="api-me"),
+]
