@@ -187,8 +187,13 @@ class CallbackView(ProviderMixin, View):
             response.status_code = 503
         else:
             response = self.connection_succeeded(token, next_url)
-        # The callback URL carries the code: keep it out of Referer headers.
-        response["Referrer-Policy"] = "no-referrer"
+        # The callback URL carries the code: keep it out of Referer headers. A rendered
+        # page says "same-origin" instead, because with "no-referrer" browsers send
+        # "Origin: null" with the page's own POST forms (a logout button in a site's
+        # base template) and Django's CSRF check rejects them.
+        response["Referrer-Policy"] = (
+            "no-referrer" if response.status_code == 302 else "same-origin"
+        )
         return response
 
     def read_params(self, request: HttpRequest) -> dict[str, str]:

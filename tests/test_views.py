@@ -149,6 +149,7 @@ def test_callback_exchanges_stores_encrypted_and_redirects(
     assert response.status_code == 302
     assert response["Location"] == "/after/"
     assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
     body = form_body(call.calls[0])
     stored_state = OAuthState.objects.get()
     assert body["code"] == "the-code"
@@ -216,6 +217,9 @@ def test_token_endpoint_failure_is_a_502_and_stores_nothing(
     params = start(alice)
     response = alice.get(CALLBACK, {"state": params["state"], "code": "c"})
     assert response.status_code == 502
+    # Not "no-referrer": browsers would then send "Origin: null" with the page's forms.
+    assert response["Referrer-Policy"] == "same-origin"
+    assert "no-store" in response["Cache-Control"]
     assert "invalid_grant" in response.content.decode()
     assert OAuthToken.objects.count() == 0
     assert OAuthState.objects.get().used_at is not None

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -29,3 +31,12 @@ def home(request: HttpRequest) -> HttpResponse:
         except (BaseAuthCodeFlowError, requests.RequestException, ValueError) as exc:
             problem = str(exc)
     return render(request, "example/home.html", {"profile": profile, "problem": problem})
+
+
+class LoginView(auth_views.LoginView):
+    """One login URL, two looks: the demo provider's host gets the provider's page."""
+
+    def get_template_names(self) -> list[str]:
+        if self.request.get_host() == urlsplit(settings.DEMO_PROVIDER_URL).netloc:
+            return ["provider/login.html"]
+        return ["registration/login.html"]
