@@ -31,6 +31,7 @@ class TokenDecryptionError(BaseAuthCodeFlowError):
     )
 
 
+@lru_cache(maxsize=16)
 def derive_key(secret: str) -> bytes:
     """A Fernet key derived from a Django secret key (HKDF-SHA256)."""
     hkdf = HKDF(

@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 import math
+import os
 import re
 import secrets
 import time
@@ -77,6 +78,19 @@ def code_challenge_s256(code_verifier: str) -> str:
     """The S256 code challenge of ``code_verifier`` (RFC 7636 4.2)."""
     digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def new_session() -> requests.Session:
+    """A session that takes nothing from the environment by itself.
+
+    ``trust_env`` would attach ``~/.netrc`` credentials to a token request that has no
+    ``Authorization`` header of its own (``client_secret_post``), sending them to the
+    provider; proxies and a CA bundle from the environment are applied per request
+    instead (see ``AbstractBaseFlowManager._environment``).
+    """
+    session = requests.Session()
+    session.trust_env = False
+    return session
 
 
 def states_match(expected: object, received: object) -> bool:
@@ -242,6 +256,7 @@ class AbstractBaseFlowManager(ABC):
                 f"token_endpoint_auth_method must be one of {', '.join(CLIENT_AUTH_METHODS)}"
             )
         self._session: requests.Session | None = None
+        self._environments: dict[str, dict[str, Any]] = {}
 
     def _required(self) -> tuple[str, ...]:
         if self.token_endpoint_auth_method == "none":
@@ -401,8 +416,20 @@ class AbstractBaseFlowManager(ABC):
     def get_session(self) -> requests.Session:
         """The HTTP session: no retries (a code is single-use), pooled connections."""
         if self._session is None:
-            self._session = requests.Session()
+            self._session = new_session()
         return self._session
+
+    def _environment(self, url: str) -> dict[str, Any]:
+        """Proxies and CA bundle from the environment, read once per endpoint."""
+        cached = self._environments.get(url)
+        if cached is None:
+            cached = self._environments[url] = {
+                "proxies": requests.utils.get_environ_proxies(url),
+                "verify": os.environ.get("REQUESTS_CA_BUNDLE")
+                or os.environ.get("CURL_CA_BUNDLE")
+                or True,
+            }
+        return cached
 
     def _read_body(self, response: requests.Response, deadline: float) -> None:
         declared = response.headers.get("Content-Length", "")
@@ -449,6 +476,7 @@ class AbstractBaseFlowManager(ABC):
                 timeout=(min(self.connect_timeout, self.timeout), self.timeout),
                 allow_redirects=False,
                 stream=True,
+                **self._environment(url),
             )
         except requests.Timeout as exc:
             raise AuthCodeFlowError("The provider did not answer in time.") from exc

@@ -50,21 +50,23 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
 
     def start(
         self, user: AbstractBaseUser, provider: str, redirect_uri: str, next_url: str = ""
-    ) -> tuple[OAuthState, str]:
-        """Record a new authorization for ``user``; return it and the raw ``state``."""
+    ) -> tuple[OAuthState, str, str]:
+        """Record a new authorization for ``user``; return it, the raw ``state`` and the
+        PKCE verifier (both kept only in digest or encrypted form)."""
         state = make_state()
+        verifier = make_code_verifier()
         now = timezone.now()
         obj = self.create(
             user_id=user.pk,
             provider=provider,
             state_digest=state_digest(state),
-            code_verifier_encrypted=crypto.encrypt(make_code_verifier()),
+            code_verifier_encrypted=crypto.encrypt(verifier),
             redirect_uri=redirect_uri,
             next_url=next_url,
             created_at=now,
             expires_at=now + timedelta(seconds=conf.STATE_TTL),
         )
-        return obj, state
+        return obj, state, verifier
 
     def validate(self, state: str | None, user: AbstractBaseUser, provider: str) -> OAuthState:
         """The pending authorization ``state`` names, checked but not consumed.
@@ -76,8 +78,11 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
             raise StateMissingError()
         if len(state) > MAX_STATE_LENGTH:
             raise StateForgeryError()
-        obj = self.filter(state_digest=state_digest(state)).first()
-        if obj is None or obj.user_id != user.pk or obj.provider != provider:
+        try:
+            obj = self.get(state_digest=state_digest(state))
+        except self.model.DoesNotExist:
+            raise StateForgeryError() from None
+        if obj.user_id != user.pk or obj.provider != provider:
             raise StateForgeryError()
         if obj.used_at is not None:
             raise StateAlreadyUsedError()
@@ -157,7 +162,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
                 token = OAuthToken(user_id=user.pk, provider=provider)
             token.apply(result)
             token.save()
-            signals.send_on_commit(signals.token_obtained, token)
+            signals.send_on_commit(signals.token_obtained, token, user)
         return token, created
 
 

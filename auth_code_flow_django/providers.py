@@ -21,7 +21,7 @@ from django.dispatch import receiver
 
 from .conf import conf
 from .exceptions import ImproperlyConfigured
-from .flow import AbstractBaseFlowManager, ClientAuthMethod
+from .flow import AbstractBaseFlowManager, ClientAuthMethod, new_session
 
 __all__ = [
     "PRESETS",
@@ -159,7 +159,7 @@ class ProviderFlowManager(AbstractBaseFlowManager):
         # requests.Session is not documented as thread-safe: one per thread.
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = requests.Session()
+            session = self._local.session = new_session()
         return session
 
     def store_user_state(self, user: Any, state: str) -> None:

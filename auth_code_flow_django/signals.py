@@ -27,10 +27,10 @@ token_refreshed = Signal()
 token_revoked = Signal()
 
 
-def send_on_commit(signal: Signal, token: OAuthToken, **extra: Any) -> None:
+def send_on_commit(signal: Signal, token: OAuthToken, user: Any) -> None:
+    """Send ``signal`` once the current transaction commits (at once in autocommit)."""
+
     def send() -> None:
-        signal.send(
-            sender=type(token), user=token.user, provider=token.provider, token=token, **extra
-        )
+        signal.send(sender=type(token), user=user, provider=token.provider, token=token)
 
     transaction.on_commit(send)

@@ -108,7 +108,7 @@ def refresh(
         else:
             token.apply(result)
             token.save()
-            signals.send_on_commit(signals.token_refreshed, token)
+            signals.send_on_commit(signals.token_refreshed, token, user)
             logger.info("refreshed %s token for user %s", provider, user.pk)
     if reauthorize:
         raise ReauthorizationRequiredError()
@@ -164,7 +164,7 @@ def revoke(user: User, provider: str) -> bool:
         _revoke_at_provider(token, config.flow_manager)
     with transaction.atomic():
         token.delete()
-        signals.send_on_commit(signals.token_revoked, token)
+        signals.send_on_commit(signals.token_revoked, token, user)
     logger.info("removed %s connection of user %s", provider, user.pk)
     return True
 

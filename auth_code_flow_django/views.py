@@ -148,12 +148,12 @@ class AuthorizeView(ProviderMixin, View):
 
     def start(self, request: HttpRequest, next_url: str) -> HttpResponse:
         redirect_uri = self.get_redirect_uri()
-        oauth_state, state = OAuthState.objects.start(
+        _oauth_state, state, verifier = OAuthState.objects.start(
             _user(request), self.provider.slug, redirect_uri, next_url
         )
         url = self.provider.flow_manager.get_authorization_endpoint(
             state,
-            code_verifier=oauth_state.code_verifier,
+            code_verifier=verifier,
             redirect_uri=redirect_uri,
             extra_params=self.get_extra_authorize_params(),
         )

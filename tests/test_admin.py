@@ -86,9 +86,9 @@ def test_revoke_action_revokes_and_deletes(admin_client_: Client, user: User) ->
 
 
 def test_state_list_and_delete_expired_action(admin_client_: Client, user: User) -> None:
-    expired, _ = OAuthState.objects.start(user, "example", "https://app/cb")
+    expired, _, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
     OAuthState.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
-    pending, _ = OAuthState.objects.start(user, "example", "https://app/cb")
+    pending, _, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
     base = "/admin/auth_code_flow_django/oauthstate/"
     html = admin_client_.get(base).content.decode()
     assert "alice" in html

@@ -104,9 +104,9 @@ def test_refresh_tokens_bad_arguments() -> None:
 
 
 def test_purge_states_deletes_only_expired(user: User) -> None:
-    old, _ = OAuthState.objects.start(user, "example", "https://app/cb")
+    old, _, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
     OAuthState.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    fresh, _ = OAuthState.objects.start(user, "example", "https://app/cb")
+    fresh, _, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
     out, _ = run("oauth_purge_states")
     assert out.strip() == "Deleted 1 expired state."
     assert list(OAuthState.objects.values_list("pk", flat=True)) == [fresh.pk]

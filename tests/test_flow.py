@@ -753,3 +753,34 @@ def test_clean_provider_text(value: object, expected: str) -> None:
 )
 def test_clean_error_code(value: object, expected: str) -> None:
     assert exc.clean_error_code(value, "d") == expected
+
+
+@responses.activate
+def test_netrc_credentials_are_never_sent(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine auth.example login netrc-user password netrc-password\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    call = responses.post(TOKEN_URL, json={"access_token": "at", "token_type": "Bearer"})
+    Manager().exchange_code(None, "c", "s", check_state=False)
+    assert "Authorization" not in call.calls[0].request.headers
+    # A plain requests session would have used them: the test is meaningful.
+    plain = requests.Session().post(TOKEN_URL)
+    assert plain.request.headers["Authorization"].startswith("Basic ")
+
+
+def test_proxies_and_ca_bundle_still_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "tokens.example")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate.pem")
+    manager = Manager()
+    env = manager._environment(TOKEN_URL)
+    assert env["proxies"]["https"] == "http://proxy.internal:3128"
+    assert env["verify"] == "/etc/ssl/corporate.pem"
+    assert manager._environment("https://tokens.example/t")["proxies"] == {}
+    assert manager._environment(TOKEN_URL) is env
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    assert Manager()._environment(TOKEN_URL)["verify"] is True

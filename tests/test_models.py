@@ -31,12 +31,13 @@ def test_tokens_are_encrypted_at_rest(user: User) -> None:
 
 
 def test_state_and_verifier_are_not_stored_in_clear(user: User) -> None:
-    obj, state = OAuthState.objects.start(user, "example", "https://app/cb")
+    obj, state, verifier = OAuthState.objects.start(user, "example", "https://app/cb")
     with connection.cursor() as cursor:
         cursor.execute("SELECT * FROM auth_code_flow_django_oauthstate")
         dump = repr(cursor.fetchall())
     assert state not in dump
-    assert obj.code_verifier not in dump
+    assert verifier not in dump
+    assert obj.code_verifier == verifier
     assert state_digest(state) in dump
 
 
@@ -116,7 +117,7 @@ def test_unique_per_user_and_provider(user: User) -> None:
 
 
 def test_state_validate_and_consume(user: User, other_user: User) -> None:
-    obj, state = OAuthState.objects.start(user, "example", "https://app/cb", "/next/")
+    obj, state, _verifier = OAuthState.objects.start(user, "example", "https://app/cb", "/next/")
     with pytest.raises(exc.StateMissingError):
         OAuthState.objects.validate("", user, "example")
     with pytest.raises(exc.StateForgeryError):
@@ -134,11 +135,11 @@ def test_state_validate_and_consume(user: User, other_user: User) -> None:
 
 
 def test_state_expiry_and_purge(user: User) -> None:
-    expired, state = OAuthState.objects.start(user, "example", "https://app/cb")
+    expired, state, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
     OAuthState.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
-    used, _ = OAuthState.objects.start(user, "example", "https://app/cb")
+    used, _, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
     OAuthState.objects.consume(used)
-    pending, _ = OAuthState.objects.start(user, "example", "https://app/cb")
+    pending, _, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
     with pytest.raises(exc.StateExpiredError):
         OAuthState.objects.validate(state, user, "example")
     assert list(OAuthState.objects.expired()) == [OAuthState.objects.get(pk=expired.pk)]

@@ -1,0 +1,204 @@
+"""Benchmark complete connect flows, in process.
+
+Each flow is the two requests a user's browser makes to the site: start the
+authorization (our ``authorize`` POST) and come back (``callback``). The provider's
+endpoints are mocked with ``responses``, so the network costs nothing and only the
+library's own work is measured. Prints flows/s (median of the repeats) and SQL queries
+per flow (sessions included).
+
+With ``--peers``, django-allauth's connect flow and social-auth-app-django's associate
+flow run on the same mocked GitHub endpoints in the same process, and the ratios are
+printed. Peers need ``pip install -e ".[bench]"``.
+
+    python benchmarks/connect_flow.py [--flows 300] [--repeats 5] [--peers]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+GITHUB_TOKEN = "https://github.com/login/oauth/access_token"
+GITHUB_USER = "https://api.github.com/user"
+OURS = "auth-code-flow-django"
+FLOOR = "framework floor"
+
+
+def state_from(response: Any) -> str:
+    assert response.status_code == 302, response.status_code
+    return parse_qs(urlsplit(response["Location"]).query)["state"][0]
+
+
+def floor(client: Any) -> None:
+    """Two authenticated requests that do nothing: what any library's flow costs at least."""
+    state = state_from(client.post("/floor/"))
+    assert client.get("/floor/", {"state": state, "code": "the-code"}).status_code == 302
+
+
+def ours(client: Any) -> None:
+    state = state_from(client.post("/oauth/github/authorize/"))
+    done = client.get("/oauth/github/callback/", {"state": state, "code": "the-code"})
+    assert done.status_code == 302
+    assert done["Location"] == "/oauth/"
+
+
+def allauth(client: Any) -> None:
+    state = state_from(client.post("/accounts/github/login/", {"process": "connect"}))
+    done = client.get("/accounts/github/login/callback/", {"state": state, "code": "the-code"})
+    assert done.status_code == 302
+    assert "3rdparty" in done["Location"]
+
+
+def social_auth(client: Any) -> None:
+    state = state_from(client.post("/social/login/github/"))
+    done = client.get("/social/complete/github/", {"state": state, "code": "the-code"})
+    assert done.status_code == 302
+
+
+def stored(name: str) -> int | None:
+    if name == FLOOR:
+        return None
+    if name == OURS:
+        from auth_code_flow_django.models import OAuthToken
+
+        return OAuthToken.objects.count()
+    if name == "django-allauth":
+        from allauth.socialaccount.models import SocialToken
+
+        return SocialToken.objects.count()
+    from social_django.models import UserSocialAuth
+
+    return UserSocialAuth.objects.count()
+
+
+def mock_github(mocked: Any) -> None:
+    ids = itertools.count(1)
+
+    def user(request: Any) -> tuple[int, dict[str, str], str]:
+        uid = next(ids)
+        body = {"id": uid, "login": f"octo{uid}", "name": "Octo", "email": None}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+    mocked.post(
+        GITHUB_TOKEN,
+        json={"access_token": "gho_benchmark", "token_type": "bearer", "scope": "read:user"},
+    )
+    mocked.add_callback("GET", GITHUB_USER, callback=user)
+    mocked.get(f"{GITHUB_USER}/emails", json=[])
+
+
+def clients(count: int, prefix: str) -> list[Any]:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    users = User.objects.bulk_create(
+        User(username=f"{prefix}{i}", email=f"{prefix}{i}@example.com") for i in range(count)
+    )
+    result = []
+    for user in users:
+        client = Client()
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        result.append(client)
+    return result
+
+
+_batches = itertools.count()
+
+
+def run(flow: Callable[[Any], None], count: int) -> float:
+    """Seconds for ``count`` flows, each by a fresh logged-in user."""
+    users = clients(count, f"b{next(_batches)}-")
+    start = time.perf_counter()
+    for client in users:
+        flow(client)
+    return time.perf_counter() - start
+
+
+def queries_per_flow(flow: Callable[[Any], None], count: int = 20) -> float:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    users = clients(count, f"q{next(_batches)}-")
+    total = 0
+    for client in users:
+        with CaptureQueriesContext(connection) as queries:
+            flow(client)
+        total += len(queries.captured_queries)
+    return total / count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--flows", type=int, default=300, help="flows per repeat")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--peers", action="store_true", help="also run allauth, social-auth")
+    args = parser.parse_args()
+    if args.peers:
+        os.environ["BENCH_PEERS"] = "1"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
+
+    import django
+
+    django.setup()
+    import responses
+    from django.core.management import call_command
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()
+    call_command("migrate", verbosity=0)
+
+    flows: dict[str, Callable[[Any], None]] = {FLOOR: floor, OURS: ours}
+    if args.peers:
+        flows["django-allauth"] = allauth
+        flows["social-auth-app-django"] = social_auth
+
+    results: dict[str, tuple[float, float]] = {}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
+        mock_github(mocked)
+        for name, flow in flows.items():
+            run(flow, 20)  # warm up imports, caches and connections
+            queries = queries_per_flow(flow)
+            rates = [args.flows / run(flow, args.flows) for _ in range(args.repeats)]
+            expected = 20 + 20 + args.flows * args.repeats
+            assert stored(name) in (None, expected), (name, stored(name), expected)
+            results[name] = (statistics.median(rates), queries)
+
+    print(
+        f"{args.flows} flows x {args.repeats} repeats, Python {sys.version.split()[0]}, "
+        f"Django {django.get_version()}"
+    )
+    floor_ms = 1000 / results[FLOOR][0]
+    print(f"{'':<24} {'flows/s (median)':>17} {'ms/flow':>8} {'above floor':>12} {'queries':>8}")
+    for name, (rate, queries) in results.items():
+        ms = 1000 / rate
+        print(f"{name:<24} {rate:>17.1f} {ms:>8.2f} {ms - floor_ms:>9.2f} ms {queries:>8.1f}")
+    if args.peers:
+        ours_rate, ours_ms = results[OURS][0], 1000 / results[OURS][0] - floor_ms
+        peers = {n: r for n, (r, _) in results.items() if n not in (OURS, FLOOR)}
+        for name, rate in peers.items():
+            own = (1000 / rate - floor_ms) / ours_ms
+            print(
+                f"{OURS} vs {name}: {ours_rate / rate:.2f}x the flows/s, "
+                f"{own:.2f}x less time above the floor"
+            )
+        print(f"ratio to the faster peer: {ours_rate / max(peers.values()):.2f}x flows/s")
+    print(
+        f"{OURS} also does what the peers do not: PKCE, state in the database "
+        "(single-use, expiring), tokens encrypted at rest."
+    )
+
+
+if __name__ == "__main__":
+    main()

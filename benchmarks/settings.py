@@ -1,0 +1,80 @@
+"""Settings for the connect-flow benchmark: our app, and optionally the peers.
+
+``BENCH_PEERS=1`` adds django-allauth and social-auth-app-django (``pip install -e
+".[bench]"``). All three connect to the same GitHub endpoints, mocked with
+``responses``.
+"""
+
+from __future__ import annotations
+
+import os
+
+PEERS = os.environ.get("BENCH_PEERS") == "1"
+
+SECRET_KEY = "benchmark-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+DEBUG = False
+ALLOWED_HOSTS = ["testserver"]
+USE_TZ = True
+ROOT_URLCONF = "benchmarks.urls"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+STATIC_URL = "/static/"
+LOGGING = {"version": 1, "disable_existing_loggers": True}
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "auth_code_flow_django",
+]
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+
+OAUTH_PROVIDERS = {
+    "github": {"preset": "github", "client_id": "bench-client", "client_secret": "bench-secret"}
+}
+
+if PEERS:
+    INSTALLED_APPS += [
+        "allauth",
+        "allauth.account",
+        "allauth.socialaccount",
+        "allauth.socialaccount.providers.github",
+        "social_django",
+    ]
+    MIDDLEWARE += ["allauth.account.middleware.AccountMiddleware"]
+    AUTHENTICATION_BACKENDS += [
+        "allauth.account.auth_backends.AuthenticationBackend",
+        "social_core.backends.github.GithubOAuth2",
+    ]
+    ACCOUNT_EMAIL_VERIFICATION = "none"
+    SOCIALACCOUNT_STORE_TOKENS = True
+    SOCIALACCOUNT_QUERY_EMAIL = False
+    SOCIALACCOUNT_PROVIDERS = {
+        "github": {"APPS": [{"client_id": "bench-client", "secret": "bench-secret", "key": ""}]}
+    }
+    SOCIAL_AUTH_GITHUB_KEY = "bench-client"
+    SOCIAL_AUTH_GITHUB_SECRET = "bench-secret"
+    SOCIAL_AUTH_URL_NAMESPACE = "social"
+    SOCIAL_AUTH_LOGIN_REDIRECT_URL = "/"
