@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -141,29 +141,36 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             needs_reauthorization=False,
         )
 
-    def store(
-        self, user: AbstractBaseUser, provider: str, result: TokenResponse
-    ) -> tuple[OAuthToken, bool]:
-        """Insert or update ``user``'s one token for ``provider``; return it and whether
-        it was created. Sends ``token_obtained`` once committed."""
-        try:
-            return self._store(user, provider, result)
-        except IntegrityError:
-            # Another request inserted the row between our read and our insert.
-            return self._store(user, provider, result)
-
-    def _store(
-        self, user: AbstractBaseUser, provider: str, result: TokenResponse
-    ) -> tuple[OAuthToken, bool]:
-        with transaction.atomic():
-            token = self.select_for_update().filter(user_id=user.pk, provider=provider).first()
-            created = token is None
-            if token is None:
-                token = OAuthToken(user_id=user.pk, provider=provider)
-            token.apply(result)
-            token.save()
-            signals.send_on_commit(signals.token_obtained, token, user)
-        return token, created
+    def store(self, user: AbstractBaseUser, provider: str, result: TokenResponse) -> OAuthToken:
+        """Insert or update ``user``'s one token for ``provider`` in one statement
+        (``INSERT ... ON CONFLICT DO UPDATE``), so concurrent connections of the same
+        account cannot collide. Sends ``token_obtained`` once committed."""
+        token = OAuthToken(user_id=user.pk, provider=provider)
+        token.apply(result)
+        update_fields = [
+            "access_token_encrypted",
+            "token_type",
+            "scope",
+            "expires_at",
+            "needs_reauthorization",
+            "updated_at",
+        ]
+        if result.refresh_token:
+            update_fields.append("refresh_token_encrypted")
+        self.bulk_create(
+            [token],
+            update_conflicts=True,
+            unique_fields=["user", "provider"],
+            update_fields=update_fields,
+        )
+        if token.pk is None:  # a backend that cannot return the upserted row
+            token = self.get(user_id=user.pk, provider=provider)
+        elif not result.refresh_token:
+            # The row kept the refresh token it had: defer the field so it is read
+            # from the database only if someone asks for it.
+            del token.__dict__["refresh_token_encrypted"]
+        signals.send_on_commit(signals.token_obtained, token, user)
+        return token
 
 
 class OAuthToken(models.Model):

@@ -90,8 +90,7 @@ def make_token(user: User, provider: str = "example", **overrides: Any) -> OAuth
             **overrides,
         }
     )
-    token, _created = OAuthToken.objects.store(user, provider, result)
-    return token
+    return OAuthToken.objects.store(user, provider, result)
 
 
 @pytest.fixture

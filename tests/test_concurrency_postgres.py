@@ -123,7 +123,7 @@ def test_concurrent_first_connections_of_two_providers_and_one_user(
     results = run_in_threads(
         THREADS,
         lambda i: (
-            OAuthToken.objects.store(user, "example", TokenResponse(access_token=f"t{i}"))[0].pk
+            OAuthToken.objects.store(user, "example", TokenResponse(access_token=f"t{i}")).pk
         ),
     )
     assert all(isinstance(r, int) for r in results), results

@@ -75,37 +75,37 @@ def test_querysets(user: User, other_user: User) -> None:
 
 
 def test_store_inserts_then_updates_one_row(user: User) -> None:
-    first, created = OAuthToken.objects.store(user, "example", TokenResponse(access_token="a1"))
-    second, created_again = OAuthToken.objects.store(
-        user, "example", TokenResponse(access_token="a2", refresh_token="r2")
+    first = OAuthToken.objects.store(
+        user, "example", TokenResponse(access_token="a1", refresh_token="r1", scope="s1")
     )
-    assert created
-    assert not created_again
+    first_created = first.created_at
+    second = OAuthToken.objects.store(
+        user, "example", TokenResponse(access_token="a2", refresh_token="r2", scope="s2")
+    )
     assert first.pk == second.pk
-    assert OAuthToken.objects.get().access_token == "a2"
+    stored = OAuthToken.objects.get()
+    assert (stored.access_token, stored.refresh_token, stored.scope) == ("a2", "r2", "s2")
+    assert stored.created_at == first_created
+    assert stored.updated_at > first_created
 
 
-def test_store_retries_after_losing_an_insert_race(
-    user: User, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from django.db import IntegrityError
+def test_store_without_a_new_refresh_token_keeps_the_old_one(user: User) -> None:
+    OAuthToken.objects.store(user, "example", TokenResponse(access_token="a1", refresh_token="r1"))
+    OAuthToken.objects.filter(user=user).update(needs_reauthorization=True)
+    token = OAuthToken.objects.store(user, "example", TokenResponse(access_token="a2"))
+    assert token.refresh_token == "r1"
+    assert OAuthToken.objects.get().refresh_token == "r1"
+    assert not OAuthToken.objects.get().needs_reauthorization
 
-    from auth_code_flow_django.models import OAuthTokenQuerySet
 
-    original = OAuthTokenQuerySet._store
-    calls: list[int] = []
-
-    def racing(self: OAuthTokenQuerySet, *args: object) -> object:
-        calls.append(1)
-        if len(calls) == 1:
-            make_token(user, access_token="written-by-the-other-request")
-            raise IntegrityError("duplicate key")
-        return original(self, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(OAuthTokenQuerySet, "_store", racing)
-    _token, created = OAuthToken.objects.store(user, "example", TokenResponse(access_token="mine"))
-    assert not created
-    assert OAuthToken.objects.get().access_token == "mine"
+def test_store_returns_the_saved_row(user: User, other_user: User) -> None:
+    mine = OAuthToken.objects.store(
+        user, "example", TokenResponse(access_token="a", refresh_token="r")
+    )
+    OAuthToken.objects.store(other_user, "example", TokenResponse(access_token="b"))
+    assert mine.pk == OAuthToken.objects.get(user=user).pk
+    assert mine.user_id == user.pk
+    assert OAuthToken.objects.count() == 2
 
 
 def test_unique_per_user_and_provider(user: User) -> None:
