@@ -48,11 +48,26 @@ def _user_search_fields() -> tuple[str, ...]:
     return tuple(sorted(fields))
 
 
+class ReadOnlyUserObjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Shown, searched by user, never added or edited by hand."""
+
+    list_select_related = ("user",)
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        return _user_search_fields()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # What these rows hold comes from providers; editing it by hand is never right.
+        return False
+
+
 @admin.register(OAuthToken)
-class OAuthTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
     list_display = ("user", "provider", "scope", "expires_at", "status_display", "updated_at")
     list_filter = ("provider", TokenStatusFilter)
-    list_select_related = ("user",)
     date_hierarchy = "updated_at"
     actions = ("revoke_and_delete",)
     fields = (
@@ -69,16 +84,6 @@ class OAuthTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "updated_at",
     )
     readonly_fields = fields
-
-    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
-        return _user_search_fields()
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Everything is read-only; changing tokens by hand is never right.
-        return False
 
     @admin.display(description=_("status"))
     def status_display(self, obj: OAuthToken) -> str:
@@ -127,10 +132,9 @@ class StateStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(OAuthState)
-class OAuthStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OAuthStateAdmin(ReadOnlyUserObjectAdmin):
     list_display = ("user", "provider", "created_at", "expires_at", "used_at", "is_expired")
     list_filter = ("provider", StateStatusFilter)
-    list_select_related = ("user",)
     actions = ("delete_expired",)
     fields = (
         "user",
@@ -142,15 +146,6 @@ class OAuthStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "used_at",
     )
     readonly_fields = fields
-
-    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
-        return _user_search_fields()
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(boolean=True, description=_("expired"))
     def is_expired(self, obj: OAuthState) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db import models
@@ -163,7 +163,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             unique_fields=["user", "provider"],
             update_fields=update_fields,
         )
-        if token.pk is None:  # a backend that cannot return the upserted row
+        if cast("int | None", token.pk) is None:  # a backend that returns no row ids
             token = self.get(user_id=user.pk, provider=provider)
         elif not result.refresh_token:
             # The row kept the refresh token it had: defer the field so it is read
