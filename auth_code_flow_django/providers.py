@@ -60,7 +60,6 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "authorization_path": "/o/oauth2/v2/auth",
             "access_token_path": "https://oauth2.googleapis.com/token",
             "revocation_path": "https://oauth2.googleapis.com/revoke",
-            "issuer": "https://accounts.google.com",
             "scope": "openid email",
             "extra_authorize_params": {"access_type": "offline", "prompt": "consent"},
         },
