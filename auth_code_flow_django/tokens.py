@@ -115,6 +115,22 @@ def refresh(
     return token
 
 
+class BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer ...`` as a requests auth object: given explicitly, it keeps
+    requests from using ``~/.netrc`` credentials instead, and requests does not carry it
+    to another host on a redirect."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+    def __repr__(self) -> str:
+        return "BearerAuth(...)"
+
+
 class OAuthSession(requests.Session):
     """A ``requests.Session`` that sends ``user``'s bearer token for ``provider``.
 
@@ -131,16 +147,14 @@ class OAuthSession(requests.Session):
         return f"<OAuthSession provider={self.oauth_provider!r} user={self.oauth_user.pk}>"
 
     def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        headers = dict(kwargs.pop("headers", None) or {})
+        kwargs.pop("auth", None)
         access_token = get_access_token(self.oauth_user, self.oauth_provider)
-        headers["Authorization"] = f"Bearer {access_token}"
-        response = super().request(method, url, headers=headers, **kwargs)
+        response = super().request(method, url, auth=BearerAuth(access_token), **kwargs)
         if response.status_code != 401:
             return response
         response.close()
         token = refresh(self.oauth_user, self.oauth_provider, stale_access_token=access_token)
-        headers["Authorization"] = f"Bearer {token.access_token}"
-        return super().request(method, url, headers=headers, **kwargs)
+        return super().request(method, url, auth=BearerAuth(token.access_token), **kwargs)
 
 
 def authorized_session(user: User, provider: str) -> OAuthSession:

@@ -319,3 +319,27 @@ def test_no_signal_when_the_transaction_rolls_back(
         make_token(user, provider="stackexchange")
     assert len(callbacks) == 1
     assert [kwargs["provider"] for _name, kwargs in received] == ["stackexchange"]
+
+
+def test_session_bearer_wins_over_netrc_and_is_not_carried_to_other_hosts(
+    user: User, mocked: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.provider.example login netrc-user password netrc-pass\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    api = mocked.get(API, json={})
+    moved = mocked.get(
+        "https://api.provider.example/moved",
+        status=302,
+        headers={"Location": "https://elsewhere.example/x"},
+    )
+    elsewhere = mocked.get("https://elsewhere.example/x", json={})
+    make_token(user)
+    session = tokens.authorized_session(user, "example")
+    session.get(API, auth=("ignored", "creds"))
+    session.get("https://api.provider.example/moved")
+    assert api.calls[0].request.headers["Authorization"] == "Bearer stored-access-token-0001"
+    assert moved.calls[0].request.headers["Authorization"].startswith("Bearer ")
+    assert "Authorization" not in elsewhere.calls[0].request.headers
+    assert "stored-access" not in repr(tokens.BearerAuth("stored-access-token-0001"))
