@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import tokens
-from .models import OAuthState, OAuthToken
+from .models import OAuthState, OAuthToken, OAuthTokenQuerySet
 
 
 class TokenStatusFilter(admin.SimpleListFilter):
@@ -28,15 +28,13 @@ class TokenStatusFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        now = timezone.now()
+        tokens = cast("OAuthTokenQuerySet", queryset)
         if self.value() == OAuthToken.STATUS_ACTIVE:
-            return queryset.filter(
-                Q(expires_at__isnull=True) | Q(expires_at__gt=now), needs_reauthorization=False
-            )
+            return tokens.active()
         if self.value() == OAuthToken.STATUS_EXPIRED:
-            return queryset.filter(expires_at__lte=now, needs_reauthorization=False)
+            return tokens.expired().filter(needs_reauthorization=False)
         if self.value() == OAuthToken.STATUS_REAUTHORIZE:
-            return queryset.filter(needs_reauthorization=True)
+            return tokens.filter(needs_reauthorization=True)
         return queryset
 
 

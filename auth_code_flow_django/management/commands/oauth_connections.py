@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Q
 from django.utils import timezone
 
 from ...models import OAuthToken
@@ -54,11 +53,9 @@ class Command(BaseCommand):
             queryset = queryset.filter(user_id=user.pk)
         now = timezone.now()
         if options.get("active"):
-            queryset = queryset.filter(
-                Q(expires_at__isnull=True) | Q(expires_at__gt=now), needs_reauthorization=False
-            )
+            queryset = queryset.active(now)
         elif options.get("expired"):
-            queryset = queryset.filter(expires_at__lte=now)
+            queryset = queryset.expired(now)
         username_field = f"user__{get_user_model().USERNAME_FIELD}"
         values = queryset.order_by("pk").values_list(
             username_field,
