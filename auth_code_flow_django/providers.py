@@ -113,23 +113,20 @@ class Provider:
     @cached_property
     def flow_manager(self) -> ProviderFlowManager:
         """The flow manager for this provider (shared; thread-safe)."""
+        attributes = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in _NOT_FLOW_SETTINGS
+        }
         return ProviderFlowManager(
-            base_uri=self.base_uri,
-            authorization_path=self.authorization_path,
-            access_token_path=self.access_token_path,
-            revocation_path=self.revocation_path,
-            client_id=self.client_id,
-            client_secret=self.client_secret,
-            scope=self.scope,
-            redirect_uri=self.redirect_uri,
-            token_endpoint_auth_method=self.token_endpoint_auth_method,
-            use_pkce=self.use_pkce,
-            extra_authorize_params=self.extra_authorize_params,
-            token_type_required=self.token_type_required,
-            expires_in_field=self.expires_in_field,
+            **attributes,
             timeout=float(conf.HTTP_TIMEOUT),
             max_response_bytes=int(conf.MAX_RESPONSE_BYTES),
         )
+
+
+#: Provider fields that are the Django layer's own, not flow manager attributes.
+_NOT_FLOW_SETTINGS = frozenset({"slug", "display_name", "issuer"})
 
 
 #: Keys an ``OAUTH_PROVIDERS`` entry may have.
