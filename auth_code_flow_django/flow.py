@@ -61,6 +61,10 @@ VERIFIER_BYTES = 48  # 64 characters, inside RFC 7636's 43..128
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
 _DIGITS = re.compile(r"[0-9]{1,12}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# What no stored provider value may hold: C0/C1 controls (PostgreSQL refuses NUL in
+# text; CR/LF would forge log lines) and lone surrogates (no database can encode them).
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+MAX_STORED_LENGTH = 8192
 _KNOWN_FIELDS = frozenset({"access_token", "refresh_token", "token_type", "scope"})
 
 
@@ -581,11 +585,15 @@ class AbstractBaseFlowManager(ABC):
         )
         return self.parse_token_response(response)
 
-    def refresh(self, refresh_token: str, *, scope: str | None = None) -> TokenResponse:
+    def refresh(
+        self, refresh_token: str, *, scope: str | None = None, granted_scope: str | None = None
+    ) -> TokenResponse:
         """Use the ``refresh_token`` grant (RFC 6749 6).
 
         A reply with a new refresh token rotates it; a reply without one keeps
-        ``refresh_token``.
+        ``refresh_token``. A reply without ``scope`` keeps ``scope`` when one was asked
+        for, else ``granted_scope`` (the scope the grant had): a refresh does not change
+        the scope unless asked to.
         """
         if not refresh_token:
             raise InvalidGrantError("There is no refresh token to use.")
@@ -597,7 +605,11 @@ class AbstractBaseFlowManager(ABC):
             self.get_access_token_endpoint(), params, self._client_auth_headers()
         )
         self._raise_for_error(response, self._decode(response), AuthCodeFlowError, refresh_token)
-        return self.parse_token_response(response, previous_refresh_token=refresh_token)
+        return self.parse_token_response(
+            response,
+            previous_refresh_token=refresh_token,
+            previous_scope=scope or granted_scope,
+        )
 
     def revoke(self, token: str, *, token_type_hint: str | None = None) -> None:
         """Revoke ``token`` at the revocation endpoint (RFC 7009 2.1)."""
@@ -624,6 +636,7 @@ class AbstractBaseFlowManager(ABC):
         response: requests.Response,
         *,
         previous_refresh_token: str | None = None,
+        previous_scope: str | None = None,
         now: datetime | None = None,
     ) -> TokenResponse:
         """Validate a 2xx token reply (RFC 6749 5.1) into a :class:`TokenResponse`."""
@@ -634,7 +647,11 @@ class AbstractBaseFlowManager(ABC):
                 "The provider's reply is neither JSON nor form-encoded.", response=response
             )
         return self.token_response_from(
-            body, previous_refresh_token=previous_refresh_token, now=now, response=response
+            body,
+            previous_refresh_token=previous_refresh_token,
+            previous_scope=previous_scope,
+            now=now,
+            response=response,
         )
 
     def token_response_from(
@@ -642,18 +659,22 @@ class AbstractBaseFlowManager(ABC):
         body: Mapping[str, Any],
         *,
         previous_refresh_token: str | None = None,
+        previous_scope: str | None = None,
         now: datetime | None = None,
         response: requests.Response | None = None,
     ) -> TokenResponse:
+        """Validate a decoded token reply. Every value kept from it is checked here, once,
+        so nothing a database would refuse (a NUL, a lone surrogate) is ever stored.
+
+        ``previous_scope`` is the scope a reply without ``scope`` keeps (RFC 6749 6: a
+        refresh does not change the scope); by default it is the configured one.
+        """
         access_token = body.get("access_token")
         if not isinstance(access_token, str) or not access_token.strip():
             raise InvalidTokenResponseError(
                 "The provider's reply has no access token.", response=response
             )
-        if _CONTROL.search(access_token):
-            raise InvalidTokenResponseError(
-                "The provider's access token has control characters.", response=response
-            )
+        self._check_storable("access token", access_token, response)
         token_type = body.get("token_type")
         if token_type is None and not self.token_type_required:
             token_type = "Bearer"
@@ -668,17 +689,15 @@ class AbstractBaseFlowManager(ABC):
         now = now or datetime.now(timezone.utc)
         expires_at = None if expires_in is None else now + timedelta(seconds=expires_in)
         refresh_token = body.get("refresh_token")
-        if not isinstance(refresh_token, str) or not refresh_token:
+        if refresh_token is None or refresh_token == "":
             refresh_token = previous_refresh_token
-        scope = body.get("scope")
-        if isinstance(scope, list) and all(isinstance(s, str) for s in scope):
-            scope = " ".join(scope)
-        if not isinstance(scope, str):
-            scope = self.scope
-        elif self.scope is not None and set(scope.replace(",", " ").split()) != set(
-            self.scope.replace(",", " ").split()
-        ):
-            logger.info("granted scope %r differs from requested %r", scope, self.scope)
+        elif not isinstance(refresh_token, str):
+            raise InvalidTokenResponseError(
+                "The provider's refresh token is not a string.", response=response
+            )
+        else:
+            self._check_storable("refresh token", refresh_token, response)
+        scope = self._granted_scope(body.get("scope"), previous_scope, response)
         extras = {
             k: v for k, v in body.items() if k not in _KNOWN_FIELDS and k != self.expires_in_field
         }
@@ -691,3 +710,30 @@ class AbstractBaseFlowManager(ABC):
             scope=scope,
             extras=extras,
         )
+
+    def _granted_scope(
+        self, value: object, previous: str | None, response: requests.Response | None
+    ) -> str | None:
+        if value is None:
+            return previous if previous is not None else self.scope
+        if isinstance(value, list) and all(isinstance(s, str) for s in value):
+            value = " ".join(value)
+        if not isinstance(value, str):
+            raise InvalidTokenResponseError(
+                "The provider's granted scope is not a string.", response=response
+            )
+        self._check_storable("granted scope", value, response)
+        requested = previous if previous is not None else self.scope
+        if requested is not None and set(value.replace(",", " ").split()) != set(
+            requested.replace(",", " ").split()
+        ):
+            logger.info("granted scope %r differs from requested %r", value, requested)
+        return value
+
+    @staticmethod
+    def _check_storable(name: str, value: str, response: requests.Response | None) -> None:
+        if len(value) > MAX_STORED_LENGTH or _UNSTORABLE.search(value):
+            raise InvalidTokenResponseError(
+                f"The provider's {name} has control characters or is too long.",
+                response=response,
+            )

@@ -94,7 +94,7 @@ def refresh(
         try:
             if not refresh_token:
                 raise InvalidGrantError("There is no refresh token.")
-            result = config.flow_manager.refresh(refresh_token)
+            result = config.flow_manager.refresh(refresh_token, granted_scope=token.scope)
         except InvalidGrantError as exc:
             logger.warning(
                 "refresh of %s token for user %s refused (%s); needs re-authorization",

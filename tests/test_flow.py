@@ -494,6 +494,9 @@ def test_malformed_error_code_is_replaced() -> None:
     assert info.value.error == "server_error"
 
 
+_BEARER = '{"access_token": "a", "token_type": "Bearer", '
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "message"),
     [
@@ -506,6 +509,13 @@ def test_malformed_error_code_is_replaced() -> None:
         ('{"token_type": "Bearer"}', "application/json", "no access token"),
         ('{"access_token": 5, "token_type": "Bearer"}', "application/json", "no access token"),
         ('{"access_token": "a\\nb", "token_type": "Bearer"}', "application/json", "control"),
+        ('{"access_token": "a\\u0000", "token_type": "Bearer"}', "application/json", "control"),
+        (_BEARER + '"scope": "read\\u0000"}', "application/json", "control"),
+        (_BEARER + '"scope": ["r", "\\u0085"]}', "application/json", "control"),
+        (_BEARER + '"scope": 5}', "application/json", "scope is not"),
+        (_BEARER + '"refresh_token": "\\ud800"}', "application/json", "control"),
+        (_BEARER + '"refresh_token": 7}', "application/json", "refresh token is not"),
+        ("access_token=a&token_type=bearer&scope=x%00", "text/plain", "control"),
         ('{"access_token": "a", "token_type": "mac"}', "application/json", "token type"),
         ('{"access_token": "a"}', "application/json", "token type"),
         ('{"access_token": "a", "token_type": 3}', "application/json", "token type"),
@@ -654,6 +664,14 @@ def test_refresh_without_a_new_refresh_token_keeps_the_old_one() -> None:
     result = Manager().refresh("old-rt")
     assert result.refresh_token == "old-rt"
     assert "scope" not in form(call.calls[0].request)
+
+
+@responses.activate
+def test_refresh_reply_without_scope_keeps_the_granted_scope() -> None:
+    """RFC 6749 6: the configured scope ("read write") must not replace the grant's."""
+    responses.post(TOKEN_URL, json={"access_token": "new-at", "token_type": "Bearer"})
+    assert Manager().refresh("rt", granted_scope="read").scope == "read"
+    assert Manager().refresh("rt", scope="write", granted_scope="read").scope == "write"
 
 
 @responses.activate

@@ -62,6 +62,19 @@ FAULTS: list[tuple[str, dict[str, Any]]] = [
             "content_type": "application/json",
         },
     ),
+    # Values a database would refuse: each must be a 502, never a 503 from the save.
+    ("NUL in scope", {"json": {"access_token": "a", "token_type": "Bearer", "scope": "r\x00"}}),
+    (
+        "NUL in refresh_token",
+        {"json": {"access_token": "a", "token_type": "Bearer", "refresh_token": "r\x00t"}},
+    ),
+    (
+        "lone surrogate in scope",
+        {
+            "body": '{"access_token": "a", "token_type": "Bearer", "scope": "\\udc80"}',
+            "content_type": "application/json",
+        },
+    ),
     (
         "body over the cap",
         {"json": {"access_token": "a" * 70_000, "token_type": "Bearer"}},
