@@ -83,23 +83,45 @@ class UnknownProviderError(LookupError):
 class Provider:
     """One configured provider. ``repr()`` never shows the client secret."""
 
+    #: The key in ``OAUTH_PROVIDERS``: ``[a-z0-9_-]``, used in URLs.
     slug: str
+    #: The client id the provider issued when the site registered.
     client_id: str
+    #: The client secret; not needed when ``token_endpoint_auth_method`` is ``"none"``.
     client_secret: str | None = dataclasses.field(default=None, repr=False)
+    #: The name shown on pages (default: the slug, titled).
     display_name: str = ""
+    #: The provider's base URL, e.g. ``https://github.com``; relative paths join it.
     base_uri: str = ""
+    #: The authorization endpoint: relative to ``base_uri``, or absolute; may carry a
+    #: query.
     authorization_path: str = "/authorize"
+    #: The token endpoint: relative to ``base_uri``, or absolute.
     access_token_path: str = "/access_token"
+    #: The RFC 7009 revocation endpoint; when set, disconnecting revokes the tokens.
     revocation_path: str | None = None
+    #: Space-separated scopes to request.
     scope: str = ""
+    #: The absolute callback URL to send (default: built from the request).
     redirect_uri: str | None = None
+    #: When set, the callback requires a matching ``iss`` (RFC 9207). Set it only for
+    #: servers that advertise ``authorization_response_iss_parameter_supported``, or
+    #: every callback is refused.
     issuer: str | None = None
+    #: ``"client_secret_post"``, ``"client_secret_basic"`` or ``"none"`` (a public
+    #: client).
     token_endpoint_auth_method: ClientAuthMethod = "client_secret_post"
+    #: Send a PKCE S256 code challenge (RFC 7636).
     use_pkce: bool = True
+    #: Extra query parameters for the authorization request, e.g.
+    #: ``{"prompt": "consent"}``.
     extra_authorize_params: Mapping[str, str] = dataclasses.field(
         default_factory=lambda: MappingProxyType({})
     )
+    #: ``False`` accepts token replies without ``token_type`` (Stack Exchange).
     token_type_required: bool = True
+    #: The token reply field holding the lifetime in seconds (``expires`` for Stack
+    #: Exchange).
     expires_in_field: str = "expires_in"
 
     @property

@@ -1,0 +1,379 @@
+"""The documentation's code is true: its Python blocks run, the tutorial's site works,
+the key migration it describes keeps every token, and the tests it cites exist.
+
+Each ```python block in ``docs/`` and the README is preceded by a marker line
+(``% test: ...`` in the docs, ``<!-- test: ... -->`` in the README):
+
+- ``exec``: run in a fresh namespace (imports and names must exist);
+- ``settings``: run, then used as settings: ``manage.py check`` must report nothing
+  about this app and every provider must build;
+- ``file <path> append|replace|create``: a file of the tutorial's site (any language);
+- ``compile (reason)``: a fragment that cannot run alone; it must still compile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from cryptography.fernet import Fernet
+from django.contrib.auth.models import User
+from django.core.checks import run_checks
+from django.core.management import call_command
+from django.test import override_settings
+
+from auth_code_flow_django import crypto
+from auth_code_flow_django.crypto import TokenDecryptionError
+from auth_code_flow_django.models import OAuthToken
+from auth_code_flow_django.providers import get_providers
+
+from .conftest import make_token
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+KINDS = ("exec", "settings", "file", "compile")
+
+pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="needs the repository's docs/")
+
+MARKER = re.compile(r"^\s*(?:%|<!--)\s*test:\s*(?P<spec>.*?)\s*(?:-->)?\s*$")
+FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w+-]*)\s*$")
+
+
+@dataclass
+class Block:
+    path: Path
+    line: int
+    lang: str
+    code: str
+    marker: list[str]
+
+    @property
+    def id(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+
+def read_blocks(path: Path) -> Iterator[Block]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    index = 0
+    while index < len(lines):
+        fence = FENCE.match(lines[index])
+        if not fence or not fence["lang"]:
+            index += 1
+            continue
+        start = index
+        indent = fence["indent"]
+        index += 1
+        body = []
+        while index < len(lines) and lines[index].rstrip() != f"{indent}```":
+            body.append(lines[index])
+            index += 1
+        marker = MARKER.match(lines[start - 1]) if start else None
+        yield Block(
+            path=path,
+            line=start + 1,
+            lang=fence["lang"],
+            code=textwrap.dedent("\n".join(body)) + "\n",
+            marker=shlex.split(marker["spec"]) if marker else [],
+        )
+        index += 1
+
+
+def all_blocks() -> list[Block]:
+    paths = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+    return [block for path in paths if path.is_file() for block in read_blocks(path)]
+
+
+def python_blocks(kind: str | None = None) -> list[Any]:
+    return [
+        pytest.param(block, id=block.id)
+        for block in all_blocks()
+        if block.lang == "python" and (kind is None or block.marker[:1] == [kind])
+    ]
+
+
+def find_block(page: str, needle: str) -> Block:
+    (block,) = [b for b in read_blocks(DOCS / page) if needle in b.code]
+    return block
+
+
+def fake_environ(code: str) -> dict[str, str]:
+    """A value for each ``os.environ["NAME"]`` the code reads (a Fernet key for keys)."""
+    names = re.findall(r"os\.environ\[\"(\w+)\"\]", code)
+    return {
+        name: Fernet.generate_key().decode() if name.endswith("KEY") else f"test-{name.lower()}"
+        for name in names
+    }
+
+
+def run_block(block: Block, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    namespace: dict[str, Any] = {"__name__": "docs_example"}
+    code = compile(block.code, block.id, "exec")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (environ or fake_environ(block.code)).items():
+            patch.setenv(name, value)
+        exec(code, namespace)  # noqa: S102 - the documentation's own examples
+    return namespace
+
+
+def test_docs_have_python_examples() -> None:
+    assert len(python_blocks()) >= 10
+
+
+@pytest.mark.parametrize("block", python_blocks())
+def test_python_block_is_marked_and_compiles(block: Block) -> None:
+    hint = f"{block.id}: precede the block with a '% test: {'|'.join(KINDS)}' line"
+    assert block.marker, hint
+    assert block.marker[0] in KINDS, hint
+    compile(block.code, block.id, "exec")
+
+
+@pytest.mark.parametrize("block", python_blocks("exec"))
+def test_exec_block_runs(block: Block, db: Any) -> None:
+    with contextlib.redirect_stdout(io.StringIO()):
+        run_block(block)
+
+
+@pytest.mark.parametrize("block", python_blocks("settings"))
+def test_settings_block_passes_the_checks(block: Block) -> None:
+    namespace = run_block(block)
+    values = {name: value for name, value in namespace.items() if name.isupper()}
+    assert values, f"{block.id} defines no setting"
+    with override_settings(**values):
+        problems = [m for m in run_checks() if m.id and m.id.startswith("auth_code_flow_django.")]
+        assert problems == []
+        get_providers()
+
+
+def test_moving_to_explicit_keys_as_documented(user: User) -> None:
+    page = "howto/rotating-keys.md"
+    make_token(user, access_token="access-before-move", refresh_token="refresh-before-move")
+
+    # Step 1: print the keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        run_block(find_block(page, "derive_key"))
+    derived = printed.getvalue().split()
+    assert derived == [
+        crypto.derive_key("tests-secret-key-not-for-production-0123456789abcdef").decode()
+    ]
+
+    # Step 2: the new key first, then the derived key.
+    new_key = Fernet.generate_key().decode()
+    step2 = find_block(page, "AUTH_CODE_FLOW_ENCRYPTION_KEYS = [")
+    keys = run_block(
+        step2, {"AUTH_CODE_FLOW_KEY": new_key, "AUTH_CODE_FLOW_DERIVED_KEY": derived[0]}
+    )["AUTH_CODE_FLOW_ENCRYPTION_KEYS"]
+    assert keys == [new_key, derived[0]]
+
+    # What the page warns about: the new key alone reads nothing stored before.
+    with (
+        override_settings(AUTH_CODE_FLOW_ENCRYPTION_KEYS=[new_key]),
+        pytest.raises(TokenDecryptionError),
+    ):
+        _ = OAuthToken.objects.get().access_token
+
+    with override_settings(AUTH_CODE_FLOW_ENCRYPTION_KEYS=keys):
+        token = OAuthToken.objects.get()
+        assert token.access_token == "access-before-move"
+        # Step 3: re-encrypt.
+        call_command("oauth_rotate_keys", stdout=io.StringIO())
+        token.refresh_from_db()
+        assert crypto.is_current(token.access_token_encrypted)
+        assert crypto.is_current(token.refresh_token_encrypted)
+
+    # Step 4: the derived key is gone, and SECRET_KEY no longer matters.
+    with override_settings(
+        AUTH_CODE_FLOW_ENCRYPTION_KEYS=[new_key], SECRET_KEY="a-completely-new-secret-key"
+    ):
+        token = OAuthToken.objects.get()
+        assert token.access_token == "access-before-move"
+        assert token.refresh_token == "refresh-before-move"
+
+
+# -- the tutorial, run as written -------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+    assert match, html
+    return match[1]
+
+
+@pytest.fixture
+def tutorial_site(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """The tutorial's site, built from a fresh ``startproject`` and this page's files,
+    migrated, with a superuser, served by ``runserver``; yields its URL and env."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
+    }
+    env.update(
+        GITHUB_CLIENT_ID="Iv1.tutorial0client",
+        GITHUB_CLIENT_SECRET="tutorial-client-secret",
+        DJANGO_SUPERUSER_USERNAME="admin",
+        DJANGO_SUPERUSER_EMAIL="admin@example.com",
+        DJANGO_SUPERUSER_PASSWORD="tutorial-admin-password",
+    )
+
+    def run(*args: str, cwd: Path) -> None:
+        result = subprocess.run(
+            [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
+
+    run("-m", "django", "startproject", "mysite", cwd=tmp_path)
+    project = tmp_path / "mysite"
+    files = [b for b in read_blocks(DOCS / "tutorial.md") if b.marker[:1] == ["file"]]
+    assert {b.marker[1] for b in files} == {
+        "mysite/settings.py",
+        "mysite/urls.py",
+        "templates/registration/login.html",
+    }
+    for block in files:
+        _, relative, mode = block.marker
+        target = project / relative
+        if mode == "append":
+            target.write_text(target.read_text() + "\n" + block.code)
+        else:
+            assert target.exists() == (mode == "replace"), block.id
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(block.code)
+    run("manage.py", "check", cwd=project)
+    run("manage.py", "migrate", "--noinput", cwd=project)
+    run("manage.py", "createsuperuser", "--noinput", cwd=project)
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, (
+                    server.stderr.read().decode() if server.stderr else ""
+                )
+                assert time.monotonic() < deadline, "runserver did not start"
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}", env
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+@pytest.mark.live
+def test_tutorial_site_reaches_github(tutorial_site: tuple[str, dict[str, str]]) -> None:
+    site, env = tutorial_site
+    browser = requests.Session()
+    browser.trust_env = False
+
+    # Logged out: /oauth/ sends you to the login page, which exists.
+    response = browser.get(f"{site}/oauth/", allow_redirects=False, timeout=10)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/accounts/login/?next=/oauth/"
+    response = browser.get(site + response.headers["Location"], timeout=10)
+    assert response.status_code == 200
+
+    response = browser.post(
+        f"{site}/accounts/login/",
+        data={
+            "csrfmiddlewaretoken": csrf_token(response.text),
+            "username": "admin",
+            "password": "tutorial-admin-password",
+            "next": "/oauth/",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text
+    assert response.headers["Location"] == "/oauth/"
+
+    page = browser.get(f"{site}/oauth/", timeout=10)
+    assert page.status_code == 200
+    assert "GitHub" in page.text
+    assert 'action="/oauth/github/authorize/"' in page.text
+
+    # Connect: a redirect to GitHub's authorization page.
+    response = browser.post(
+        f"{site}/oauth/github/authorize/",
+        data={"csrfmiddlewaretoken": csrf_token(page.text)},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text
+    location = urlsplit(response.headers["Location"])
+    assert (location.scheme, location.netloc, location.path) == (
+        "https",
+        "github.com",
+        "/login/oauth/authorize",
+    )
+    query = {k: v[0] for k, v in parse_qs(location.query).items()}
+    assert query["client_id"] == env["GITHUB_CLIENT_ID"]
+    assert query["redirect_uri"] == f"{site}/oauth/github/callback/"
+    assert query["response_type"] == "code"
+    assert query["scope"] == "read:user"
+    assert query["code_challenge_method"] == "S256"
+    assert len(query["state"]) >= 43
+
+
+# -- the security model cites tests that exist -------------------------------------------
+
+
+def cited_tests() -> list[tuple[str, str]]:
+    """(file, test) pairs cited by docs/security.md; ``::name`` continues the last file."""
+    text = (DOCS / "security.md").read_text(encoding="utf-8")
+    cited: list[tuple[str, str]] = []
+    current = ""
+    for match in re.finditer(r"`((?:e2e/)?(?:test_\w+\.py)?)(?:::(\w+))?`", text):
+        path, name = match.groups()
+        if path:
+            current = path
+        if name:
+            assert current, f"::{name} cited before any file"
+            cited.append((current, name))
+        elif path:
+            cited.append((path, ""))
+    return cited
+
+
+def test_security_page_cites_tests() -> None:
+    assert len(cited_tests()) >= 30
+
+
+@pytest.mark.parametrize(("path", "name"), cited_tests())
+def test_security_page_citation_exists(path: str, name: str) -> None:
+    source = ROOT / "tests" / path
+    assert source.is_file(), f"docs/security.md cites {path}, which does not exist"
+    if name:
+        assert re.search(rf"^(async )?def {name}\(", source.read_text(), re.MULTILINE), (
+            f"docs/security.md cites {path}::{name}, which does not exist"
+        )
