@@ -80,10 +80,20 @@ def _get_token(user: User, provider: str) -> OAuthToken:
     return token
 
 
+@sensitive_variables()
 def get_access_token(user: User, provider: str) -> str:
     """A valid access token of ``user`` for ``provider``, refreshed first if it expires
     within ``AUTH_CODE_FLOW_REFRESH_LEEWAY`` seconds. One query when no refresh is due."""
     get_provider(provider)
+    using = _db()
+    if connections[using].vendor == "sqlite" and _in_callers_transaction(using):
+        # On SQLite a read in the caller's transaction would lock out the refresh's
+        # own connection: read there too.
+        return _on_own_connection(using, lambda: _access_token(user, provider))
+    return _access_token(user, provider)
+
+
+def _access_token(user: User, provider: str) -> str:
     token = _get_token(user, provider)
     if token.needs_reauthorization:
         raise ReauthorizationRequiredError()
