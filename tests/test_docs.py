@@ -1,8 +1,9 @@
 """The documentation's code is true: its Python blocks run, the tutorial's site works,
 the key migration it describes keeps every token, and the tests it cites exist.
 
-Each ```python block in ``docs/`` and the README is preceded by a marker line
-(``% test: ...`` in the docs, ``<!-- test: ... -->`` in the README):
+Each Python block in ``docs/`` and the README is preceded by a marker line
+(``% test: ...`` in Markdown pages, ``.. test: ...`` and a blank line before an
+reStructuredText ``code-block``, ``<!-- test: ... -->`` in the README):
 
 - ``exec``: run in a fresh namespace (imports and names must exist);
 - ``settings``: run, then used as settings: ``manage.py check`` must report nothing
@@ -51,8 +52,9 @@ KINDS = ("exec", "settings", "file", "compile")
 
 pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="needs the repository's docs/")
 
-MARKER = re.compile(r"^\s*(?:%|<!--)\s*test:\s*(?P<spec>.*?)\s*(?:-->)?\s*$")
+MARKER = re.compile(r"^\s*(?:%|<!--|\.\.)\s*test:\s*(?P<spec>.*?)\s*(?:-->)?\s*$")
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w+-]*)\s*$")
+RST_CODE = re.compile(r"^(?P<indent>\s*)\.\. code-block:: (?P<lang>[\w+-]+)\s*$")
 
 
 @dataclass
@@ -68,7 +70,39 @@ class Block:
         return f"{self.path.relative_to(ROOT)}:{self.line}"
 
 
+def marker_before(lines: list[str], index: int) -> list[str]:
+    match = MARKER.match(lines[index - 1]) if index else None
+    return shlex.split(match["spec"]) if match else []
+
+
+def read_rst_blocks(path: Path) -> Iterator[Block]:
+    """``.. code-block::`` directives, marked by a ``.. test: ...`` comment before them."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for index, line in enumerate(lines):
+        directive = RST_CODE.match(line)
+        if not directive:
+            continue
+        body = []
+        for following in lines[index + 1 :]:
+            if following.strip() and len(following) - len(following.lstrip()) <= len(
+                directive["indent"]
+            ):
+                break
+            body.append(following)
+        marker = lines[index - 2] if index >= 2 and not lines[index - 1].strip() else ""
+        yield Block(
+            path=path,
+            line=index + 1,
+            lang=directive["lang"],
+            code=textwrap.dedent("\n".join(body)).strip("\n") + "\n",
+            marker=marker_before([marker], 1),
+        )
+
+
 def read_blocks(path: Path) -> Iterator[Block]:
+    if path.suffix == ".rst":
+        yield from read_rst_blocks(path)
+        return
     lines = path.read_text(encoding="utf-8").splitlines()
     index = 0
     while index < len(lines):
@@ -83,19 +117,18 @@ def read_blocks(path: Path) -> Iterator[Block]:
         while index < len(lines) and lines[index].rstrip() != f"{indent}```":
             body.append(lines[index])
             index += 1
-        marker = MARKER.match(lines[start - 1]) if start else None
         yield Block(
             path=path,
             line=start + 1,
             lang=fence["lang"],
             code=textwrap.dedent("\n".join(body)) + "\n",
-            marker=shlex.split(marker["spec"]) if marker else [],
+            marker=marker_before(lines, start),
         )
         index += 1
 
 
 def all_blocks() -> list[Block]:
-    paths = [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+    paths = [ROOT / "README.md", *sorted(DOCS.rglob("*.md")), *sorted(DOCS.rglob("*.rst"))]
     return [block for path in paths if path.is_file() for block in read_blocks(path)]
 
 

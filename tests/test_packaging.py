@@ -56,3 +56,23 @@ def test_version_follows_the_changelog() -> None:
     else:
         assert version == Version(sections[0])
     assert released == sorted(released, reverse=True)
+
+
+def test_classifiers_name_the_versions_tox_tests() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    tox = (ROOT / "tox.ini").read_text(encoding="utf-8")
+    envs = re.search(r"^env_list\s*=\s*\n((?:[ \t]+\S.*\n)+)", tox, flags=re.MULTILINE)
+    assert envs
+    pythons: set[str] = set()
+    djangos: set[str] = set()
+    for line in envs[1].split():
+        for major, minor in re.findall(r"py(\d)(\d+)-django", line):
+            pythons.add(f"{major}.{minor}")
+        for group in re.findall(r"-django\{?([\d,]+)\}?", line):
+            djangos.update(f"{v[0]}.{v[1:]}" for v in group.split(","))
+    classified_pythons = set(
+        re.findall(r'"Programming Language :: Python :: (\d\.\d+)"', pyproject)
+    )
+    classified_djangos = set(re.findall(r'"Framework :: Django :: (\d\.\d+)"', pyproject))
+    assert pythons == classified_pythons
+    assert djangos == classified_djangos
