@@ -410,3 +410,21 @@ def test_security_page_citation_exists(path: str, name: str) -> None:
         assert re.search(rf"^(async )?def {name}\(", source.read_text(), re.MULTILINE), (
             f"docs/security.md cites {path}::{name}, which does not exist"
         )
+
+
+def test_checks_page_lists_every_check_id() -> None:
+    import auth_code_flow_django.checks as checks
+
+    source = Path(checks.__file__).read_text(encoding="utf-8")
+    used = {f"auth_code_flow_django.E{int(n):03d}" for n in re.findall(r"_id\((\d+)\)", source)}
+    used |= set(re.findall(r"auth_code_flow_django\.[EW]\d{3}", source))
+    page = (DOCS / "reference" / "checks.md").read_text(encoding="utf-8")
+    assert set(re.findall(r"auth_code_flow_django\.[EW]\d{3}", page)) == used
+
+
+def test_readme_links_point_to_files() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme)
+    local = [link for link in links if "://" not in link]
+    assert len(local) >= 15
+    assert [link for link in local if not (ROOT / link).exists()] == []
