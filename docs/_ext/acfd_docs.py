@@ -34,8 +34,8 @@ logger = logging.getLogger(__name__)
 
 def literal(value: object) -> str:
     """``value`` as an inline literal (its Python repr)."""
-    if isinstance(value, str) and not value:
-        return '``""``'
+    if isinstance(value, str):
+        return f'``"{value}"``' if value else '``""``'
     return f"``{value!r}``"
 
 
