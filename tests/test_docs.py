@@ -428,3 +428,34 @@ def test_readme_links_point_to_files() -> None:
     local = [link for link in links if "://" not in link]
     assert len(local) >= 15
     assert [link for link in local if not (ROOT / link).exists()] == []
+
+
+GITHUB = {"github": {"preset": "github", "client_id": "id", "client_secret": "secret"}}
+
+
+@override_settings(OAUTH_PROVIDERS=GITHUB)
+def test_calling_apis_view_as_documented(user: User, other_user: User) -> None:
+    import responses
+    from django.test import RequestFactory
+
+    view = run_block(find_block("howto/calling-apis.md", "def github_repos"))
+    rendered: list[tuple[str, dict[str, Any] | None, int]] = []
+    view["render"] = lambda request, template, context=None, status=200: rendered.append(
+        (template, context, status)
+    )
+    make_token(user, "github", access_token="gho_documented_token_0001")
+    request = RequestFactory().get("/repos/")
+
+    with responses.RequestsMock() as mock:
+        api = mock.get("https://api.github.com/user/repos", json=[{"name": "hello"}])
+        request.user = user
+        view["github_repos"](request)
+        assert api.calls[0].request.headers["Authorization"] == (
+            "Bearer gho_documented_token_0001"
+        )
+    assert rendered == [("repos.html", {"repos": [{"name": "hello"}]}, 200)]
+
+    request.user = other_user
+    response = view["github_repos"](request)
+    assert response.status_code == 302
+    assert response["Location"] == "/oauth/github/authorize/"
