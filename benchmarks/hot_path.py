@@ -71,7 +71,7 @@ def contestants(peers: bool) -> dict[str, Callable[[Any], str]]:
 
     def floor(user: Any) -> str:
         rows = OAuthToken.objects.filter(user_id=user.pk, provider="github").order_by()[:1]
-        return list(rows)[0].access_token_encrypted
+        return next(iter(rows)).access_token_encrypted
 
     def session(user: Any) -> str:
         return authorized_session(user, "github").bearer_token()
