@@ -78,7 +78,10 @@ def test_token_search_and_filters(admin_client_: Client, user: User, other_user:
 
 
 def test_delete_selected_revokes_at_the_provider_after_a_warning(
-    admin_client_: Client, user: User, other_user: User
+    admin_client_: Client,
+    user: User,
+    other_user: User,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     tokens = [
         make_token(user),
@@ -97,7 +100,8 @@ def test_delete_selected_revokes_at_the_provider_after_a_warning(
         assert "will be revoked at the provider" in confirmation.content.decode()
         assert OAuthToken.objects.count() == 2
         revoke = mocked.post(REVOKE_URL, body="")
-        response = admin_client_.post(base, {**selected, "post": "yes"}, follow=True)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client_.post(base, {**selected, "post": "yes"}, follow=True)
     assert response.status_code == 200
     assert "Successfully deleted 2 OAuth tokens." in response.content.decode()
     sent = sorted(parse_qs(str(call.request.body))["token"][0] for call in revoke.calls)
@@ -191,7 +195,8 @@ def test_times_show_their_time_zone(admin_client_: Client, user: User) -> None:
 def test_times_show_their_time_zone_without_time_zone_support(
     admin_client_: Client, user: User
 ) -> None:
-    make_token(user, expires_at=datetime(2026, 7, 1, 9, 30))
+    # Stored naive, in New York time, as the app stores it without time zone support.
+    make_token(user, expires_at=datetime(2026, 7, 1, 13, 30, tzinfo=dt_timezone.utc))
     html = admin_client_.get("/admin/auth_code_flow_django/oauthtoken/").content.decode()
     assert "2026-07-01 09:30 EDT" in html
 

@@ -116,7 +116,8 @@ def test_json_and_csv_times_are_iso_8601(user: User) -> None:
 
 @override_settings(USE_TZ=False, TIME_ZONE="Europe/Paris")
 def test_times_without_time_zone_support(user: User) -> None:
-    make_token(user, expires_at=datetime(2026, 7, 1, 12, 0, 0, 5))  # naive, Paris time
+    # Stored naive, in Paris time, as the app stores it without time zone support.
+    make_token(user, expires_at=datetime(2026, 7, 1, 10, 0, 0, 5, tzinfo=dt_timezone.utc))
     assert "2026-07-01 12:00:00 CEST" in run().splitlines()[2]
     assert json.loads(run("--format", "json"))[0]["expires_at"] == (
         "2026-07-01T12:00:00.000005+02:00"

@@ -111,12 +111,12 @@ class Command(AppCommand):
         before = token.access_token_encrypted
         try:
             refreshed = tokens.refresh(token.user, token.provider, within=within)
+        except TokenDecryptionError:  # before its base class, ReauthorizationRequiredError
+            return "failed", UNDECRYPTABLE
         except ReauthorizationRequiredError:
             return "reauthorize", ""
         except NotConnectedError:
             return "disconnected", ""
-        except TokenDecryptionError:
-            return "failed", UNDECRYPTABLE
         except BaseAuthCodeFlowError as exc:
             return "failed", str(exc.description)
         return ("refreshed" if refreshed.access_token_encrypted != before else "fresh"), ""
