@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -449,3 +450,20 @@ def test_authorize_and_callback_query_counts(
     assert response.status_code == 302
     assert len(authorize.captured_queries) <= AUTHORIZE_QUERIES, authorize.captured_queries
     assert len(callback.captured_queries) <= CALLBACK_QUERIES, callback.captured_queries
+
+
+@override_settings(TIME_ZONE="Europe/Paris")
+def test_connections_page_shows_the_expiry_with_its_time_zone(alice: Client, user: User) -> None:
+    make_token(user, expires_at=datetime(2026, 11, 28, 4, 5, tzinfo=dt_timezone.utc))
+    html = alice.get("/oauth/").content.decode()
+    assert '<time datetime="2026-11-28T05:05:00+01:00">Nov. 28, 2026, 5:05 a.m. CET</time>' in html
+
+
+@override_settings(USE_TZ=False, TIME_ZONE="America/New_York")
+def test_connections_page_shows_the_time_zone_without_time_zone_support(
+    alice: Client, user: User
+) -> None:
+    # Stored naive, in New York time, as the app stores it without time zone support.
+    make_token(user, expires_at=datetime(2026, 7, 1, 13, 30, tzinfo=dt_timezone.utc))
+    html = alice.get("/oauth/").content.decode()
+    assert ">July 1, 2026, 9:30 a.m. EDT</time>" in html
