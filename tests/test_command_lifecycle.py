@@ -278,7 +278,56 @@ def test_rotate_keys_json_summary(user: User, other_user: User) -> None:
         "re_encrypted": 2,
         "already_current": 0,
         "undecryptable": 1,
+        "changed_meanwhile": 0,
+        "failures": [
+            {
+                "row": "example token of mallory",
+                "field": "access token",
+                "error": "cannot be decrypted with the configured keys",
+            }
+        ],
     }
+
+
+def test_rotate_keys_reports_each_undecryptable_value(user: User) -> None:
+    make_token(user)
+    err = StringIO()
+    with override_settings(SECRET_KEY=NEW), pytest.raises(CommandError, match="2 value"):
+        call_command("oauth_rotate_keys", stdout=StringIO(), stderr=err)
+    assert err.getvalue().splitlines() == [
+        "example token of alice: access token cannot be decrypted with the configured keys",
+        "example token of alice: refresh token cannot be decrypted with the configured keys",
+    ]
+
+
+def test_rotate_keys_never_overwrites_a_refresh_that_commits_meanwhile(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth_code_flow_django.management.commands import oauth_rotate_keys
+
+    with override_settings(SECRET_KEY=OLD):
+        make_token(user)
+    original = oauth_rotate_keys.Command.plan
+    calls = []
+
+    def plan_then_refresh(obj: Any, fields: tuple[str, ...]) -> Any:
+        result = original(obj, fields)
+        if not calls:  # a refresh commits between the read and the write
+            OAuthToken.objects.filter(pk=obj.pk).update(
+                access_token_encrypted=crypto.encrypt("refreshed-meanwhile")
+            )
+        calls.append(obj.pk)
+        return result
+
+    monkeypatch.setattr(oauth_rotate_keys.Command, "plan", staticmethod(plan_then_refresh))
+    with override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[OLD]):
+        out, _ = run("oauth_rotate_keys")
+        token = OAuthToken.objects.get()
+        assert token.access_token == "refreshed-meanwhile"
+        assert token.refresh_token == "stored-refresh-token-0002"
+        assert crypto.is_current(token.refresh_token_encrypted)
+    assert len(calls) == 2
+    assert out.strip().startswith("Re-encrypted 1 value(s); 1 already")
 
 
 def test_rotate_keys_shows_a_progress_bar_on_a_terminal(user: User, other_user: User) -> None:
@@ -294,3 +343,34 @@ def test_rotate_keys_shows_a_progress_bar_on_a_terminal(user: User, other_user: 
     assert "] 1/3" in out
     assert "\r[" + "#" * 30 + "] 3/3\n" in out
     assert "\r[" not in run("oauth_rotate_keys")[0]
+
+
+def test_rotate_keys_gives_up_on_a_row_that_keeps_changing(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth_code_flow_django.management.commands import oauth_rotate_keys
+
+    with override_settings(SECRET_KEY=OLD):
+        make_token(user)
+    original = oauth_rotate_keys.Command.plan
+
+    def plan_then_change(obj: Any, fields: tuple[str, ...]) -> Any:
+        result = original(obj, fields)
+        # Under the old key again, so that every pass has it to re-encrypt.
+        with override_settings(SECRET_KEY=OLD):
+            OAuthToken.objects.filter(pk=obj.pk).update(
+                access_token_encrypted=crypto.encrypt("refreshed-again")
+            )
+        return result
+
+    monkeypatch.setattr(oauth_rotate_keys.Command, "plan", staticmethod(plan_then_change))
+    out = StringIO()
+    with (
+        override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[OLD]),
+        pytest.raises(CommandError, match=r"^1 row\(s\) kept changing\.$") as info,
+    ):
+        call_command("oauth_rotate_keys", "--format", "json", stdout=out, stderr=StringIO())
+    assert info.value.returncode == 1
+    summary = json.loads(out.getvalue())
+    assert summary["changed_meanwhile"] == 1
+    assert summary["re_encrypted"] == 0
