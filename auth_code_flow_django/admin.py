@@ -79,7 +79,7 @@ class ReadOnlyUserObjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(OAuthToken)
 class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
     """Deleting a token here (its page's Delete button or the "delete selected" action)
-    revokes the grant at the provider first, as disconnecting does."""
+    revokes the grant at the provider too, through ``tokens.revoke()`` as disconnecting does."""
 
     list_display = (
         "user",

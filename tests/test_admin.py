@@ -97,7 +97,7 @@ def test_delete_selected_revokes_at_the_provider_after_a_warning(
     assert choices["delete_selected"] == "Revoke at the provider and delete selected OAuth tokens"
     with responses.RequestsMock() as mocked:
         confirmation = admin_client_.post(base, selected)
-        assert "will be revoked at the provider" in confirmation.content.decode()
+        assert "will also be revoked at the provider" in confirmation.content.decode()
         assert OAuthToken.objects.count() == 2
         revoke = mocked.post(REVOKE_URL, body="")
         with django_capture_on_commit_callbacks(execute=True):
@@ -132,7 +132,7 @@ def test_delete_button_revokes_at_the_provider(
     try:
         with responses.RequestsMock() as mocked:
             confirmation = admin_client_.get(url)
-            assert "will be revoked at the provider" in confirmation.content.decode()
+            assert "will also be revoked at the provider" in confirmation.content.decode()
             assert "example token of alice" in confirmation.content.decode()
             revoke = mocked.post(REVOKE_URL, body="")
             with django_capture_on_commit_callbacks(execute=True):
