@@ -374,3 +374,21 @@ def test_rotate_keys_gives_up_on_a_row_that_keeps_changing(
     summary = json.loads(out.getvalue())
     assert summary["changed_meanwhile"] == 1
     assert summary["re_encrypted"] == 0
+
+
+def test_refresh_tokens_counts_a_connection_removed_meanwhile(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth_code_flow_django import tokens
+    from auth_code_flow_django.exceptions import NotConnectedError
+
+    soon(user, 10)
+
+    def removed_meanwhile(*args: Any, **kwargs: Any) -> OAuthToken:
+        raise NotConnectedError()
+
+    monkeypatch.setattr(tokens, "refresh", removed_meanwhile)
+    out, err = run("oauth_refresh_tokens")
+    assert "failed: 0" in out
+    assert out.strip().endswith(", disconnected meanwhile: 1")
+    assert err == ""
