@@ -319,15 +319,14 @@ class CallbackView(ProviderMixin, View):
             provider=self.provider.slug,
             used_at__isnull=False,
         ).first()
-        if used is None:
-            return None
-        connected = OAuthToken.objects.filter(
-            user_id=user.pk,
-            provider=self.provider.slug,
-            needs_reauthorization=False,
-            updated_at__gte=used.used_at,
-        ).exists()
-        if not connected:
+        if used is None or not (
+            OAuthToken.objects.filter(
+                user_id=user.pk,
+                provider=self.provider.slug,
+                needs_reauthorization=False,
+                updated_at__gte=used.used_at,
+            ).exists()
+        ):
             return None
         messages.info(
             self.request,

@@ -246,3 +246,19 @@ def test_state_list_status_and_delete_expired_and_used_action(
     )
     assert "Deleted 3 states." in response.content.decode()
     assert list(OAuthState.objects.values_list("pk", flat=True)) == [pending.pk]
+
+
+def test_view_only_staff_cannot_delete_or_revoke(user: User) -> None:
+    from django.contrib.auth.models import Permission
+
+    token = make_token(user)
+    staff = User.objects.create_user("viewer", password="pw", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_oauthtoken"))
+    client = Client()
+    client.force_login(staff)
+    base = "/admin/auth_code_flow_django/oauthtoken/"
+    response = client.get(base)
+    assert response.status_code == 200
+    assert response.context["action_form"] is None  # no action at all: no delete
+    assert client.post(f"{base}{token.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert OAuthToken.objects.count() == 1
