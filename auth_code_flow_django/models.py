@@ -120,7 +120,10 @@ class OAuthState(models.Model):
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
-        return f"{self.provider} authorization started {self.created_at:%Y-%m-%d %H:%M:%S}"
+        started = self.created_at
+        if timezone.is_aware(started):
+            started = timezone.localtime(started)
+        return f"{self.provider} authorization started {started:%Y-%m-%d %H:%M:%S %Z}".rstrip()
 
     @property
     def is_expired(self) -> bool:
@@ -227,7 +230,7 @@ class OAuthToken(models.Model):
         indexes = [models.Index(fields=["provider", "expires_at"], name="acf_token_expiry_idx")]
 
     def __str__(self) -> str:
-        return f"{self.provider} token of user {self.user_id}"
+        return f"{self.provider} token of {self.user.get_username()}"
 
     def __repr__(self) -> str:
         return (
