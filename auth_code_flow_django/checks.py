@@ -5,7 +5,6 @@ Ids are never reused. Raw values are read as ``object`` and narrowed.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +15,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from .conf import DEFAULTS
+from .endpoints import is_loopback
 from .flow import CLIENT_AUTH_METHODS
 from .providers import PRESETS, PROVIDER_KEYS
 
@@ -37,15 +37,6 @@ _STR_KEYS = (
 
 def _id(number: int) -> str:
     return f"auth_code_flow_django.E{number:03d}"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _endpoint(base: object, path: object) -> str | None:

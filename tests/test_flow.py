@@ -14,6 +14,7 @@ import responses
 from responses import matchers
 
 from auth_code_flow_django import exceptions as exc
+from auth_code_flow_django import provider_http
 from auth_code_flow_django.flow import (
     AbstractBaseFlowManager,
     TokenResponse,
@@ -381,7 +382,7 @@ def test_declared_content_length_over_the_cap_is_refused_unread() -> None:
 def test_slow_dripping_reply_hits_the_total_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     responses.post(TOKEN_URL, json={"access_token": "at", "token_type": "Bearer"})
     clock = iter([0.0, 100.0, 200.0, 300.0])
-    monkeypatch.setattr("auth_code_flow_django.flow.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("auth_code_flow_django.provider_http.time.monotonic", lambda: next(clock))
     with pytest.raises(exc.AuthCodeFlowError, match="in time"):
         Manager().exchange_code(None, "c", "s", check_state=False)
 
@@ -403,7 +404,7 @@ def test_read_error_while_streaming_becomes_auth_code_flow_error() -> None:
     response.status_code = 200
     response.raw = io.BytesIO(b"")
     with pytest.raises(exc.AuthCodeFlowError, match="cut off"):
-        Manager()._read_body(response, deadline=float("inf"))
+        provider_http.read_body(response, deadline=float("inf"), max_bytes=1000)
 
 
 # --- token response validation -------------------------------------------------------
