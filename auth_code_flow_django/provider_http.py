@@ -7,24 +7,112 @@ CA bundle from the environment still apply. Nothing here imports Django.
 
 from __future__ import annotations
 
+import functools
+import http.client
+import io
 import logging
 import os
+import socket
 import time
+from contextvars import ContextVar
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import HTTPConnectionPool
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.poolmanager import PoolManager
 
 from .exceptions import AuthCodeFlowError
 
-__all__ = ["environment_for", "new_session", "read_body", "send"]
+__all__ = ["BoundedAdapter", "environment_for", "new_session", "read_body", "send"]
 
 logger = logging.getLogger("auth_code_flow_django.provider_http")
 
 CHUNK_BYTES = 8192
 
+#: The deadline (``time.monotonic()``) of the request being sent in this context.
+_deadline: ContextVar[float | None] = ContextVar("auth_code_flow_django_deadline", default=None)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's reader, with no read ending after the deadline.
+
+    requests' read timeout bounds each socket read, not the whole reply: a provider
+    sending one byte a second never trips it. Here each read waits at most the time
+    left, so the status line, the headers and the body all end by the deadline.
+    """
+
+    def __init__(self, sock: socket.socket, raw: io.RawIOBase, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._raw = raw
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("The total deadline has passed.")
+        self._sock.settimeout(left)
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _DeadlineHTTPResponse(http.client.HTTPResponse):
+    """``http.client``'s response, reading through a :class:`_DeadlineReader` when a
+    deadline is set (only :func:`send` sets one)."""
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        deadline = _deadline.get()
+        if deadline is not None:
+            raw = self.fp.detach()
+            self.fp = io.BufferedReader(_DeadlineReader(sock, raw, deadline))
+
+
+@functools.cache
+def _bounded_pool(pool_class: type[HTTPConnectionPool]) -> type[HTTPConnectionPool]:
+    """``pool_class`` whose connections read replies through the deadline."""
+    connection_class = pool_class.ConnectionCls
+    bounded_connection = type(
+        connection_class.__name__,
+        (connection_class,),
+        {"response_class": _DeadlineHTTPResponse},
+    )
+    return type(pool_class.__name__, (pool_class,), {"ConnectionCls": bounded_connection})
+
+
+def _bound(manager: PoolManager) -> PoolManager:
+    manager.pool_classes_by_scheme = {
+        scheme: _bounded_pool(pool_class)
+        for scheme, pool_class in manager.pool_classes_by_scheme.items()
+    }
+    return manager
+
+
+class BoundedAdapter(HTTPAdapter):
+    """A transport adapter whose connections (direct or through a proxy) keep the total
+    deadline of :func:`send`. It never retries."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        _bound(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        if proxy not in self.proxy_manager:
+            _bound(super().proxy_manager_for(proxy, **proxy_kwargs))
+        return self.proxy_manager[proxy]
+
 
 def new_session() -> requests.Session:
-    """A session that takes nothing from the environment by itself.
+    """A session for provider requests: bounded, and taking nothing from the
+    environment by itself.
 
     ``trust_env`` would attach ``~/.netrc`` credentials to a token request that has no
     ``Authorization`` header of its own (``client_secret_post``), sending them to the
@@ -33,6 +121,9 @@ def new_session() -> requests.Session:
     """
     session = requests.Session()
     session.trust_env = False
+    adapter = BoundedAdapter()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     return session
 
 
@@ -45,7 +136,11 @@ def environment_for(url: str) -> dict[str, Any]:
 
 
 def read_body(response: requests.Response, deadline: float, max_bytes: int) -> None:
-    """Read the whole reply into ``response.content``, within ``deadline`` and ``max_bytes``."""
+    """Read the whole reply into ``response.content``, within ``deadline`` and ``max_bytes``.
+
+    The deadline is also checked between chunks, for a session that was not made by
+    :func:`new_session`.
+    """
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         response.close()
@@ -61,6 +156,8 @@ def read_body(response: requests.Response, deadline: float, max_bytes: int) -> N
                 raise AuthCodeFlowError("The provider did not answer in time.", response=response)
             chunks.append(chunk)
     except requests.RequestException as exc:
+        if isinstance(exc.__context__, ReadTimeoutError):
+            raise AuthCodeFlowError("The provider did not answer in time.") from exc
         raise AuthCodeFlowError("The provider's reply was cut off.") from exc
     finally:
         response.close()
@@ -85,6 +182,7 @@ def send(
     Never retries and never follows a redirect (the caller sees the 3xx).
     """
     deadline = time.monotonic() + timeout
+    token = _deadline.set(deadline)
     try:
         response = session.request(
             method,
@@ -101,5 +199,7 @@ def send(
         raise AuthCodeFlowError("The provider did not answer in time.") from exc
     except requests.RequestException as exc:
         raise AuthCodeFlowError("The provider could not be reached.") from exc
+    finally:
+        _deadline.reset(token)
     read_body(response, deadline, max_bytes)
     return response

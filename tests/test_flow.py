@@ -4,6 +4,7 @@ import base64
 import io
 import logging
 import math
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +26,8 @@ from auth_code_flow_django.flow import (
     parse_expires_in,
     states_match,
 )
+
+from .slow_server import SlowServer
 
 TOKEN_URL = "https://auth.example/token"
 REVOKE_URL = "https://auth.example/revoke"
@@ -378,13 +381,16 @@ def test_declared_content_length_over_the_cap_is_refused_unread() -> None:
         Manager().exchange_code(None, "c", "s", check_state=False)
 
 
-@responses.activate
-def test_slow_dripping_reply_hits_the_total_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
-    responses.post(TOKEN_URL, json={"access_token": "at", "token_type": "Bearer"})
-    clock = iter([0.0, 100.0, 200.0, 300.0])
-    monkeypatch.setattr("auth_code_flow_django.provider_http.time.monotonic", lambda: next(clock))
-    with pytest.raises(exc.AuthCodeFlowError, match="in time"):
-        Manager().exchange_code(None, "c", "s", check_state=False)
+def test_slow_dripping_reply_hits_the_total_deadline() -> None:
+    """A real server on 127.0.0.1 sends the headers, then one byte every 0.2 s."""
+    with SlowServer(interval=0.2) as server:
+        manager = Manager(base_uri=server.base_uri, timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises(exc.AuthCodeFlowError, match="did not answer in time"):
+            manager.exchange_code(None, "c", "s", check_state=False)
+        elapsed = time.monotonic() - started
+        assert server.requests == 1
+    assert 0.95 <= elapsed < 1.6
 
 
 @responses.activate
