@@ -28,11 +28,13 @@ from .exceptions import (
 
 __all__ = [
     "MAX_EXPIRES_IN",
+    "MAX_JSON_DEPTH",
     "MAX_STORED_LENGTH",
     "TokenResponse",
     "check_storable",
     "decode_body",
     "granted_scope",
+    "json_too_deep",
     "parse_expires_in",
     "raise_for_error",
     "token_response_from",
@@ -47,6 +49,11 @@ _DIGITS = re.compile(r"[0-9]{1,12}")
 # text; CR/LF would forge log lines) and lone surrogates (no database can encode them).
 _UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_STORED_LENGTH = 8192
+#: Deepest JSON nesting accepted: a token reply is flat, and deeper input makes the
+#: parser (and anything that walks the result) run out of stack.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
 _KNOWN_FIELDS = frozenset({"access_token", "refresh_token", "token_type", "scope"})
 
 
@@ -105,11 +112,23 @@ def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON ``text`` nests arrays and objects more than ``limit`` deep."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub('""', text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
 def decode_body(response: requests.Response) -> dict[str, Any] | None:
     """The reply as a mapping (JSON object or form-encoded), or ``None`` if it is neither.
 
-    A JSON value that is not an object, or any repeated field, is an
-    :class:`InvalidTokenResponseError`.
+    A JSON value that is not an object or nests more than :data:`MAX_JSON_DEPTH`
+    deep, or any repeated field, is an :class:`InvalidTokenResponseError`.
     """
     try:
         text = response.content.decode("utf-8")
@@ -118,6 +137,10 @@ def decode_body(response: requests.Response) -> dict[str, Any] | None:
     stripped = text.strip()
     content_type = response.headers.get("Content-Type", "").lower()
     if "json" in content_type or stripped.startswith(("{", "[")):
+        if json_too_deep(stripped):
+            raise InvalidTokenResponseError(
+                "The provider's reply is nested too deeply.", response=response
+            )
         try:
             value = json.loads(stripped, object_pairs_hook=_reject_duplicate_keys)
         except ValueError:

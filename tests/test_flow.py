@@ -809,3 +809,53 @@ def test_proxies_and_ca_bundle_still_come_from_the_environment(
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     assert Manager()._environment(TOKEN_URL)["verify"] is True
+
+
+# --- hostile nesting -----------------------------------------------------------------
+
+NESTED = [
+    ("arrays", "[" * 60_000),
+    ("objects", '{"a":' * 12_000),
+    ("inside a valid object", '{"access_token": "a", "token_type": "Bearer", "x": ' + "[" * 5000),
+]
+
+
+@pytest.mark.parametrize(("kind", "body"), NESTED, ids=[kind for kind, _ in NESTED])
+@responses.activate
+def test_deeply_nested_token_reply_is_an_invalid_reply(kind: str, body: str) -> None:
+    responses.post(TOKEN_URL, body=body, content_type="application/json")
+    with pytest.raises(exc.InvalidTokenResponseError, match="nested too deeply") as info:
+        Manager().exchange_code(None, "c", "s", check_state=False)
+    assert info.value.response is not None
+
+
+@responses.activate
+def test_deeply_nested_refresh_reply_is_an_invalid_reply() -> None:
+    responses.post(TOKEN_URL, body="[" * 60_000, content_type="text/plain")
+    with pytest.raises(exc.InvalidTokenResponseError, match="nested too deeply"):
+        Manager().refresh("rt")
+
+
+@responses.activate
+def test_deeply_nested_revocation_reply_is_ignored_on_success_and_an_error_otherwise() -> None:
+    responses.post(REVOKE_URL, body="[" * 60_000, content_type="application/json")
+    Manager().revoke("rt")  # RFC 7009 2.2: the body of a 200 is ignored.
+    responses.post(REVOKE_URL, status=400, body="[" * 60_000, content_type="application/json")
+    with pytest.raises(exc.RevocationError, match="HTTP 400"):
+        Manager().revoke("rt")
+
+
+@responses.activate
+def test_brackets_inside_strings_and_moderate_nesting_are_accepted() -> None:
+    extra = "[" * 30 + "]" * 30
+    responses.post(
+        TOKEN_URL,
+        body='{"access_token": "'
+        + "[" * 500
+        + '\\"{", "token_type": "Bearer", "x": '
+        + extra
+        + "}",
+        content_type="application/json",
+    )
+    result = Manager().exchange_code(None, "c", "s", check_state=False)
+    assert result.access_token == "[" * 500 + '"{'
