@@ -341,11 +341,15 @@ def test_database_failure_while_saving_rolls_back_and_shows_503(
 
 
 def test_disconnect_revokes_and_deletes(
-    alice: Client, user: User, mocked: responses.RequestsMock
+    alice: Client,
+    user: User,
+    mocked: responses.RequestsMock,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     revoke = mocked.post(REVOKE_URL, body="")
     make_token(user)
-    response = alice.post("/oauth/example/disconnect/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice.post("/oauth/example/disconnect/")
     assert response.status_code == 302
     assert response["Location"] == "/oauth/"
     assert OAuthToken.objects.count() == 0

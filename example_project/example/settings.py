@@ -105,6 +105,7 @@ OAUTH_PROVIDERS: dict[str, dict[str, object]] = {
         "scope": "read",
         "token_endpoint_auth_method": "client_secret_basic",
         "use_pkce": True,
+        "api_base_urls": [DEMO_PROVIDER_URL.rstrip("/") + "/api/"],
     },
 }
 
