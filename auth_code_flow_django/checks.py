@@ -15,12 +15,13 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from .conf import DEFAULTS
-from .endpoints import is_loopback
+from .endpoints import is_loopback as is_loopback
+from .endpoints import url_problem
 from .flow import CLIENT_AUTH_METHODS
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_BOOL_KEYS = ("use_pkce", "token_type_required")
+_BOOL_KEYS = ("use_pkce", "token_type_required", "discovery")
 _STR_KEYS = (
     "display_name",
     "base_uri",
@@ -29,6 +30,8 @@ _STR_KEYS = (
     "revocation_path",
     "redirect_uri",
     "issuer",
+    "jwks_uri",
+    "userinfo_endpoint",
     "expires_in_field",
     "client_id",
     "client_secret",
@@ -50,12 +53,10 @@ def _endpoint(base: object, path: object) -> str | None:
 
 
 def _url_problem(url: str) -> int | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return 7
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        return 8
-    return None
+    problem = url_problem(url)
+    if problem is None:
+        return None
+    return 8 if problem == "not_https" else 7
 
 
 def check_providers(
@@ -155,6 +156,8 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
             )
         )
     bad_types = [k for k in _BOOL_KEYS if k in values and not isinstance(values[k], bool)]
+    if values.get("require_iss") is not None and not isinstance(values["require_iss"], bool):
+        bad_types.append("require_iss")
     bad_types += [
         k for k in _STR_KEYS if values.get(k) is not None and not isinstance(values[k], str)
     ]
@@ -173,6 +176,7 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
             )
         )
     errors.extend(_check_endpoints(where, values))
+    errors.extend(_check_openid(where, values))
     errors.extend(_check_api_base_urls(where, values.get("api_base_urls", ())))
     return errors
 
@@ -193,6 +197,40 @@ def _check_api_base_urls(where: str, value: object) -> list[CheckMessage]:
     ]
 
 
+def _discovers(values: Mapping[str, object]) -> bool:
+    """Whether the provider's metadata will fill the values its settings leave out."""
+    return bool(values.get("issuer")) and values.get("discovery", True) is not False
+
+
+def _check_openid(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    issuer = values.get("issuer")
+    if isinstance(issuer, str) and issuer:
+        parts = urlsplit(issuer)
+        if parts.query or parts.fragment or "?" in issuer or "#" in issuer:
+            errors.append(
+                Error(
+                    f"{where}: issuer must have no query or fragment.",
+                    hint="The issuer identifier is an https URL with at most a path "
+                    "(RFC 8414 2), e.g. https://idp.example/realms/main.",
+                    id=_id(40),
+                )
+            )
+    scope = values.get("scope", "")
+    openid = isinstance(scope, str) and "openid" in scope.split()
+    if openid and not (issuer and (values.get("jwks_uri") or _discovers(values))):
+        errors.append(
+            Error(
+                f"{where}: the scope asks for openid, but the ID token cannot be checked "
+                "without the server's issuer and jwks_uri.",
+                hint='Set "issuer" (its discovery document gives the jwks_uri), or both '
+                '"issuer" and "jwks_uri" with "discovery": False.',
+                id=_id(41),
+            )
+        )
+    return errors
+
+
 def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     base = values.get("base_uri")
@@ -200,13 +238,20 @@ def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMess
         "authorization_path": values.get("authorization_path", "/authorize"),
         "access_token_path": values.get("access_token_path", "/access_token"),
     }
+    if _discovers(values):
+        # Discovery gives the endpoints the settings leave out (checked when fetched).
+        endpoints = {name: path for name, path in endpoints.items() if name in values}
     if values.get("revocation_path"):
         endpoints["revocation_path"] = values["revocation_path"]
-    for name in ("redirect_uri", "issuer"):
+    for name in ("redirect_uri", "issuer", "jwks_uri", "userinfo_endpoint"):
         if values.get(name):
             endpoints[name] = values[name]
     for name, path in endpoints.items():
-        url = path if name in ("redirect_uri", "issuer") else _endpoint(base, path)
+        url = (
+            path
+            if name in ("redirect_uri", "issuer", "jwks_uri", "userinfo_endpoint")
+            else _endpoint(base, path)
+        )
         problem = 7 if not isinstance(url, str) else _url_problem(url)
         if problem == 7:
             errors.append(
