@@ -281,6 +281,7 @@ def check_app_settings(
         "AUTH_CODE_FLOW_STATE_TTL",
         "AUTH_CODE_FLOW_HTTP_TIMEOUT",
         "AUTH_CODE_FLOW_MAX_RESPONSE_BYTES",
+        "AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL",
     )
     for name in positive_numbers:
         value: object = getattr(settings, name, DEFAULTS[name])

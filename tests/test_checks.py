@@ -135,3 +135,61 @@ def test_checks_are_registered_with_manage_py_check() -> None:
 )
 def test_is_loopback(host: str, expected: bool) -> None:
     assert is_loopback(host) is expected
+
+
+ISSUER_ONLY = {"issuer": "https://idp.example/realms/main", "client_id": "i", "client_secret": "s"}
+
+
+def test_a_provider_configured_by_its_issuer_alone_passes() -> None:
+    assert ids({"idp": ISSUER_ONLY}) == []
+    assert ids({"idp": {**ISSUER_ONLY, "scope": "openid email"}}) == []
+    assert ids({"idp": {**ISSUER_ONLY, "issuer": "http://127.0.0.1:8000/o"}}) == []
+    assert ids({"g": {"preset": "google", "client_id": "i", "client_secret": "s"}}) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({**ISSUER_ONLY, "issuer": "https://idp.example/?tenant=1"}, ["E040"]),
+        ({**ISSUER_ONLY, "issuer": "https://idp.example/#x"}, ["E040"]),
+        ({**ISSUER_ONLY, "issuer": "http://idp.example"}, ["E008"]),
+        ({**ISSUER_ONLY, "jwks_uri": "http://idp.example/certs"}, ["E008"]),
+        ({**ISSUER_ONLY, "userinfo_endpoint": "/userinfo"}, ["E007"]),
+        ({**ISSUER_ONLY, "discovery": "yes"}, ["E011"]),
+        ({**ISSUER_ONLY, "require_iss": 1}, ["E011"]),
+        ({**ISSUER_ONLY, "access_token_path": "http://idp.example/t"}, ["E008"]),
+        ({**ISSUER_ONLY, "discovery": False}, ["E007", "E007"]),
+        ({**GOOD, "scope": "openid"}, ["E041"]),
+        ({**GOOD, "scope": "openid", "issuer": "https://p.example", "discovery": False}, ["E041"]),
+        (
+            {
+                **GOOD,
+                "scope": "openid",
+                "issuer": "https://p.example",
+                "discovery": False,
+                "jwks_uri": "https://p.example/jwks",
+            },
+            [],
+        ),
+    ],
+)
+def test_discovery_and_openid_problems_have_their_ids(
+    entry: dict[str, object], expected: list[str]
+) -> None:
+    assert ids({"idp": entry}) == [f"auth_code_flow_django.{i}" for i in expected]
+
+
+def test_check_never_fetches_discovery() -> None:
+    import responses
+
+    with (
+        responses.RequestsMock() as mocked,
+        override_settings(OAUTH_PROVIDERS={"idp": {**ISSUER_ONLY, "scope": "openid"}}),
+    ):
+        call_command("check", stdout=StringIO())
+        assert len(mocked.calls) == 0
+
+
+def test_discovery_cache_ttl_must_be_positive() -> None:
+    assert app_ids(AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL=0) == ["auth_code_flow_django.E020"]
+    assert app_ids(AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL=60) == []
