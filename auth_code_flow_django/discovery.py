@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .flow import ClientAuthMethod
     from .providers import Provider
 
-__all__ = ["cached_jwks", "choose_auth_method", "discover", "resolve"]
+__all__ = ["cached", "cached_jwks", "choose_auth_method", "discover", "resolve", "with_metadata"]
 
 logger = logging.getLogger("auth_code_flow_django.discovery")
 
@@ -71,12 +71,9 @@ def discover(issuer: str, *, use_cache: bool = True) -> ServerMetadata:
     """The checked metadata of ``issuer``, from the cache or fetched (and cached)."""
     key = _key("metadata", issuer)
     if use_cache:
-        cached = cache.get(key)
-        if isinstance(cached, dict):
-            try:
-                return metadata_from(cached.get("document", {}), issuer, cached.get("url", ""))
-            except DiscoveryError:
-                cache.delete(key)
+        known = cached(issuer)
+        if known is not None:
+            return known
     metadata = fetch_metadata(_session(), issuer, **_fetch_options())
     logger.info("discovered the metadata of %s at %s", issuer, metadata.source_url)
     if use_cache:
@@ -86,6 +83,17 @@ def discover(issuer: str, *, use_cache: bool = True) -> ServerMetadata:
             conf.DISCOVERY_CACHE_TTL,
         )
     return metadata
+
+
+def cached(issuer: str) -> ServerMetadata | None:
+    """The metadata of ``issuer`` if the cache has it; never fetches."""
+    entry = cache.get(_key("metadata", issuer))
+    if not isinstance(entry, dict):
+        return None
+    try:
+        return metadata_from(entry.get("document", {}), issuer, entry.get("url", ""))
+    except DiscoveryError:
+        return None
 
 
 def choose_auth_method(
