@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from .conf import DEFAULTS
-from .endpoints import is_loopback
+from .endpoints import is_loopback as is_loopback
 from .flow import CLIENT_AUTH_METHODS
 from .providers import PRESETS, PROVIDER_KEYS
 
