@@ -5,17 +5,19 @@ Ids are never reused. Raw values are read as ``object`` and narrowed.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from .conf import DEFAULTS
+from .endpoints import absolute_url, check_base_uri, endpoint_url
 from .endpoints import is_loopback as is_loopback
+from .exceptions import EndpointURLError, EndpointURLProblem
 from .flow import CLIENT_AUTH_METHODS
 from .providers import PRESETS, PROVIDER_KEYS
 
@@ -39,23 +41,38 @@ def _id(number: int) -> str:
     return f"auth_code_flow_django.E{number:03d}"
 
 
-def _endpoint(base: object, path: object) -> str | None:
-    if not isinstance(path, str) or not path:
-        return None
-    if path.startswith(("http://", "https://")):
-        return path
-    if not isinstance(base, str) or not base:
-        return None
-    return base.rstrip("/") + "/" + path.lstrip("/")
+#: The check id and hint for each reason an endpoint URL is refused.
+_URL_PROBLEMS: Mapping[EndpointURLProblem, tuple[int, str]] = {
+    "missing": (
+        7,
+        "Set base_uri to https://... and each endpoint to a path starting with '/', "
+        "or give an absolute https:// URL.",
+    ),
+    "not_absolute": (
+        7,
+        "Set base_uri to https://... and each endpoint to a path starting with '/', "
+        "or give an absolute https:// URL.",
+    ),
+    "insecure": (
+        8,
+        "Codes, secrets and tokens would cross the network in clear; use https:// "
+        "(http is allowed on loopback hosts only: localhost, 127.0.0.1 and ::1).",
+    ),
+    "unsafe": (
+        13,
+        "An endpoint URL must not be able to send requests to another host: no user "
+        "information (@), backslash, whitespace, control character or fragment (#); a "
+        "relative path starts with a single '/' and is joined to base_uri.",
+    ),
+}
 
 
-def _url_problem(url: str) -> int | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return 7
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        return 8
-    return None
+def _usable_url(url: object, setting: str) -> bool:
+    try:
+        absolute_url(url, setting)
+    except EndpointURLError:
+        return False
+    return True
 
 
 def check_providers(
@@ -179,7 +196,7 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
 
 def _check_api_base_urls(where: str, value: object) -> list[CheckMessage]:
     ok = isinstance(value, (list, tuple)) and all(
-        isinstance(url, str) and _url_problem(url) is None for url in value
+        _usable_url(url, "api_base_urls") for url in value
     )
     if ok:
         return []
@@ -194,37 +211,33 @@ def _check_api_base_urls(where: str, value: object) -> list[CheckMessage]:
 
 
 def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
-    errors: list[CheckMessage] = []
+    """Build every endpoint URL with the functions the requests use; report each
+    setting at fault once (an http:// ``base_uri`` on ``base_uri``, not on each path)."""
+    problems: dict[str, EndpointURLError] = {}
     base = values.get("base_uri")
-    endpoints = {
+    attempts: list[Callable[[], object]] = []
+    if base is not None and base != "":
+        attempts.append(functools.partial(check_base_uri, base))
+    paths = {
         "authorization_path": values.get("authorization_path", "/authorize"),
         "access_token_path": values.get("access_token_path", "/access_token"),
     }
     if values.get("revocation_path"):
-        endpoints["revocation_path"] = values["revocation_path"]
-    for name in ("redirect_uri", "issuer"):
-        if values.get(name):
-            endpoints[name] = values[name]
-    for name, path in endpoints.items():
-        url = path if name in ("redirect_uri", "issuer") else _endpoint(base, path)
-        problem = 7 if not isinstance(url, str) else _url_problem(url)
-        if problem == 7:
-            errors.append(
-                Error(
-                    f"{where}: {name} does not give an absolute http(s) URL.",
-                    hint="Set base_uri (https://...) and a path, or an absolute URL.",
-                    id=_id(7),
-                )
-            )
-        elif problem == 8:
-            errors.append(
-                Error(
-                    f"{where}: {name} uses http:// on a host that is not loopback.",
-                    hint="Codes, secrets and tokens would cross the network in clear; "
-                    "use https:// (http is allowed on localhost and 127.0.0.1 only).",
-                    id=_id(8),
-                )
-            )
+        paths["revocation_path"] = values["revocation_path"]
+    for setting, path in paths.items():
+        attempts.append(functools.partial(endpoint_url, base, path, setting))
+    for setting in ("redirect_uri", "issuer"):
+        if values.get(setting):
+            attempts.append(functools.partial(absolute_url, values[setting], setting))
+    for attempt in attempts:
+        try:
+            attempt()
+        except EndpointURLError as error:
+            problems.setdefault(error.setting, error)
+    errors: list[CheckMessage] = []
+    for refusal in problems.values():
+        number, hint = _URL_PROBLEMS[refusal.problem]
+        errors.append(Error(f"{where}: {refusal.description}", hint=hint, id=_id(number)))
     return errors
 
 

@@ -214,8 +214,10 @@ class AbstractBaseFlowManager(ABC):
 
     # --- endpoints ------------------------------------------------------------------
 
-    def _endpoint(self, path: str | None) -> str:
-        return endpoint_url(self.base_uri, path)
+    def _endpoint(self, setting: str) -> str:
+        """The URL of the endpoint in attribute ``setting``, built and checked by the same
+        function as the system checks; a bad one raises before anything is sent."""
+        return endpoint_url(self.base_uri, getattr(self, setting), setting)
 
     def _redirect_uri(self, redirect_uri: str | None) -> str:
         uri = redirect_uri or self.redirect_uri
@@ -262,16 +264,15 @@ class AbstractBaseFlowManager(ABC):
             redirect_uri=redirect_uri,
             extra_params=extra_params,
         )
-        scheme, netloc, path, query, _fragment = urlsplit(self._endpoint(self.authorization_path))
+        scheme, netloc, path, query, _fragment = urlsplit(self._endpoint("authorization_path"))
         kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in params]
-        # RFC 6749 3.1: the endpoint URI must not include a fragment.
         return urlunsplit((scheme, netloc, path, urlencode([*kept, *params.items()]), ""))
 
     def get_access_token_endpoint(self) -> str:
-        return self._endpoint(self.access_token_path)
+        return self._endpoint("access_token_path")
 
     def get_revocation_endpoint(self) -> str:
-        return self._endpoint(self.revocation_path)
+        return self._endpoint("revocation_path")
 
     def _client_auth_params(self) -> dict[str, str]:
         """Body parameters that authenticate the client (``client_secret_post``, ``none``)."""

@@ -102,7 +102,7 @@ def test_missing_redirect_uri_raises_at_use() -> None:
 
 
 def test_missing_revocation_path_raises() -> None:
-    with pytest.raises(exc.ImproperlyConfigured, match="endpoint"):
+    with pytest.raises(exc.ImproperlyConfigured, match="revocation_path is not set"):
         Manager(revocation_path=None).revoke("tok")
 
 
@@ -211,15 +211,20 @@ def test_authorization_url_parameters() -> None:
     }
 
 
-def test_authorization_path_with_a_query_and_fragment_still_works() -> None:
-    manager = Manager(authorization_path="/oauth?tenant=acme&scope=old#frag")
+def test_authorization_path_keeps_its_query() -> None:
+    manager = Manager(authorization_path="/oauth?tenant=acme&scope=old")
     parts = urlsplit(manager.get_authorization_endpoint("st"))
     query = parse_qs(parts.query)
     assert parts.path == "/oauth"
     assert query["tenant"] == ["acme"]
     assert query["scope"] == ["read write"]
     assert query["state"] == ["st"]
-    assert parts.fragment == ""
+
+
+def test_authorization_path_with_a_fragment_is_refused() -> None:
+    """RFC 6749 3.1: an endpoint URI must not include a fragment."""
+    with pytest.raises(exc.EndpointURLError, match="authorization_path has a fragment"):
+        Manager(authorization_path="/oauth#frag").get_authorization_endpoint("st")
 
 
 def test_absolute_endpoint_paths_and_trailing_slash_base() -> None:
