@@ -162,6 +162,16 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
                 id=_id(6),
             )
         )
+    if method == "none" and values.get("use_pkce", True) is False:
+        errors.append(
+            Error(
+                f'{where}: a public client (token_endpoint_auth_method "none") must use PKCE.',
+                hint="Remove use_pkce (PKCE is on by default): without a client secret, "
+                "PKCE is what stops a stolen authorization code from being redeemed "
+                "(RFC 9700 2.1.1).",
+                id=_id(14),
+            )
+        )
     scope = values.get("scope", "")
     if not isinstance(scope, str):
         errors.append(

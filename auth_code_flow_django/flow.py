@@ -162,6 +162,9 @@ class AbstractBaseFlowManager(ABC):
             raise ImproperlyConfigured(
                 f"token_endpoint_auth_method must be one of {', '.join(CLIENT_AUTH_METHODS)}"
             )
+        if self.token_endpoint_auth_method == "none" and not self.use_pkce:
+            # RFC 9700 2.1.1: without a secret, only PKCE binds the code to this client.
+            raise ImproperlyConfigured("A public client (no client secret) must use PKCE.")
         self._session: requests.Session | None = None
         self._environments: dict[str, dict[str, Any]] = {}
 

@@ -62,6 +62,22 @@ def test_valid_configurations_pass() -> None:
         ({"p": {**GOOD, "extra_authorize_params": {"a": 1}}}, ["auth_code_flow_django.E011"]),
         ({"p": {**GOOD, "client_id": 123}}, ["auth_code_flow_django.E011"]),
         ({"Bad Slug": GOOD}, ["auth_code_flow_django.E012"]),
+        (
+            {"p": {**GOOD, "token_endpoint_auth_method": "none", "use_pkce": False}},
+            ["auth_code_flow_django.E014"],
+        ),
+        (
+            {
+                "p": {
+                    **GOOD,
+                    "client_secret": None,
+                    "token_endpoint_auth_method": "none",
+                    "use_pkce": False,
+                }
+            },
+            ["auth_code_flow_django.E014"],
+        ),
+        ({"p": {**GOOD, "use_pkce": False}}, []),
         ({"p": {**GOOD, "authorization_path": None}}, ["auth_code_flow_django.E007"]),
     ],
 )

@@ -78,6 +78,13 @@ def test_public_client_needs_no_secret() -> None:
     assert manager.client_secret is None
 
 
+def test_public_client_without_pkce_is_refused() -> None:
+    """RFC 9700 2.1.1: a public client has no secret, so PKCE must bind the code."""
+    with pytest.raises(exc.ImproperlyConfigured, match="must use PKCE"):
+        Manager(client_secret=None, token_endpoint_auth_method="none", use_pkce=False)
+    assert Manager(use_pkce=False).use_pkce is False
+
+
 def test_unknown_auth_method_is_rejected() -> None:
     with pytest.raises(exc.ImproperlyConfigured, match="token_endpoint_auth_method"):
         Manager(token_endpoint_auth_method="private_key_jwt")
