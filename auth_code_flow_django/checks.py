@@ -87,6 +87,15 @@ def check_providers(
                 id=_id(1),
             )
         ]
+    if not raw:
+        return [
+            Warning(
+                "OAUTH_PROVIDERS is empty or not set: there is no provider to connect to.",
+                hint='Add one, e.g. OAUTH_PROVIDERS = {"github": {"preset": "github", '
+                '"client_id": ..., "client_secret": ...}}.',
+                id="auth_code_flow_django.W002",
+            )
+        ]
     errors: list[CheckMessage] = []
     for slug, entry in raw.items():
         errors.extend(_check_provider(slug, entry))
@@ -105,6 +114,16 @@ def _check_provider(slug: object, entry: object) -> list[CheckMessage]:
         ]
     if not isinstance(entry, Mapping):
         return [Error(f"{where} must be a dict.", hint="See the settings reference.", id=_id(2))]
+    preset = entry.get("preset")
+    if preset is not None and not (isinstance(preset, str) and preset in PRESETS):
+        # The entry's other values would be checked without the preset's: only noise.
+        return [
+            Error(
+                f"{where}: unknown preset {preset!r}.",
+                hint=f"Known presets: {', '.join(sorted(PRESETS))}.",
+                id=_id(4),
+            )
+        ]
     errors: list[CheckMessage] = []
     unknown = sorted(str(k) for k in entry if k not in PROVIDER_KEYS)
     if unknown:
@@ -116,18 +135,8 @@ def _check_provider(slug: object, entry: object) -> list[CheckMessage]:
             )
         )
     values: dict[str, object] = {}
-    preset = entry.get("preset")
     if preset is not None:
-        if isinstance(preset, str) and preset in PRESETS:
-            values.update(PRESETS[preset])
-        else:
-            errors.append(
-                Error(
-                    f"{where}: unknown preset {preset!r}.",
-                    hint=f"Known presets: {', '.join(sorted(PRESETS))}.",
-                    id=_id(4),
-                )
-            )
+        values.update(PRESETS[preset])
     values.update(entry)
     errors.extend(_check_values(where, values))
     return errors

@@ -35,7 +35,6 @@ def test_valid_configurations_pass() -> None:
     assert (
         ids({"pub": {**GOOD, "client_secret": None, "token_endpoint_auth_method": "none"}}) == []
     )
-    assert ids({}) == []
 
 
 @pytest.mark.parametrize(
@@ -45,6 +44,15 @@ def test_valid_configurations_pass() -> None:
         ({"p": "not a dict"}, ["auth_code_flow_django.E002"]),
         ({"p": {**GOOD, "client_secert": "typo"}}, ["auth_code_flow_django.E003"]),
         ({"p": {**GOOD, "preset": "myspace"}}, ["auth_code_flow_django.E004"]),
+        # Only E004: no follow-on errors for values the preset would have given.
+        ({"p": {"preset": "gihtub", "client_id": "i"}}, ["auth_code_flow_django.E004"]),
+        ({"p": {"preset": "gihtub", "client_secert": "s"}}, ["auth_code_flow_django.E004"]),
+        ({"p": {"preset": ["github"]}}, ["auth_code_flow_django.E004"]),
+        (
+            {"p": {"preset": "nope"}, "q": {**GOOD, "base_uri": "http://q.example"}},
+            ["auth_code_flow_django.E004", "auth_code_flow_django.E008"],
+        ),
+        ({}, ["auth_code_flow_django.W002"]),
         ({"p": {**GOOD, "client_id": ""}}, ["auth_code_flow_django.E005"]),
         ({"p": {**GOOD, "client_secret": None}}, ["auth_code_flow_django.E006"]),
         ({"p": {"client_id": "i", "client_secret": "s"}}, ["auth_code_flow_django.E007"]),
@@ -205,3 +213,11 @@ def test_absolute_endpoints_need_no_base_uri_but_a_bad_one_is_still_reported() -
     assert ids({"p": {**absolute, "base_uri": "http://p.example"}}) == [
         "auth_code_flow_django.E008"
     ]
+
+
+def test_a_missing_oauth_providers_setting_is_a_warning(settings: Any) -> None:
+    del settings.OAUTH_PROVIDERS
+    messages = check_providers()
+    assert [m.id for m in messages] == ["auth_code_flow_django.W002"]
+    assert messages[0].hint is not None
+    assert "OAUTH_PROVIDERS" in messages[0].hint
