@@ -53,6 +53,20 @@ def test_valid_configurations_pass() -> None:
             ["auth_code_flow_django.E004", "auth_code_flow_django.E008"],
         ),
         ({}, ["auth_code_flow_django.W002"]),
+        ({"p": {**GOOD, "api_base_urls": ["https://api.p.example/"]}}, []),
+        ({"p": {**GOOD, "api_base_urls": ["http://127.0.0.1:9000/"]}}, []),
+        (
+            {"p": {**GOOD, "api_base_urls": "https://api.p.example/"}},
+            ["auth_code_flow_django.E030"],
+        ),
+        (
+            {"p": {**GOOD, "api_base_urls": ["http://api.p.example/"]}},
+            ["auth_code_flow_django.E030"],
+        ),
+        (
+            {"p": {**GOOD, "api_base_urls": ["https://api.p.example@evil.example/"]}},
+            ["auth_code_flow_django.E030"],
+        ),
         ({"p": {**GOOD, "client_id": ""}}, ["auth_code_flow_django.E005"]),
         ({"p": {**GOOD, "client_secret": None}}, ["auth_code_flow_django.E006"]),
         ({"p": {"client_id": "i", "client_secret": "s"}}, ["auth_code_flow_django.E007"]),
