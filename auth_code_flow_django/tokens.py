@@ -15,6 +15,7 @@ provider has already replaced.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import threading
@@ -73,8 +74,24 @@ def _tokens() -> models.QuerySet[OAuthToken]:
     return OAuthToken.objects.using(_db())
 
 
+def _retrying(operation: Callable[[], T]) -> T:
+    """Run one short statement, waiting out SQLite's locks: it refuses a statement while
+    another connection writes ("database table is locked" at once with a shared cache,
+    "database is locked" after its busy timeout). Every statement here is brief, so the
+    lock is soon gone; any other error, or a lock that lasts, is raised."""
+    give_up = time.monotonic() + _claim_lifetime().total_seconds()
+    while True:
+        try:
+            return operation()
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+        time.sleep(POLL_SECONDS)
+
+
 def _get_token(user: User, provider: str) -> OAuthToken:
-    token = _tokens().filter(user_id=_user_pk(user), provider=provider).first()
+    queryset = _tokens().filter(user_id=_user_pk(user), provider=provider)
+    token = _retrying(queryset.first)
     if token is None:
         raise NotConnectedError()
     return token
@@ -198,7 +215,7 @@ def _claim(
     waited_for: str | None = None
     give_up = time.monotonic() + _claim_lifetime().total_seconds() + 5
     while True:
-        token = queryset.first()
+        token = _retrying(queryset.first)
         if token is None:
             raise NotConnectedError()
         if token.needs_reauthorization and not for_removal:
@@ -210,10 +227,13 @@ def _claim(
             raise AuthCodeFlowError("Another attempt to refresh this token just failed.")
         now = timezone.now()
         claim = secrets.token_hex(16)
-        claimed = (
-            queryset.filter(pk=token.pk, access_token_encrypted=token.access_token_encrypted)
-            .filter(models.Q(refresh_claim="") | models.Q(refresh_claimed_until__lt=now))
-            .update(refresh_claim=claim, refresh_claimed_until=now + _claim_lifetime())
+        free = queryset.filter(
+            pk=token.pk, access_token_encrypted=token.access_token_encrypted
+        ).filter(models.Q(refresh_claim="") | models.Q(refresh_claimed_until__lt=now))
+        claimed = _retrying(
+            functools.partial(
+                free.update, refresh_claim=claim, refresh_claimed_until=now + _claim_lifetime()
+            )
         )
         if claimed:
             token.refresh_claim = claim
@@ -226,10 +246,11 @@ def _claim(
 
 def _release(token: OAuthToken, claim: str, **changes: Any) -> int:
     """Write ``changes`` and drop the claim, if this caller still holds it."""
-    return (
-        _tokens()
-        .filter(pk=token.pk, refresh_claim=claim)
-        .update(refresh_claim="", refresh_claimed_until=None, updated_at=timezone.now(), **changes)
+    held = _tokens().filter(pk=token.pk, refresh_claim=claim)
+    return _retrying(
+        lambda: held.update(
+            refresh_claim="", refresh_claimed_until=None, updated_at=timezone.now(), **changes
+        )
     )
 
 
@@ -376,9 +397,12 @@ def revoke(user: User, provider: str) -> bool:
 
 def _remove(token: OAuthToken, claim: str) -> bool:
     queryset = _tokens().filter(pk=token.pk, refresh_claim=claim)
-    with transaction.atomic(using=_db()):
-        count, _details = queryset.delete()
-    return bool(count)
+
+    def delete() -> int:
+        with transaction.atomic(using=_db()):
+            return queryset.delete()[0]
+
+    return bool(_retrying(delete))
 
 
 @sensitive_variables()
