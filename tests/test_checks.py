@@ -9,7 +9,9 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from auth_code_flow_django.checks import check_app_settings, check_providers
+from auth_code_flow_django.endpoints import endpoint_url
 from auth_code_flow_django.exceptions import EndpointURLError
+from auth_code_flow_django.providers import PRESETS
 
 from .test_endpoints import EVIL_PATHS
 from .test_flow import Manager
@@ -235,3 +237,13 @@ def test_a_missing_oauth_providers_setting_is_a_warning(settings: Any) -> None:
     assert [m.id for m in messages] == ["auth_code_flow_django.W002"]
     assert messages[0].hint is not None
     assert "OAUTH_PROVIDERS" in messages[0].hint
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_passes_the_checks_and_builds_https_endpoints(preset: str) -> None:
+    assert ids({"p": {"preset": preset, "client_id": "i", "client_secret": "s"}}) == []
+    values = PRESETS[preset]
+    for setting in ("authorization_path", "access_token_path", "revocation_path"):
+        if setting in values:
+            url = endpoint_url(values["base_uri"], values[setting], setting)
+            assert url.startswith("https://")
