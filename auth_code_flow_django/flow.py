@@ -5,6 +5,12 @@ This module imports nothing from Django. It keeps the public API of the
 fixes its weaknesses: unpredictable state, PKCE by default, a form-encoded token
 request, no retries of a single-use code, no redirects, a bounded reply, and a parsed,
 validated :class:`TokenResponse`.
+
+It composes the core's other modules, none of which imports Django either:
+:mod:`.endpoints` builds every endpoint URL (for the system checks too),
+:mod:`.provider_http` is the one bounded HTTP client every request to a provider goes
+through, and :mod:`.token_replies` decodes and validates what the provider answers.
+Every name this module exported before the split is still importable from it.
 """
 
 from __future__ import annotations
