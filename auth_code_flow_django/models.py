@@ -227,7 +227,7 @@ class OAuthToken(models.Model):
         indexes = [models.Index(fields=["provider", "expires_at"], name="acf_token_expiry_idx")]
 
     def __str__(self) -> str:
-        return f"{self.provider} token of user {self.user_id}"
+        return f"{self.provider} token of {self.user.get_username()}"
 
     def __repr__(self) -> str:
         return (
