@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -180,22 +180,25 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             update_fields.append("refresh_token_encrypted")
         using = router.db_for_write(OAuthToken)
         features = connections[using].features
-        self.using(using).bulk_create(
-            [token],
-            update_conflicts=True,
-            # MySQL's upsert takes no conflict target: the one unique key decides.
-            unique_fields=(
-                ["user", "provider"] if features.supports_update_conflicts_with_target else None
-            ),
-            update_fields=update_fields,
-        )
-        if cast("int | None", token.pk) is None:  # MySQL returns no row ids from upserts
-            token = self.using(using).get(user_id=user.pk, provider=provider)
-        elif not result.refresh_token:
-            # The row kept the refresh token it had: defer the field so it is read
-            # from the database only if someone asks for it.
-            del token.__dict__["refresh_token_encrypted"]
-        signals.send_on_commit(signals.token_obtained, token, user, using=using)
+        with transaction.atomic(using=using):
+            self.using(using).bulk_create(
+                [token],
+                update_conflicts=True,
+                # MySQL's upsert takes no conflict target: the one unique key decides.
+                unique_fields=(
+                    ["user", "provider"]
+                    if features.supports_update_conflicts_with_target
+                    else None
+                ),
+                update_fields=update_fields,
+            )
+            if cast("int | None", token.pk) is None:  # MySQL returns no ids from upserts
+                token = self.using(using).get(user_id=user.pk, provider=provider)
+            elif not result.refresh_token:
+                # The row kept the refresh token it had: defer the field so it is read
+                # from the database only if someone asks for it.
+                del token.__dict__["refresh_token_encrypted"]
+            signals.send_on_commit(signals.token_obtained, token, user, using=using)
         return token
 
 
@@ -241,7 +244,7 @@ class OAuthToken(models.Model):
         indexes = [models.Index(fields=["provider", "expires_at"], name="acf_token_expiry_idx")]
 
     def __str__(self) -> str:
-        return f"{self.provider} token of user {self.user_id}"
+        return f"{self.provider} token of {self.user.get_username()}"
 
     def __repr__(self) -> str:
         return (

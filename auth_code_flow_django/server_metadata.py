@@ -2,7 +2,7 @@
 
 Where the document of an issuer lives, fetching it through the one bounded HTTP
 client, and checking it: the ``issuer`` it names is the configured one exactly, and
-every endpoint obeys the rule of :func:`.endpoints.url_problem`. Nothing here imports
+every endpoint obeys the rule of :func:`.endpoints.absolute_url`. Nothing here imports
 Django; the Django layer caches what this returns (:mod:`.discovery`).
 """
 
@@ -17,8 +17,13 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from . import provider_http
-from .endpoints import URL_PROBLEMS, url_problem
-from .exceptions import AuthCodeFlowError, InvalidTokenResponseError, clean_provider_text
+from .endpoints import absolute_url
+from .exceptions import (
+    AuthCodeFlowError,
+    EndpointURLError,
+    InvalidTokenResponseError,
+    clean_provider_text,
+)
 from .token_replies import decode_body
 
 __all__ = [
@@ -154,12 +159,10 @@ def metadata_from(document: Mapping[str, Any], issuer: str, source: str = "") ->
         url = document.get(name)
         if url is None:
             continue
-        problem = url_problem(url)
-        if problem is None and isinstance(url, str) and urlsplit(url).fragment:
-            problem = "not_absolute"
-        if problem is not None:
-            raise _problem(where, f"has a {name} that {URL_PROBLEMS[problem]}.")
-        values[name] = url
+        try:
+            values[name] = absolute_url(url, name)
+        except EndpointURLError as exc:
+            raise _problem(where, f"is refused: {exc.description}") from None
     for name in ("authorization_endpoint", "token_endpoint"):
         if name not in values:
             raise _problem(where, f"has no {name}.")
