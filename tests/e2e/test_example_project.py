@@ -63,7 +63,10 @@ def test_demo_setup_creates_users_and_the_client(tmp_path: Path) -> None:
     assert len(clients) == 1
     client_id, redirect_uris, stored_secret = clients[0]
     assert client_id == "demo-client"
-    assert redirect_uris == "http://127.0.0.1:8765/oauth/demo/callback/"
+    assert redirect_uris.split() == [
+        "http://127.0.0.1:8765/oauth/demo/callback/",
+        "http://127.0.0.1:8765/oauth/demo-openid/callback/",
+    ]
     assert stored_secret != "demo-client-secret-not-for-production"  # hashed by the server
 
 
@@ -93,12 +96,16 @@ def test_real_providers_are_enabled_by_environment_variables(tmp_path: Path) -> 
         ).stdout
         return list(json.loads(out))
 
-    assert providers() == ["demo"]
-    assert providers(GITHUB_CLIENT_ID="i", GITHUB_CLIENT_SECRET="s") == ["demo", "github"]
+    assert providers() == ["demo", "demo-openid"]
+    assert providers(GITHUB_CLIENT_ID="i", GITHUB_CLIENT_SECRET="s") == [
+        "demo",
+        "demo-openid",
+        "github",
+    ]
     assert providers(
         GITHUB_CLIENT_ID="i",
         GITHUB_CLIENT_SECRET="s",
         STACKEXCHANGE_CLIENT_ID="i",
         STACKEXCHANGE_CLIENT_SECRET="s",
-    ) == ["demo", "github", "stackexchange"]
-    assert providers(GITHUB_CLIENT_ID="only-an-id") == ["demo"]
+    ) == ["demo", "demo-openid", "github", "stackexchange"]
+    assert providers(GITHUB_CLIENT_ID="only-an-id") == ["demo", "demo-openid"]
