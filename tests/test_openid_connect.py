@@ -232,3 +232,19 @@ def test_the_authorization_request_goes_to_the_discovered_endpoint(
         f"{location.scheme}://{location.netloc}{location.path}"
         == document()["authorization_endpoint"]
     )
+
+
+def test_rotating_keys_re_encrypts_the_nonce(user: User) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    old = "old-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+    new = "new-secret-key-9876543210-zyxwvutsrqponmlkjihgfedcba"
+    with override_settings(SECRET_KEY=old):
+        OAuthState.objects.start(user, "idp", "https://app/cb", nonce="the-nonce-of-this-flow")
+    with override_settings(SECRET_KEY=new, SECRET_KEY_FALLBACKS=[old]):
+        call_command("oauth_rotate_keys", stdout=StringIO())
+    with override_settings(SECRET_KEY=new, SECRET_KEY_FALLBACKS=[]):
+        assert OAuthState.objects.get().nonce == "the-nonce-of-this-flow"
