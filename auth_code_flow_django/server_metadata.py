@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from . import provider_http
-from .endpoints import absolute_url
+from .endpoints import absolute_url, is_loopback
 from .exceptions import (
     AuthCodeFlowError,
     EndpointURLError,
@@ -145,7 +145,8 @@ def metadata_from(document: Mapping[str, Any], issuer: str, source: str = "") ->
 
     Raises :class:`DiscoveryError` naming what is wrong: another issuer (RFC 8414 3.3,
     compared exactly), a missing endpoint, an endpoint that is not https outside
-    loopback or carries credentials, a malformed list.
+    loopback, carries credentials, or is on loopback while the issuer is not, a
+    malformed list.
     """
     where = source or "the discovery URL"
     named = document.get("issuer")
@@ -155,6 +156,7 @@ def metadata_from(document: Mapping[str, Any], issuer: str, source: str = "") ->
             where, f"names the issuer {shown!r}, not the configured {issuer!r}; refused."
         )
     values: dict[str, Any] = {"issuer": issuer, "source_url": source}
+    issuer_is_local = is_loopback(urlsplit(issuer).hostname or "")
     for name in ENDPOINT_FIELDS:
         url = document.get(name)
         if url is None:
@@ -163,6 +165,10 @@ def metadata_from(document: Mapping[str, Any], issuer: str, source: str = "") ->
             values[name] = absolute_url(url, name)
         except EndpointURLError as exc:
             raise _problem(where, f"is refused: {exc.description}") from None
+        # A remote server must not point this app's requests (with the client secret)
+        # at services on this machine.
+        if not issuer_is_local and is_loopback(urlsplit(url).hostname or ""):
+            raise _problem(where, f"is refused: {name} points at this machine (loopback).")
     for name in ("authorization_endpoint", "token_endpoint"):
         if name not in values:
             raise _problem(where, f"has no {name}.")

@@ -92,6 +92,8 @@ def test_a_good_document_gives_its_values() -> None:
         ),
         ({"token_endpoint": TOKEN_URL + "#x"}, "token_endpoint has a fragment"),
         ({"token_endpoint": None}, "has no token_endpoint"),
+        ({"token_endpoint": "http://127.0.0.1:8080/t"}, "token_endpoint points at this machine"),
+        ({"jwks_uri": "https://localhost/certs"}, "jwks_uri points at this machine"),
         ({"authorization_endpoint": None}, "has no authorization_endpoint"),
         ({"code_challenge_methods_supported": "S256"}, "not a list of strings"),
         ({"response_types_supported": ["token"]}, "authorization code flow"),
