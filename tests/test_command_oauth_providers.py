@@ -127,8 +127,9 @@ def test_check_exits_non_zero_on_a_problem(
     idp: responses.RequestsMock, overrides: dict[str, Any], problem: str
 ) -> None:
     idp.upsert(responses.GET, OPENID_URL, json=document(**overrides))
-    with pytest.raises(CommandError, match="1 problem"):
+    with pytest.raises(CommandError, match="1 problem") as info:
         run("--check", "--provider", "idp")
+    assert info.value.returncode == 1
     out = StringIO()
     with pytest.raises(CommandError):
         call_command("oauth_providers", "--check", "--provider", "idp", stdout=out)
@@ -159,8 +160,9 @@ def test_configuration_errors_are_problems(settings: Any) -> None:
 
 
 def test_an_unknown_provider_is_an_error(idp: responses.RequestsMock) -> None:
-    with pytest.raises(CommandError, match="Unknown provider 'nope'"):
+    with pytest.raises(CommandError, match="Unknown provider 'nope'") as info:
         run("--provider", "nope")
+    assert info.value.returncode == 2
 
 
 def _output_despite_error(*args: str) -> str:

@@ -8,7 +8,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from ... import discovery
 from ...checks import check_providers
@@ -19,12 +19,13 @@ from ...id_tokens import ID_TOKEN_ALGORITHMS, usable_keys
 from ...provider_http import new_session
 from ...providers import PROVIDER_KEYS, Provider, get_providers
 from ...server_metadata import ServerMetadata, fetch_json
+from ..base import EXIT_FAILED, AppCommand, unknown_provider
 
 SECRET_KEYS = frozenset({"client_secret"})
 ENDPOINT_KEYS = ("authorization_path", "access_token_path", "revocation_path")
 
 
-class Command(BaseCommand):
+class Command(AppCommand):
     help = (
         "Show each OAuth provider's effective configuration (settings, preset, "
         "discovered values) and where each value came from. --check fetches the "
@@ -39,7 +40,7 @@ class Command(BaseCommand):
             action="store_true",
             help="fetch discovery documents and JWK Sets now; exit 1 on any problem",
         )
-        parser.add_argument("--format", choices=("text", "json"), default="text")
+        self.add_format_argument(parser, ("text", "json"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         live = bool(options["check"])
@@ -53,18 +54,17 @@ class Command(BaseCommand):
             slug = options.get("provider")
             if slug:
                 if slug not in providers:
-                    known = ", ".join(sorted(providers)) or "none"
-                    raise CommandError(f"Unknown provider {slug!r}. Known providers: {known}.")
+                    raise unknown_provider(slug)
                 providers = {slug: providers[slug]}
             reports = [report(provider, live=live) for provider in providers.values()]
         if options["format"] == "json":
-            self.stdout.write(json.dumps(reports, indent=2))
+            self.write_json(reports)
         else:
             for entry in reports:
                 self.stdout.write(as_text(entry))
         problems = sum(len(entry["problems"]) for entry in reports)
         if live and problems:
-            raise CommandError(f"{problems} problem(s) found.")
+            raise CommandError(f"{problems} problem(s) found.", returncode=EXIT_FAILED)
 
 
 def shown(name: str, value: object) -> object:
