@@ -120,7 +120,10 @@ class OAuthState(models.Model):
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
-        return f"{self.provider} authorization started {self.created_at:%Y-%m-%d %H:%M:%S}"
+        started = self.created_at
+        if timezone.is_aware(started):
+            started = timezone.localtime(started)
+        return f"{self.provider} authorization started {started:%Y-%m-%d %H:%M:%S %Z}".rstrip()
 
     @property
     def is_expired(self) -> bool:
