@@ -103,24 +103,30 @@ class SlowServer:
             conn, _ = self.listener.accept()
         except OSError:
             return
-        if self.tls_context is not None:
-            conn = self.tls_context.wrap_socket(conn, server_side=True)
-        with conn:
-            self.requests += 1
-            self._read_request(conn)
-            try:
+        try:
+            if self.tls_context is not None:
+                conn = self.tls_context.wrap_socket(conn, server_side=True)
+            with conn:
+                conn.settimeout(5)
+                if not self._read_request(conn):
+                    return
+                self.requests += 1
                 if self.slow_head:
                     self._drip(conn, self.head + self.body)
                 else:
                     conn.sendall(self.head)
                     self._drip(conn, self.body)
-            except OSError:
-                return
+        except OSError:  # the client went away (or refused the certificate)
+            return
 
-    def _read_request(self, conn: socket.socket) -> None:
+    def _read_request(self, conn: socket.socket) -> bool:
+        """Read one request; ``False`` if the client closed the connection first."""
         data = b""
         while b"\r\n\r\n" not in data:
-            data += conn.recv(4096)
+            received = conn.recv(4096)
+            if not received:
+                return False
+            data += received
         head, _, rest = data.partition(b"\r\n\r\n")
         length = 0
         for line in head.split(b"\r\n"):
@@ -128,7 +134,11 @@ class SlowServer:
             if name.strip().lower() == b"content-length":
                 length = int(value)
         while len(rest) < length:
-            rest += conn.recv(4096)
+            received = conn.recv(4096)
+            if not received:
+                return False
+            rest += received
+        return True
 
     def _drip(self, conn: socket.socket, data: bytes) -> None:
         for start in range(0, len(data), self.step):

@@ -93,7 +93,7 @@ def test_a_session_not_made_here_still_checks_the_deadline_between_chunks() -> N
         head=head, body=b"a" * size, step=provider_http.CHUNK_BYTES, interval=0.6
     ) as s:
         elapsed = timed_send(s.url, session=requests.Session())
-    # The second chunk arrives after the deadline; without the check the third would be read.
+    # The last chunk arrives at 1.2 s, after the deadline: refused, not accepted late.
     assert 1.1 <= elapsed < 1.7
 
 
