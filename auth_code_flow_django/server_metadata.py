@@ -228,11 +228,13 @@ def fetch_metadata(
     """Fetch and check the metadata of ``issuer`` from the first URL of
     :func:`metadata_urls` that answers a JSON object.
 
-    Only a URL that answers with an HTTP error or something other than JSON makes the
-    next one be tried; a network failure, a timeout, an oversized reply, or a document
-    that fails the checks (another issuer...) is reported at once.
+    The next URL is tried when one answers an HTTP error, something other than JSON,
+    or the document of another issuer (a server that ignores the path of RFC 8414's
+    form): such a document is never used. A network failure, a timeout, an oversized
+    reply, or a document of this issuer that fails a check is reported at once.
     """
     failures: list[str] = []
+    mismatch: DiscoveryError | None = None
     for url in metadata_urls(issuer):
         try:
             document = fetch_json(
@@ -250,6 +252,10 @@ def fetch_metadata(
                 f"The metadata of {issuer} could not be fetched from {url}: {exc.description}",
                 response=exc.response,
             ) from exc
+        if document.get("issuer") != issuer:
+            mismatch = mismatch or _mismatch(document, issuer, url)
+            failures.append(mismatch.description)
+            continue
         metadata = metadata_from(document, issuer, url)
         other_hosts = metadata.hosts_other_than_issuer()
         if other_hosts:
@@ -259,4 +265,14 @@ def fetch_metadata(
                 ", ".join(f"{name}={host}" for name, host in sorted(other_hosts.items())),
             )
         return metadata
+    if mismatch is not None:
+        raise mismatch
     raise DiscoveryError(f"No metadata found for the issuer {issuer}: {' '.join(failures)}")
+
+
+def _mismatch(document: Mapping[str, Any], issuer: str, url: str) -> DiscoveryError:
+    try:
+        metadata_from(document, issuer, url)
+    except DiscoveryError as exc:
+        return exc
+    raise AssertionError("a document of another issuer passed the checks")  # pragma: no cover

@@ -150,11 +150,30 @@ def test_an_html_page_makes_the_next_url_be_tried() -> None:
 
 
 @responses.activate
-def test_a_document_naming_another_issuer_is_not_skipped_over() -> None:
+def test_a_document_naming_another_issuer_is_never_used() -> None:
     responses.get(RFC8414_URL, json=document(issuer="https://evil.example"))
-    responses.get(OPENID_URL, json=document())
+    responses.get(OPENID_URL, json=document(issuer="https://evil.example"))
     with pytest.raises(DiscoveryError, match=r"names the issuer 'https://evil\.example'"):
         fetch()
+
+
+@responses.activate
+def test_another_issuers_document_at_the_rfc8414_url_falls_back_to_openid() -> None:
+    # A host that serves its root issuer's document whatever the path.
+    responses.get(RFC8414_URL, json=document(issuer="https://idp.example"))
+    responses.get(OPENID_URL, json=document())
+    metadata = fetch()
+    assert metadata.source_url == OPENID_URL
+    assert metadata.issuer == ISSUER
+
+
+@responses.activate
+def test_a_broken_document_of_this_issuer_is_not_skipped_over() -> None:
+    responses.get(RFC8414_URL, json=document(token_endpoint="http://idp.example/t"))
+    responses.get(OPENID_URL, json=document())
+    with pytest.raises(DiscoveryError, match="token_endpoint uses http://"):
+        fetch()
+    assert len(responses.calls) == 1
 
 
 @responses.activate
