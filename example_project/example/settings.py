@@ -13,6 +13,9 @@ Environment variables:
   (default: a new key each time the process starts).
 - ``GITHUB_CLIENT_ID``/``GITHUB_CLIENT_SECRET``, ``STACKEXCHANGE_CLIENT_ID``/
   ``STACKEXCHANGE_CLIENT_SECRET``: enable those real providers.
+- ``OIDC_ISSUER``, ``OIDC_CLIENT_ID``, ``OIDC_CLIENT_SECRET`` (none: a public client),
+  ``OIDC_SCOPE`` (default ``openid profile email``), ``OIDC_DISPLAY_NAME``: any
+  OpenID Connect or RFC 8414 server by its issuer alone, as the provider ``oidc``.
 """
 
 from __future__ import annotations
@@ -155,6 +158,19 @@ for slug, preset in (("github", "github"), ("stackexchange", "stackexchange")):
             "client_id": client_id,
             "client_secret": client_secret,
         }
+
+# Any OpenID Connect or RFC 8414 server, by its issuer alone.
+if os.environ.get("OIDC_ISSUER") and os.environ.get("OIDC_CLIENT_ID"):
+    OAUTH_PROVIDERS["oidc"] = {
+        "display_name": os.environ.get("OIDC_DISPLAY_NAME", "OpenID Connect"),
+        "issuer": os.environ["OIDC_ISSUER"],
+        "client_id": os.environ["OIDC_CLIENT_ID"],
+        "scope": os.environ.get("OIDC_SCOPE", "openid profile email"),
+    }
+    if os.environ.get("OIDC_CLIENT_SECRET"):
+        OAUTH_PROVIDERS["oidc"]["client_secret"] = os.environ["OIDC_CLIENT_SECRET"]
+    else:
+        OAUTH_PROVIDERS["oidc"]["token_endpoint_auth_method"] = "none"
 
 LOGGING = {
     "version": 1,

@@ -81,9 +81,10 @@ def test_real_providers_are_enabled_by_environment_variables(tmp_path: Path) -> 
         PYTHONPATH=str(ROOT / "example_project"),
         EXAMPLE_DATABASE=str(tmp_path / "db.sqlite3"),
     )
-    for name in ("GITHUB", "STACKEXCHANGE"):
+    for name in ("GITHUB", "STACKEXCHANGE", "OIDC"):
         base.pop(f"{name}_CLIENT_ID", None)
         base.pop(f"{name}_CLIENT_SECRET", None)
+    base.pop("OIDC_ISSUER", None)
 
     def providers(**extra: str) -> list[str]:
         out = subprocess.run(
@@ -109,3 +110,9 @@ def test_real_providers_are_enabled_by_environment_variables(tmp_path: Path) -> 
         STACKEXCHANGE_CLIENT_SECRET="s",
     ) == ["demo", "demo-openid", "github", "stackexchange"]
     assert providers(GITHUB_CLIENT_ID="only-an-id") == ["demo", "demo-openid"]
+    assert providers(OIDC_ISSUER="https://idp.example", OIDC_CLIENT_ID="i") == [
+        "demo",
+        "demo-openid",
+        "oidc",
+    ]
+    assert providers(OIDC_ISSUER="https://idp.example") == ["demo", "demo-openid"]
