@@ -63,7 +63,8 @@ _URL_PROBLEMS: Mapping[EndpointURLProblem, tuple[int, str]] = {
     "unsafe": (
         13,
         "An endpoint URL must not be able to send requests to another host: no user "
-        "information (@), backslash, whitespace, control character or fragment (#); a "
+        "information (@), backslash, whitespace, control character or fragment (#), "
+        "and a plain host name (xn-- for an international one) or IP address; a "
         "relative path starts with a single '/' and is joined to base_uri.",
     ),
 }

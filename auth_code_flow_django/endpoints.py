@@ -22,9 +22,8 @@ __all__ = ["absolute_url", "check_base_uri", "endpoint_url", "is_loopback"]
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\s\\]")
 # A host name as every parser reads it alike: ASCII labels (an international name in
 # its xn-- form), or an IP address.
-_HOST_NAME = re.compile(
-    r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?"
-)
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 
 
 def is_loopback(host: str) -> bool:
