@@ -342,3 +342,17 @@ def test_authorize_url_keeps_the_discovered_query(
     query = parse_qs(urlsplit(response["Location"]).query)
     assert query["tenant"] == ["main"]
     assert query["client_id"] == [CLIENT_ID]
+
+
+def test_a_cached_document_that_no_longer_passes_the_checks_is_fetched_again(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked)
+    cache.set(
+        discovery._key("metadata", ISSUER),
+        {"document": document(issuer="https://evil.example"), "url": OPENID_URL},
+    )
+    start(alice, "idp")
+    assert fetches(mocked, OPENID_URL) == 1
+    assert discovery.cached(ISSUER) is not None

@@ -194,3 +194,30 @@ def test_messages_show_no_claim_value() -> None:
         check(token)
     assert "secret-subject-value" not in repr(info.value)
     assert "another-client" not in str(info.value)
+
+
+def test_claims_that_are_not_an_object_are_refused() -> None:
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256"}').rstrip(b"=").decode()
+    array = base64.urlsafe_b64encode(b"[1, 2]").rstrip(b"=").decode()
+    latin = base64.urlsafe_b64encode(b"\xff\xfe").rstrip(b"=").decode()
+    refused(f"{header}.{array}.c2ln", "not a JSON object")
+    refused(f"{header}.{latin}.c2ln", "not valid base64url JSON")
+
+
+def test_a_non_string_kid_is_refused() -> None:
+    token = compact({"alg": "RS256", "kid": 7}, claims(NONCE))
+    refused(token, "key id is not a string")
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"keys": "not a list"},
+        {"keys": [{**KEY.jwk(), "key_ops": ["encrypt"]}]},
+        {"keys": [{**KEY.jwk(), "n": "!!"}]},
+        {"keys": ["not a key"]},
+        {},
+    ],
+)
+def test_unusable_keys_are_skipped(keys: dict[str, Any]) -> None:
+    refused(KEY.sign(claims(NONCE)), "No key", keys=keys)
