@@ -114,7 +114,7 @@ def usable_keys(jwks: Mapping[str, Any], alg: str, kid: object) -> list[jwt.PyJW
             continue
         try:
             found.append(jwt.PyJWK(jwk, algorithm=alg))
-        except (PyJWKError, PyJWKSetError, InvalidKeyError):
+        except (PyJWKError, PyJWKSetError, InvalidKeyError, ValueError, TypeError):
             continue
     return found
 
