@@ -35,8 +35,10 @@ from . import signals
 from .checks import is_loopback
 from .conf import conf
 from .crypto import TokenDecryptionError
+from .endpoints import absolute_url
 from .exceptions import (
     AuthCodeFlowError,
+    EndpointURLError,
     InvalidGrantError,
     NotConnectedError,
     ReauthorizationRequiredError,
@@ -324,6 +326,15 @@ class BearerAuth(requests.auth.AuthBase):
 def check_api_url(config: Provider, url: str) -> None:
     """Refuse, before a byte is sent, a URL that is not under one of the provider's
     ``api_base_urls`` or that is not https (RFC 6750 5.3; http only on loopback)."""
+    try:
+        absolute_url(url, "the URL")
+    except EndpointURLError as error:
+        # A backslash, user information or a control character: parsers disagree on
+        # which host such a URL names (urllib.parse and requests do), so none is trusted.
+        if error.problem == "unsafe":
+            raise UntrustedURLError(
+                f"Refusing to send the {config.name} token: {error.description}"
+            ) from None
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(host)):
@@ -455,6 +466,13 @@ def _revoke_at_provider(
 ) -> None:
     """Revoke the refresh then the access token (RFC 7009), when the provider can."""
     if not config.supports_revocation or not conf.REVOKE_ON_DISCONNECT:
+        return
+    try:
+        config = config.resolved()
+    except AuthCodeFlowError as exc:
+        logger.warning("cannot revoke %s tokens: %s", config.slug, exc.description)
+        return
+    if not config.supports_revocation:
         return
     for hint, value in (("refresh_token", refresh_token), ("access_token", access_token)):
         if not value:
