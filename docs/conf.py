@@ -48,6 +48,8 @@ myst_heading_anchors = 3
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
+# Class signatures repeat every dataclass field: the attributes are documented instead.
+autodoc_class_signature = "separated"
 autodoc_preserve_defaults = True
 autodoc_default_options = {"exclude-members": "__init__, __new__"}
 
