@@ -15,8 +15,10 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from .conf import DEFAULTS
-from .endpoints import is_loopback
+from .endpoints import endpoint_url, is_loopback
 from .flow import CLIENT_AUTH_METHODS
+from .identity import IDENTITY_KEYS
+from .presets import merged_values, unfilled_placeholders
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -32,6 +34,9 @@ _STR_KEYS = (
     "expires_in_field",
     "client_id",
     "client_secret",
+    "success_field",
+    "tenant",
+    "realm",
 )
 
 
@@ -98,25 +103,34 @@ def _check_provider(slug: object, entry: object) -> list[CheckMessage]:
                 id=_id(3),
             )
         )
-    values: dict[str, object] = {}
     preset = entry.get("preset")
-    if preset is not None:
-        if isinstance(preset, str) and preset in PRESETS:
-            values.update(PRESETS[preset])
-        else:
-            errors.append(
-                Error(
-                    f"{where}: unknown preset {preset!r}.",
-                    hint=f"Known presets: {', '.join(sorted(PRESETS))}.",
-                    id=_id(4),
-                )
+    if preset is not None and not (isinstance(preset, str) and preset in PRESETS):
+        errors.append(
+            Error(
+                f"{where}: unknown preset {preset!r}.",
+                hint=f"Known presets: {', '.join(sorted(PRESETS))}.",
+                id=_id(4),
             )
-    values.update(entry)
-    errors.extend(_check_values(where, values))
+        )
+    values: dict[str, object] = merged_values(entry)
+    unfilled = unfilled_placeholders(values)
+    if unfilled:
+        errors.append(
+            Error(
+                f"{where}: the {preset} preset needs {', '.join(unfilled)}.",
+                hint="For example "
+                '{"preset": "keycloak", "base_uri": "https://sso.example.com", '
+                '"realm": "myrealm"}.',
+                id=_id(42),
+            )
+        )
+    errors.extend(_check_values(where, values, check_urls=not unfilled))
     return errors
 
 
-def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+def _check_values(
+    where: str, values: Mapping[str, object], *, check_urls: bool = True
+) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     method = values.get("token_endpoint_auth_method", "client_secret_post")
     if method not in CLIENT_AUTH_METHODS:
@@ -163,6 +177,8 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
         isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
     ):
         bad_types.append("extra_authorize_params")
+    if not _is_str_list(values.get("bearer_token_types", ())):
+        bad_types.append("bearer_token_types")
     if bad_types:
         errors.append(
             Error(
@@ -172,17 +188,86 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
                 id=_id(11),
             )
         )
+    errors.extend(_check_identity(where, values.get("identity", {})))
+    if not check_urls:
+        return errors
     errors.extend(_check_endpoints(where, values))
-    errors.extend(_check_api_base_urls(where, values.get("api_base_urls", ())))
+    errors.extend(_check_api_base_urls(where, values))
     return errors
 
 
-def _check_api_base_urls(where: str, value: object) -> list[CheckMessage]:
-    ok = isinstance(value, (list, tuple)) and all(
-        isinstance(url, str) and _url_problem(url) is None for url in value
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def _is_fields(value: object) -> bool:
+    return (isinstance(value, str) and bool(value)) or (
+        _is_str_list(value) and bool(value) and all(value)  # type: ignore[arg-type]
     )
-    if ok:
+
+
+def _check_identity(where: str, identity: object) -> list[CheckMessage]:
+    """E040: the ``identity`` mapping's shape."""
+    problems: list[str] = []
+    if not isinstance(identity, Mapping):
+        problems.append("it must be a dict")
+    else:
+        unknown = sorted(str(k) for k in identity if k not in IDENTITY_KEYS)
+        if unknown:
+            problems.append(f"unknown keys {', '.join(unknown)}")
+        for key in ("url", "token_param"):
+            if identity.get(key) is not None and not (
+                isinstance(identity[key], str) and identity[key]
+            ):
+                problems.append(f"{key} must be a non-empty string")
+        for key in ("id", "name"):
+            if key in identity and not _is_fields(identity[key]):
+                problems.append(f"{key} must be a field path or a list of them")
+        params = identity.get("params", {})
+        if not isinstance(params, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+        ):
+            problems.append("params must be a dict of strings")
+    if not problems:
         return []
+    return [
+        Error(
+            f"{where}: identity is not valid: {'; '.join(problems)}.",
+            hint='For example {"url": "https://api.github.com/user", "id": "id", '
+            f'"name": ["login", "name"]}}. Keys: {", ".join(sorted(IDENTITY_KEYS))}.',
+            id=_id(40),
+        )
+    ]
+
+
+def _resolved(base: object, url: str) -> str:
+    return endpoint_url(base if isinstance(base, str) else None, url)
+
+
+def _check_api_base_urls(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    value = values.get("api_base_urls", ())
+    base = values.get("base_uri")
+    errors: list[CheckMessage] = []
+    ok = isinstance(value, (list, tuple)) and all(
+        isinstance(url, str) and _url_problem(_resolved(base, url)) is None for url in value
+    )
+    identity = values.get("identity", {})
+    identity_url = identity.get("url") if isinstance(identity, Mapping) else None
+    if ok and isinstance(identity_url, str) and identity_url:
+        assert isinstance(value, (list, tuple))
+        url = _resolved(base, identity_url)
+        prefixes = [_resolved(base, prefix) for prefix in value]
+        if _url_problem(url) is not None or not _under_any(url, prefixes):
+            errors.append(
+                Error(
+                    f"{where}: identity url is not under the provider's api_base_urls.",
+                    hint="The access token is sent only to https:// URLs under "
+                    "api_base_urls: add the identity URL's API prefix to them.",
+                    id=_id(41),
+                )
+            )
+    if ok:
+        return errors
     return [
         Error(
             f"{where}: api_base_urls must be a list of https:// URL prefixes.",
@@ -191,6 +276,18 @@ def _check_api_base_urls(where: str, value: object) -> list[CheckMessage]:
             id=_id(30),
         )
     ]
+
+
+def _under_any(url: str, prefixes: Sequence[str]) -> bool:
+    parts = urlsplit(url)
+    for prefix in prefixes:
+        allowed = urlsplit(prefix)
+        path = allowed.path.rstrip("/")
+        if (parts.scheme, parts.netloc) == (allowed.scheme, allowed.netloc) and (
+            parts.path == path or parts.path.startswith(path + "/")
+        ):
+            return True
+    return False
 
 
 def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMessage]:

@@ -30,10 +30,10 @@ from django.db.models.signals import post_delete
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import signals
-from .checks import is_loopback
+from . import identity, signals
 from .conf import conf
 from .crypto import TokenDecryptionError
+from .endpoints import is_loopback
 from .exceptions import (
     AuthCodeFlowError,
     InvalidGrantError,
@@ -47,9 +47,20 @@ from .providers import Provider, UnknownProviderError, get_provider
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+    from .token_replies import TokenResponse
+
     User = AbstractBaseUser | AnonymousUser
 
-__all__ = ["OAuthSession", "authorized_session", "get_access_token", "refresh", "revoke"]
+__all__ = [
+    "OAuthSession",
+    "authorized_session",
+    "connect",
+    "fetch_account",
+    "get_access_token",
+    "identify",
+    "refresh",
+    "revoke",
+]
 
 logger = logging.getLogger("auth_code_flow_django.tokens")
 
@@ -57,6 +68,8 @@ T = TypeVar("T")
 
 #: How often a caller waiting for another's refresh looks at the row again.
 POLL_SECONDS = 0.05
+#: How long after a failed look-up of the connected account it is tried again.
+ACCOUNT_RETRY = timedelta(minutes=5)
 
 
 def _user_pk(user: User) -> Any:
@@ -99,7 +112,132 @@ def _access_token(user: User, provider: str) -> str:
         raise ReauthorizationRequiredError()
     if token.expires_within(conf.REFRESH_LEEWAY):
         token = refresh(user, provider)
+    config = get_provider(provider)
+    if _account_due(config, token):
+        _look_up_account(config, token)
     return token.access_token
+
+
+# --- who is connected -----------------------------------------------------------------
+
+
+def _id_fields(config: Provider) -> tuple[str, ...]:
+    return identity.field_paths(config.identity.get("id"), identity.DEFAULT_ID_FIELDS)
+
+
+def _name_fields(config: Provider) -> tuple[str, ...]:
+    return identity.field_paths(config.identity.get("name"), identity.DEFAULT_NAME_FIELDS)
+
+
+@sensitive_variables()
+def identify(config: Provider, result: TokenResponse) -> identity.Account | None:
+    """The provider account ``result`` belongs to, or ``None`` when unknown.
+
+    Read from the ``id_token`` claims when they name one, else from the token reply
+    (a provider whose ``identity`` has no ``url``, such as Slack), else from the
+    identity request (see :func:`fetch_account`).
+    """
+    if result.id_token_claims:
+        account = identity.account_from(
+            result.id_token_claims, _id_fields(config), _name_fields(config)
+        )
+        if account is not None:
+            return account
+    if not config.identity:
+        return None
+    if not config.identity.get("url"):
+        account = identity.account_from(result.extras, _id_fields(config), _name_fields(config))
+        if account is None:
+            logger.warning("the %s token reply names no account", config.slug)
+        return account
+    return fetch_account(config, result.access_token)
+
+
+@sensitive_variables()
+def fetch_account(config: Provider, access_token: str) -> identity.Account | None:
+    """Ask the provider's identity URL whose ``access_token`` it is; ``None`` (logged)
+    when the request fails or the reply names no account. The token goes only to a URL
+    under the provider's ``api_base_urls``."""
+    url = config.identity.get("url")
+    if not url:
+        return None
+    try:
+        check_api_url(config, url)
+        document = identity.fetch_identity_document(
+            config.flow_manager,
+            access_token,
+            url,
+            params=config.identity.get("params"),
+            token_param=config.identity.get("token_param"),
+        )
+    except (AuthCodeFlowError, UntrustedURLError) as exc:
+        logger.warning(
+            "looking up the %s account failed (%s); it is looked up again later",
+            config.slug,
+            exc.description,
+        )
+        return None
+    account = identity.account_from(document, _id_fields(config), _name_fields(config))
+    if account is None:
+        logger.warning("the %s identity reply names no account", config.slug)
+    return account
+
+
+def _account_due(config: Provider, token: OAuthToken) -> bool:
+    """Whether to look up a connection's unknown account again: only with an identity
+    URL, and at most once per :data:`ACCOUNT_RETRY`."""
+    if token.account_id or not config.identity.get("url"):
+        return False
+    checked = token.account_checked_at
+    return checked is None or checked <= timezone.now() - ACCOUNT_RETRY
+
+
+def _look_up_account(config: Provider, token: OAuthToken) -> None:
+    account = fetch_account(config, token.access_token)
+    changes: dict[str, Any] = {"account_checked_at": timezone.now()}
+    if account is not None:
+        changes.update(account_id=account.id, account_name=account.name)
+    # Only the row that still holds this token and no account: a reconnection
+    # meanwhile wrote its own.
+    _tokens().filter(
+        pk=token.pk, access_token_encrypted=token.access_token_encrypted, account_id=""
+    ).update(**changes)
+    for name, value in changes.items():
+        setattr(token, name, value)
+
+
+@sensitive_variables()
+def connect(user: AbstractBaseUser, config: Provider, result: TokenResponse) -> OAuthToken:
+    """Store a new grant for ``user`` (see :meth:`OAuthTokenQuerySet.store`), with the
+    account it belongs to. A connection to another account at the provider is
+    replaced: its grant is revoked where the provider supports it, and
+    ``token_revoked`` is sent for it."""
+
+    def replaced(old: OAuthToken) -> None:
+        pair = _stored_pair(config, old)
+        _revoke_at_provider(config, *pair)
+        signals.send(signals.token_revoked, old, user)
+        logger.info(
+            "replaced the %s connection of user %s by another account", config.slug, user.pk
+        )
+
+    account = identify(config, result)
+    return OAuthToken.objects.store(
+        user, config.slug, result, account=account, on_replace=replaced
+    )
+
+
+def _stored_pair(config: Provider, token: OAuthToken) -> tuple[str | None, str | None]:
+    """The refresh and access token of ``token`` to revoke (``None`` when they cannot
+    be decrypted, or when nothing will be revoked)."""
+    pair: list[str | None] = [None, None]
+    if config.supports_revocation and conf.REVOKE_ON_DISCONNECT:
+        for index, name in enumerate(("refresh_token", "access_token")):
+            try:
+                pair[index] = getattr(token, name)
+            except TokenDecryptionError:
+                logger.warning("cannot decrypt the %s of %r to revoke it", name, token)
+    return pair[0], pair[1]
 
 
 def _claim_lifetime() -> timedelta:
@@ -391,21 +529,13 @@ def _token_deleted(
         config: Provider | None = get_provider(instance.provider)
     except UnknownProviderError:
         config = None
-    pair: list[str | None] = [None, None]
-    if config is not None and config.supports_revocation and conf.REVOKE_ON_DISCONNECT:
-        for index, name in enumerate(("refresh_token", "access_token")):
-            try:
-                pair[index] = getattr(instance, name)
-            except TokenDecryptionError:
-                logger.warning("cannot decrypt the %s of %r to revoke it", name, instance)
+    pair = (None, None) if config is None else _stored_pair(config, instance)
     user = instance.user
 
     def after_commit() -> None:
         if config is not None:
-            _revoke_at_provider(config, pair[0], pair[1])
-        signals.token_revoked.send(
-            sender=OAuthToken, user=user, provider=instance.provider, token=instance
-        )
+            _revoke_at_provider(config, *pair)
+        signals.send(signals.token_revoked, instance, user)
 
     transaction.on_commit(after_commit, using=using)
 

@@ -261,7 +261,7 @@ class CallbackView(ProviderMixin, View):
             code_verifier=oauth_state.code_verifier,
             redirect_uri=oauth_state.redirect_uri,
         )
-        token = OAuthToken.objects.store(user, self.provider.slug, result)
+        token = tokens.connect(user, self.provider, result)
         logger.info("connected %s for user %s", self.provider.slug, user.pk)
         return token, safe_next(request, oauth_state.next_url)
 
