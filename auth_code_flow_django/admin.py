@@ -64,13 +64,23 @@ class ReadOnlyUserObjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(OAuthToken)
 class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
-    list_display = ("user", "provider", "scope", "expires_at", "status_display", "updated_at")
+    list_display = (
+        "user",
+        "provider",
+        "account_name",
+        "scope",
+        "expires_at",
+        "status_display",
+        "updated_at",
+    )
     list_filter = ("provider", TokenStatusFilter)
     date_hierarchy = "updated_at"
     actions = ("revoke_and_delete",)
     fields = (
         "user",
         "provider",
+        "account_id",
+        "account_name",
         "status_display",
         "token_type",
         "scope",
@@ -82,6 +92,9 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
         "updated_at",
     )
     readonly_fields = fields
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        return (*super().get_search_fields(request), "account_id", "account_name")
 
     @admin.display(description=_("status"))
     def status_display(self, obj: OAuthToken) -> str:

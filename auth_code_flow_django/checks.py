@@ -121,7 +121,7 @@ def _check_provider(slug: object, entry: object) -> list[CheckMessage]:
                 hint="For example "
                 '{"preset": "keycloak", "base_uri": "https://sso.example.com", '
                 '"realm": "myrealm"}.',
-                id=_id(42),
+                id=_id(49),
             )
         )
     errors.extend(_check_values(where, values, check_urls=not unfilled))
@@ -207,7 +207,7 @@ def _is_fields(value: object) -> bool:
 
 
 def _check_identity(where: str, identity: object) -> list[CheckMessage]:
-    """E040: the ``identity`` mapping's shape."""
+    """E047: the ``identity`` mapping's shape."""
     problems: list[str] = []
     if not isinstance(identity, Mapping):
         problems.append("it must be a dict")
@@ -235,7 +235,7 @@ def _check_identity(where: str, identity: object) -> list[CheckMessage]:
             f"{where}: identity is not valid: {'; '.join(problems)}.",
             hint='For example {"url": "https://api.github.com/user", "id": "id", '
             f'"name": ["login", "name"]}}. Keys: {", ".join(sorted(IDENTITY_KEYS))}.',
-            id=_id(40),
+            id=_id(47),
         )
     ]
 
@@ -263,7 +263,7 @@ def _check_api_base_urls(where: str, values: Mapping[str, object]) -> list[Check
                     f"{where}: identity url is not under the provider's api_base_urls.",
                     hint="The access token is sent only to https:// URLs under "
                     "api_base_urls: add the identity URL's API prefix to them.",
-                    id=_id(41),
+                    id=_id(48),
                 )
             )
     if ok:

@@ -135,3 +135,87 @@ def test_checks_are_registered_with_manage_py_check() -> None:
 )
 def test_is_loopback(host: str, expected: bool) -> None:
     assert is_loopback(host) is expected
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"preset": "github", "client_id": "i", "client_secret": "s"},
+        {"preset": "gitlab", "client_id": "i", "client_secret": "s"},
+        {"preset": "gitlab", "client_id": "i", "client_secret": "s", "base_uri": "https://g.test"},
+        {"preset": "google", "client_id": "i", "client_secret": "s"},
+        {"preset": "microsoft", "client_id": "i", "client_secret": "s", "tenant": "contoso"},
+        {"preset": "slack", "client_id": "i", "client_secret": "s"},
+        {"preset": "discord", "client_id": "i", "client_secret": "s"},
+        {"preset": "bitbucket", "client_id": "i", "client_secret": "s"},
+        {
+            "preset": "stackexchange",
+            "client_id": "i",
+            "client_secret": "s",
+            "identity": {"params": {"key": "k"}},
+        },
+        {
+            "preset": "keycloak",
+            "client_id": "i",
+            "client_secret": "s",
+            "base_uri": "https://sso.test",
+            "realm": "r",
+        },
+        {**GOOD, "api_base_urls": ["/api/"], "identity": {"url": "/api/me", "id": ["a", "b"]}},
+    ],
+)
+def test_every_preset_passes_the_checks(entry: dict[str, object]) -> None:
+    assert ids({"p": entry}) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({**GOOD, "identity": "https://p.example/me"}, ["auth_code_flow_django.E047"]),
+        ({**GOOD, "identity": {"endpoint": "x"}}, ["auth_code_flow_django.E047"]),
+        ({**GOOD, "identity": {"id": ""}}, ["auth_code_flow_django.E047"]),
+        ({**GOOD, "identity": {"name": ["a", 1]}}, ["auth_code_flow_django.E047"]),
+        ({**GOOD, "identity": {"params": {"site": 1}}}, ["auth_code_flow_django.E047"]),
+        ({**GOOD, "identity": {"url": 5}}, ["auth_code_flow_django.E047"]),
+        (
+            {**GOOD, "identity": {"url": "https://p.example/me"}},
+            ["auth_code_flow_django.E048"],
+        ),
+        (
+            {
+                **GOOD,
+                "api_base_urls": ["https://api.p.example/"],
+                "identity": {"url": "http://api.p.example/me"},
+            },
+            ["auth_code_flow_django.E048"],
+        ),
+        (
+            {"preset": "keycloak", "client_id": "i", "client_secret": "s"},
+            ["auth_code_flow_django.E049"],
+        ),
+        (
+            {**GOOD, "preset": "keycloak", "realm": None},
+            ["auth_code_flow_django.E049"],
+        ),
+        ({**GOOD, "tenant": 5}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "success_field": True}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "bearer_token_types": "bot"}, ["auth_code_flow_django.E011"]),
+        (
+            {**GOOD, "api_base_urls": ["/api/"], "base_uri": None},
+            ["auth_code_flow_django.E007"] * 2 + ["auth_code_flow_django.E030"],
+        ),
+    ],
+)
+def test_each_identity_and_preset_problem_has_its_id(
+    entry: dict[str, object], expected: list[str]
+) -> None:
+    assert ids({"p": entry}) == expected
+
+
+def test_a_preset_placeholder_message_names_what_is_missing() -> None:
+    with override_settings(
+        OAUTH_PROVIDERS={"kc": {"preset": "keycloak", "client_id": "i", "client_secret": "s"}}
+    ):
+        (message,) = check_providers()
+    assert "base_uri, realm" in message.msg
+    assert message.hint

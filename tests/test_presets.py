@@ -35,6 +35,12 @@ class Replay:
     account_name: str
     config: dict[str, Any] = field(default_factory=dict)
     callback_params: dict[str, str] = field(default_factory=dict)
+    #: Other documents the provider serves: (url, status, JSON body).
+    documents: list[tuple[str, int, dict[str, Any]]] = field(default_factory=list)
+
+
+KEYCLOAK = "https://sso.example.com/realms/acme"
+KEYCLOAK_OIDC = KEYCLOAK + "/protocol/openid-connect"
 
 
 REPLAYS = [
@@ -292,7 +298,37 @@ REPLAYS = [
         "alice",
         # Without openid: the account comes from userinfo, not an id_token.
         config={"base_uri": "https://sso.example.com", "realm": "acme", "scope": "profile email"},
-        callback_params={"iss": "https://sso.example.com/realms/acme"},
+        callback_params={"iss": KEYCLOAK},
+        # Its discovery document, for a server that reads it (the explicit endpoints
+        # above win over it).
+        documents=[
+            (
+                "https://sso.example.com/.well-known/oauth-authorization-server/realms/acme",
+                404,
+                {},
+            ),
+            (
+                KEYCLOAK + "/.well-known/openid-configuration",
+                200,
+                {
+                    "issuer": KEYCLOAK,
+                    "authorization_endpoint": KEYCLOAK_OIDC + "/auth",
+                    "token_endpoint": KEYCLOAK_OIDC + "/token",
+                    "userinfo_endpoint": KEYCLOAK_OIDC + "/userinfo",
+                    "jwks_uri": KEYCLOAK_OIDC + "/certs",
+                    "revocation_endpoint": KEYCLOAK_OIDC + "/revoke",
+                    "response_types_supported": ["code", "none", "id_token", "code id_token"],
+                    "code_challenge_methods_supported": ["plain", "S256"],
+                    "token_endpoint_auth_methods_supported": [
+                        "private_key_jwt",
+                        "client_secret_basic",
+                        "client_secret_post",
+                        "client_secret_jwt",
+                    ],
+                    "authorization_response_iss_parameter_supported": True,
+                },
+            ),
+        ],
     ),
 ]
 
@@ -325,6 +361,8 @@ def test_preset_connects_and_records_the_account(
     alice: Client, user: User, settings: Any, mocked: responses.RequestsMock, replay: Replay
 ) -> None:
     configure(settings, replay)
+    for url, status, document in replay.documents:
+        mocked.get(url, status=status, json=document)
     authorize = urlsplit(alice.post(f"/oauth/{replay.preset}/authorize/")["Location"])
     assert f"{authorize.scheme}://{authorize.netloc}{authorize.path}" == replay.authorize_url
     assert parse_qs(authorize.query)["code_challenge_method"] == ["S256"]
