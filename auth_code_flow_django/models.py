@@ -123,7 +123,10 @@ class OAuthState(models.Model):
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
-        return f"{self.provider} authorization started {self.created_at:%Y-%m-%d %H:%M:%S}"
+        started = self.created_at
+        if timezone.is_aware(started):
+            started = timezone.localtime(started)
+        return f"{self.provider} authorization started {started:%Y-%m-%d %H:%M:%S %Z}".rstrip()
 
     @property
     def is_expired(self) -> bool:
@@ -175,44 +178,48 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             account_checked_at=timezone.now(),
         )
         token.apply(result)
-        previous = None
-        if token.account_id or not result.refresh_token:
-            previous = queryset.filter(user_id=user.pk, provider=provider).first()
-        if (
-            previous is not None
-            and not result.refresh_token
-            and previous.account_id == token.account_id
-        ):
-            kept = self._keep_refresh_token(queryset, previous, token)
-            if kept is not None:
-                signals.send_on_commit(signals.token_obtained, kept, user, using=using)
-                return kept
-        replaced = (
-            previous is not None
-            and bool(previous.account_id)
-            and bool(token.account_id)
-            and previous.account_id != token.account_id
-        )
-        update_fields = [*_TOKEN_FIELDS, "refresh_token_encrypted", "updated_at"]
-        if replaced:
-            update_fields.append("created_at")
-        features = connections[using].features
-        queryset.bulk_create(
-            [token],
-            update_conflicts=True,
-            # MySQL's upsert takes no conflict target: the one unique key decides.
-            unique_fields=(
-                ["user", "provider"] if features.supports_update_conflicts_with_target else None
-            ),
-            update_fields=update_fields,
-        )
-        if cast("int | None", token.pk) is None:  # MySQL returns no row ids from upserts
-            token = queryset.get(user_id=user.pk, provider=provider)
-        if replaced and on_replace is not None:
-            assert previous is not None
-            old = previous
-            transaction.on_commit(lambda: on_replace(old), using=using)
-        signals.send_on_commit(signals.token_obtained, token, user, using=using)
+        # One atomic block: a failure after a write leaves nothing half-saved.
+        with transaction.atomic(using=using):
+            previous = None
+            if token.account_id or not result.refresh_token:
+                previous = queryset.filter(user_id=user.pk, provider=provider).first()
+            if (
+                previous is not None
+                and not result.refresh_token
+                and previous.account_id == token.account_id
+            ):
+                kept = self._keep_refresh_token(queryset, previous, token)
+                if kept is not None:
+                    signals.send_on_commit(signals.token_obtained, kept, user, using=using)
+                    return kept
+            replaced = (
+                previous is not None
+                and bool(previous.account_id)
+                and bool(token.account_id)
+                and previous.account_id != token.account_id
+            )
+            update_fields = [*_TOKEN_FIELDS, "refresh_token_encrypted", "updated_at"]
+            if replaced:
+                update_fields.append("created_at")
+            features = connections[using].features
+            queryset.bulk_create(
+                [token],
+                update_conflicts=True,
+                # MySQL's upsert takes no conflict target: the one unique key decides.
+                unique_fields=(
+                    ["user", "provider"]
+                    if features.supports_update_conflicts_with_target
+                    else None
+                ),
+                update_fields=update_fields,
+            )
+            if cast("int | None", token.pk) is None:  # MySQL returns no ids from upserts
+                token = queryset.get(user_id=user.pk, provider=provider)
+            if replaced and on_replace is not None:
+                assert previous is not None
+                old = previous
+                transaction.on_commit(lambda: on_replace(old), using=using)
+            signals.send_on_commit(signals.token_obtained, token, user, using=using)
         return token
 
     def _keep_refresh_token(
@@ -298,7 +305,7 @@ class OAuthToken(models.Model):
         indexes = [models.Index(fields=["provider", "expires_at"], name="acf_token_expiry_idx")]
 
     def __str__(self) -> str:
-        return f"{self.provider} token of user {self.user_id}"
+        return f"{self.provider} token of {self.user.get_username()}"
 
     def __repr__(self) -> str:
         return (

@@ -15,6 +15,7 @@ provider has already replaced.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import threading
@@ -86,8 +87,31 @@ def _tokens() -> models.QuerySet[OAuthToken]:
     return OAuthToken.objects.using(_db())
 
 
+def _retrying(operation: Callable[[], T]) -> T:
+    """Run one short statement, waiting out SQLite's locks: it refuses a statement while
+    another connection writes ("database table is locked" at once with a shared cache,
+    "database is locked" after its busy timeout). Every statement here is brief, so the
+    lock is soon gone; any other error, or a lock that lasts, is raised."""
+    give_up: float | None = None
+    while True:
+        try:
+            return operation()
+        except OperationalError as exc:
+            now = time.monotonic()
+            give_up = give_up or now + _claim_lifetime().total_seconds()
+            if "locked" not in str(exc) or now > give_up:
+                raise
+        time.sleep(POLL_SECONDS)
+
+
+def _first(queryset: models.QuerySet[OAuthToken]) -> OAuthToken | None:
+    # (user, provider) is unique: no ORDER BY, which costs more than the read itself.
+    return next(iter(queryset.order_by()[:1]), None)
+
+
 def _get_token(user: User, provider: str) -> OAuthToken:
-    token = _tokens().filter(user_id=_user_pk(user), provider=provider).first()
+    queryset = _tokens().filter(user_id=_user_pk(user), provider=provider)
+    token = _retrying(functools.partial(_first, queryset))
     if token is None:
         raise NotConnectedError()
     return token
@@ -336,7 +360,7 @@ def _claim(
     waited_for: str | None = None
     give_up = time.monotonic() + _claim_lifetime().total_seconds() + 5
     while True:
-        token = queryset.first()
+        token = _retrying(functools.partial(_first, queryset))
         if token is None:
             raise NotConnectedError()
         if token.needs_reauthorization and not for_removal:
@@ -348,10 +372,13 @@ def _claim(
             raise AuthCodeFlowError("Another attempt to refresh this token just failed.")
         now = timezone.now()
         claim = secrets.token_hex(16)
-        claimed = (
-            queryset.filter(pk=token.pk, access_token_encrypted=token.access_token_encrypted)
-            .filter(models.Q(refresh_claim="") | models.Q(refresh_claimed_until__lt=now))
-            .update(refresh_claim=claim, refresh_claimed_until=now + _claim_lifetime())
+        free = queryset.filter(
+            pk=token.pk, access_token_encrypted=token.access_token_encrypted
+        ).filter(models.Q(refresh_claim="") | models.Q(refresh_claimed_until__lt=now))
+        claimed = _retrying(
+            functools.partial(
+                free.update, refresh_claim=claim, refresh_claimed_until=now + _claim_lifetime()
+            )
         )
         if claimed:
             token.refresh_claim = claim
@@ -364,10 +391,11 @@ def _claim(
 
 def _release(token: OAuthToken, claim: str, **changes: Any) -> int:
     """Write ``changes`` and drop the claim, if this caller still holds it."""
-    return (
-        _tokens()
-        .filter(pk=token.pk, refresh_claim=claim)
-        .update(refresh_claim="", refresh_claimed_until=None, updated_at=timezone.now(), **changes)
+    held = _tokens().filter(pk=token.pk, refresh_claim=claim)
+    return _retrying(
+        lambda: held.update(
+            refresh_claim="", refresh_claimed_until=None, updated_at=timezone.now(), **changes
+        )
     )
 
 
@@ -466,20 +494,28 @@ class OAuthSession(requests.Session):
     refresh and one retry.
     """
 
-    def __init__(self, user: User, provider: str) -> None:
+    def __init__(self, user: User, provider: str, *, access_token: str | None = None) -> None:
         super().__init__()
         self.oauth_user = user
         self.oauth_provider = provider
+        # Read (and refreshed if due) when the session was made: the first request
+        # needs no second read.
+        self._next_access_token = access_token
 
     def __repr__(self) -> str:
         return f"<OAuthSession provider={self.oauth_provider!r} user={self.oauth_user.pk}>"
+
+    def bearer_token(self) -> str:
+        """The access token the next request sends (valid, refreshed if it was due)."""
+        token, self._next_access_token = self._next_access_token, None
+        return token or get_access_token(self.oauth_user, self.oauth_provider)
 
     @sensitive_variables()
     def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.pop("auth", None)
         text_url = url.decode() if isinstance(url, bytes) else url
         check_api_url(get_provider(self.oauth_provider), text_url)
-        access_token = get_access_token(self.oauth_user, self.oauth_provider)
+        access_token = self.bearer_token()
         response = super().request(method, text_url, auth=BearerAuth(access_token), **kwargs)
         if response.status_code != 401:
             return response
@@ -488,11 +524,11 @@ class OAuthSession(requests.Session):
         return super().request(method, text_url, auth=BearerAuth(token.access_token), **kwargs)
 
 
+@sensitive_variables()
 def authorized_session(user: User, provider: str) -> OAuthSession:
-    """A session that calls ``provider``'s API as ``user``."""
-    get_provider(provider)
-    _get_token(user, provider)
-    return OAuthSession(user, provider)
+    """A session that calls ``provider``'s API as ``user``. Raises what
+    :func:`get_access_token` raises when there is no usable connection."""
+    return OAuthSession(user, provider, access_token=get_access_token(user, provider))
 
 
 def revoke(user: User, provider: str) -> bool:
@@ -514,9 +550,12 @@ def revoke(user: User, provider: str) -> bool:
 
 def _remove(token: OAuthToken, claim: str) -> bool:
     queryset = _tokens().filter(pk=token.pk, refresh_claim=claim)
-    with transaction.atomic(using=_db()):
-        count, _details = queryset.delete()
-    return bool(count)
+
+    def delete() -> int:
+        with transaction.atomic(using=_db()):
+            return queryset.delete()[0]
+
+    return bool(_retrying(delete))
 
 
 @sensitive_variables()

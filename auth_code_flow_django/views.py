@@ -34,10 +34,11 @@ from .exceptions import (
     BaseAuthCodeFlowError,
     ImproperlyConfigured,
     IssuerMismatchError,
+    StateAlreadyUsedError,
     clean_error_code,
     clean_provider_text,
 )
-from .models import OAuthState, OAuthToken
+from .models import OAuthState, OAuthToken, state_digest
 from .providers import Provider, UnknownProviderError, get_provider, get_providers
 
 if TYPE_CHECKING:
@@ -298,11 +299,44 @@ class CallbackView(ProviderMixin, View):
         )
 
     def connection_failed(self, error: BaseAuthCodeFlowError) -> HttpResponse:
-        """Hook: the flow failed; nothing was stored. Default: the error page."""
+        """Hook: the flow failed; nothing was stored. Default: the error page, except
+        for a reload of the callback that connected the user (see ``reloaded``)."""
+        if isinstance(error, StateAlreadyUsedError) and (reloaded := self.reloaded()):
+            return reloaded
         logger.warning(
             "connecting %s failed: %s (%s)", self.provider.slug, type(error).__name__, error.error
         )
         return self.render_error(self.request, error)
+
+    def reloaded(self) -> HttpResponse | None:
+        """The callback URL loaded again after its state connected the user (a reload,
+        the back button): go where that connection went, with an info message. Nothing
+        is exchanged or changed. ``None`` when the user is not connected since then."""
+        user = _user(self.request)
+        used = OAuthState.objects.filter(
+            state_digest=state_digest(self.request.GET.get("state", "")),
+            user_id=user.pk,
+            provider=self.provider.slug,
+            used_at__isnull=False,
+        ).first()
+        if used is None or not (
+            OAuthToken.objects.filter(
+                user_id=user.pk,
+                provider=self.provider.slug,
+                needs_reauthorization=False,
+                updated_at__gte=used.used_at,
+            ).exists()
+        ):
+            return None
+        messages.info(
+            self.request,
+            _("You are connected to %(provider)s.") % {"provider": self.provider.name},
+            fail_silently=True,
+        )
+        next_url = safe_next(self.request, used.next_url)
+        return HttpResponseRedirect(
+            next_url or conf.SUCCESS_URL or reverse("auth_code_flow:connections")
+        )
 
 
 @method_decorator(transaction.non_atomic_requests, name="dispatch")
