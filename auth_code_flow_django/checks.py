@@ -5,8 +5,9 @@ Ids are never reused. Raw values are read as ``object`` and narrowed.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,7 +16,9 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from .conf import DEFAULTS
-from .endpoints import endpoint_url, is_loopback
+from .endpoints import absolute_url, check_base_uri, endpoint_url
+from .endpoints import is_loopback as is_loopback
+from .exceptions import EndpointURLError, EndpointURLProblem
 from .flow import CLIENT_AUTH_METHODS
 from .identity import IDENTITY_KEYS
 from .presets import merged_values, unfilled_placeholders
@@ -44,23 +47,38 @@ def _id(number: int) -> str:
     return f"auth_code_flow_django.E{number:03d}"
 
 
-def _endpoint(base: object, path: object) -> str | None:
-    if not isinstance(path, str) or not path:
-        return None
-    if path.startswith(("http://", "https://")):
-        return path
-    if not isinstance(base, str) or not base:
-        return None
-    return base.rstrip("/") + "/" + path.lstrip("/")
+#: The check id and hint for each reason an endpoint URL is refused.
+_URL_PROBLEMS: Mapping[EndpointURLProblem, tuple[int, str]] = {
+    "missing": (
+        7,
+        "Set base_uri to https://... and each endpoint to a path starting with '/', "
+        "or give an absolute https:// URL.",
+    ),
+    "not_absolute": (
+        7,
+        "Set base_uri to https://... and each endpoint to a path starting with '/', "
+        "or give an absolute https:// URL.",
+    ),
+    "insecure": (
+        8,
+        "Codes, secrets and tokens would cross the network in clear; use https:// "
+        "(http is allowed on loopback hosts only: localhost, 127.0.0.1 and ::1).",
+    ),
+    "unsafe": (
+        13,
+        "An endpoint URL must not be able to send requests to another host: no user "
+        "information (@), backslash, whitespace, control character or fragment (#); a "
+        "relative path starts with a single '/' and is joined to base_uri.",
+    ),
+}
 
 
-def _url_problem(url: str) -> int | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return 7
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        return 8
-    return None
+def _usable_url(url: object, setting: str) -> bool:
+    try:
+        absolute_url(url, setting)
+    except EndpointURLError:
+        return False
+    return True
 
 
 def check_providers(
@@ -73,6 +91,15 @@ def check_providers(
                 "OAUTH_PROVIDERS must be a dict of provider dicts keyed by slug.",
                 hint='OAUTH_PROVIDERS = {"github": {"preset": "github", "client_id": ...}}',
                 id=_id(1),
+            )
+        ]
+    if not raw:
+        return [
+            Warning(
+                "OAUTH_PROVIDERS is empty or not set: there is no provider to connect to.",
+                hint='Add one, e.g. OAUTH_PROVIDERS = {"github": {"preset": "github", '
+                '"client_id": ..., "client_secret": ...}}.',
+                id="auth_code_flow_django.W002",
             )
         ]
     errors: list[CheckMessage] = []
@@ -93,6 +120,16 @@ def _check_provider(slug: object, entry: object) -> list[CheckMessage]:
         ]
     if not isinstance(entry, Mapping):
         return [Error(f"{where} must be a dict.", hint="See the settings reference.", id=_id(2))]
+    preset = entry.get("preset")
+    if preset is not None and not (isinstance(preset, str) and preset in PRESETS):
+        # The entry's other values would be checked without the preset's: only noise.
+        return [
+            Error(
+                f"{where}: unknown preset {preset!r}.",
+                hint=f"Known presets: {', '.join(sorted(PRESETS))}.",
+                id=_id(4),
+            )
+        ]
     errors: list[CheckMessage] = []
     unknown = sorted(str(k) for k in entry if k not in PROVIDER_KEYS)
     if unknown:
@@ -101,15 +138,6 @@ def _check_provider(slug: object, entry: object) -> list[CheckMessage]:
                 f"{where} has unknown keys: {', '.join(unknown)}.",
                 hint=f"Allowed keys: {', '.join(sorted(PROVIDER_KEYS))}.",
                 id=_id(3),
-            )
-        )
-    preset = entry.get("preset")
-    if preset is not None and not (isinstance(preset, str) and preset in PRESETS):
-        errors.append(
-            Error(
-                f"{where}: unknown preset {preset!r}.",
-                hint=f"Known presets: {', '.join(sorted(PRESETS))}.",
-                id=_id(4),
             )
         )
     values: dict[str, object] = merged_values(entry)
@@ -159,6 +187,16 @@ def _check_values(
                 id=_id(6),
             )
         )
+    if method == "none" and values.get("use_pkce", True) is False:
+        errors.append(
+            Error(
+                f'{where}: a public client (token_endpoint_auth_method "none") must use PKCE.',
+                hint="Remove use_pkce (PKCE is on by default): without a client secret, "
+                "PKCE is what stops a stolen authorization code from being redeemed "
+                "(RFC 9700 2.1.1).",
+                id=_id(14),
+            )
+        )
     scope = values.get("scope", "")
     if not isinstance(scope, str):
         errors.append(
@@ -201,9 +239,9 @@ def _is_str_list(value: object) -> bool:
 
 
 def _is_fields(value: object) -> bool:
-    return (isinstance(value, str) and bool(value)) or (
-        _is_str_list(value) and bool(value) and all(value)  # type: ignore[arg-type]
-    )
+    if isinstance(value, str):
+        return bool(value)
+    return isinstance(value, (list, tuple)) and bool(value) and _is_str_list(value) and all(value)
 
 
 def _check_identity(where: str, identity: object) -> list[CheckMessage]:
@@ -240,42 +278,12 @@ def _check_identity(where: str, identity: object) -> list[CheckMessage]:
     ]
 
 
-def _resolved(base: object, url: str) -> str:
-    return endpoint_url(base if isinstance(base, str) else None, url)
-
-
-def _check_api_base_urls(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
-    value = values.get("api_base_urls", ())
-    base = values.get("base_uri")
-    errors: list[CheckMessage] = []
-    ok = isinstance(value, (list, tuple)) and all(
-        isinstance(url, str) and _url_problem(_resolved(base, url)) is None for url in value
-    )
-    identity = values.get("identity", {})
-    identity_url = identity.get("url") if isinstance(identity, Mapping) else None
-    if ok and isinstance(identity_url, str) and identity_url:
-        assert isinstance(value, (list, tuple))
-        url = _resolved(base, identity_url)
-        prefixes = [_resolved(base, prefix) for prefix in value]
-        if _url_problem(url) is not None or not _under_any(url, prefixes):
-            errors.append(
-                Error(
-                    f"{where}: identity url is not under the provider's api_base_urls.",
-                    hint="The access token is sent only to https:// URLs under "
-                    "api_base_urls: add the identity URL's API prefix to them.",
-                    id=_id(48),
-                )
-            )
-    if ok:
-        return errors
-    return [
-        Error(
-            f"{where}: api_base_urls must be a list of https:// URL prefixes.",
-            hint="authorized_session() sends the token only under these URLs, e.g. "
-            '["https://api.github.com/"] (http is allowed on loopback hosts only).',
-            id=_id(30),
-        )
-    ]
+def _resolved(base: object, url: object, setting: str) -> str | None:
+    """``url`` (absolute, or relative to ``base``) as the requests build it, or ``None``."""
+    try:
+        return endpoint_url(base, url, setting)
+    except EndpointURLError:
+        return None
 
 
 def _under_any(url: str, prefixes: Sequence[str]) -> bool:
@@ -290,38 +298,71 @@ def _under_any(url: str, prefixes: Sequence[str]) -> bool:
     return False
 
 
-def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
-    errors: list[CheckMessage] = []
+def _check_api_base_urls(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    """E030 for ``api_base_urls`` (absolute, or relative to ``base_uri``), and E048 for
+    an identity URL the token may not be sent to."""
+    value = values.get("api_base_urls", ())
     base = values.get("base_uri")
-    endpoints = {
+    prefixes = (
+        [_resolved(base, url, "api_base_urls") for url in value]
+        if isinstance(value, (list, tuple))
+        else [None]
+    )
+    usable = [prefix for prefix in prefixes if prefix is not None]
+    if len(usable) == len(prefixes):
+        identity = values.get("identity", {})
+        url = identity.get("url") if isinstance(identity, Mapping) else None
+        if not isinstance(url, str) or not url:
+            return []  # no identity request, or E047
+        resolved = _resolved(base, url, "identity url")
+        if resolved is not None and _under_any(resolved, usable):
+            return []
+        return [
+            Error(
+                f"{where}: identity url is not under the provider's api_base_urls.",
+                hint="The access token is sent only to https:// URLs under "
+                "api_base_urls: add the identity URL's API prefix to them.",
+                id=_id(48),
+            )
+        ]
+    return [
+        Error(
+            f"{where}: api_base_urls must be a list of https:// URL prefixes.",
+            hint="authorized_session() sends the token only under these URLs, e.g. "
+            '["https://api.github.com/"] (http is allowed on loopback hosts only).',
+            id=_id(30),
+        )
+    ]
+
+
+def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    """Build every endpoint URL with the functions the requests use; report each
+    setting at fault once (an http:// ``base_uri`` on ``base_uri``, not on each path)."""
+    problems: dict[str, EndpointURLError] = {}
+    base = values.get("base_uri")
+    attempts: list[Callable[[], object]] = []
+    if base is not None and base != "":
+        attempts.append(functools.partial(check_base_uri, base))
+    paths = {
         "authorization_path": values.get("authorization_path", "/authorize"),
         "access_token_path": values.get("access_token_path", "/access_token"),
     }
     if values.get("revocation_path"):
-        endpoints["revocation_path"] = values["revocation_path"]
-    for name in ("redirect_uri", "issuer"):
-        if values.get(name):
-            endpoints[name] = values[name]
-    for name, path in endpoints.items():
-        url = path if name in ("redirect_uri", "issuer") else _endpoint(base, path)
-        problem = 7 if not isinstance(url, str) else _url_problem(url)
-        if problem == 7:
-            errors.append(
-                Error(
-                    f"{where}: {name} does not give an absolute http(s) URL.",
-                    hint="Set base_uri (https://...) and a path, or an absolute URL.",
-                    id=_id(7),
-                )
-            )
-        elif problem == 8:
-            errors.append(
-                Error(
-                    f"{where}: {name} uses http:// on a host that is not loopback.",
-                    hint="Codes, secrets and tokens would cross the network in clear; "
-                    "use https:// (http is allowed on localhost and 127.0.0.1 only).",
-                    id=_id(8),
-                )
-            )
+        paths["revocation_path"] = values["revocation_path"]
+    for setting, path in paths.items():
+        attempts.append(functools.partial(endpoint_url, base, path, setting))
+    for setting in ("redirect_uri", "issuer"):
+        if values.get(setting):
+            attempts.append(functools.partial(absolute_url, values[setting], setting))
+    for attempt in attempts:
+        try:
+            attempt()
+        except EndpointURLError as error:
+            problems.setdefault(error.setting, error)
+    errors: list[CheckMessage] = []
+    for refusal in problems.values():
+        number, hint = _URL_PROBLEMS[refusal.problem]
+        errors.append(Error(f"{where}: {refusal.description}", hint=hint, id=_id(number)))
     return errors
 
 

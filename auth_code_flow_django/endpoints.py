@@ -1,13 +1,25 @@
-"""Endpoint URLs: the one function that joins ``base_uri`` and an endpoint path, for
-both the system checks and the requests. Nothing here imports Django."""
+"""Endpoint URLs: the one place that turns ``base_uri`` and an endpoint path into the
+URL a request goes to. The system checks call the same functions, so a URL that passes
+the checks is the URL the requests use. Nothing here imports Django.
+
+The rules: an endpoint is an absolute ``https://`` URL (``http://`` on loopback only),
+or a path starting with a single ``/`` joined to ``base_uri`` (so it stays on
+``base_uri``'s host); no user information (``@``) before a host, no backslash,
+whitespace or control character, no fragment.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+import re
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from .exceptions import ImproperlyConfigured
+from .exceptions import EndpointURLError, EndpointURLProblem
 
-__all__ = ["endpoint_url", "is_loopback"]
+__all__ = ["absolute_url", "check_base_uri", "endpoint_url", "is_loopback"]
+
+# C0 and C1 controls, any whitespace, and the backslash some parsers read as "/".
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\s\\]")
 
 
 def is_loopback(host: str) -> bool:
@@ -20,13 +32,74 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def endpoint_url(base_uri: str | None, path: str | None) -> str:
-    """The URL of the endpoint at ``path``: absolute, or relative to ``base_uri``."""
-    if path is None:
-        raise ImproperlyConfigured("The endpoint has no path set.")
-    if path.startswith(("https://", "http://")):
-        return path
-    base = base_uri or ""
-    if base.endswith("/") and path.startswith("/"):
-        base = base[:-1]
-    return base + path
+def _refuse(setting: str, problem: EndpointURLProblem, what: str) -> EndpointURLError:
+    return EndpointURLError(f"{setting} {what}", setting=setting, problem=problem)
+
+
+def _text(value: object, setting: str) -> str:
+    if value is None or value == "":
+        raise _refuse(setting, "missing", "is not set.")
+    if not isinstance(value, str):
+        raise _refuse(setting, "not_absolute", "is not a string.")
+    if _FORBIDDEN.search(value):
+        raise _refuse(
+            setting, "unsafe", "contains whitespace, a backslash or a control character."
+        )
+    if "#" in value:
+        raise _refuse(setting, "unsafe", "has a fragment (#).")
+    return value
+
+
+def _split_absolute(url: str, setting: str) -> SplitResult:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        raise _refuse(setting, "unsafe", "is not a valid URL.") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _refuse(setting, "not_absolute", "is not an absolute http(s) URL.")
+    if "@" in parts.netloc:
+        raise _refuse(setting, "unsafe", "has user information (@) before its host.")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise _refuse(setting, "insecure", "uses http:// on a host that is not loopback.")
+    return parts
+
+
+def absolute_url(url: object, setting: str = "the endpoint URL") -> str:
+    """``url`` if it is a usable absolute endpoint URL, else :class:`EndpointURLError`."""
+    text = _text(url, setting)
+    _split_absolute(text, setting)
+    return text
+
+
+def check_base_uri(base_uri: object) -> SplitResult:
+    """The parts of ``base_uri`` if relative endpoint paths may be joined to it."""
+    parts = _split_absolute(_text(base_uri, "base_uri"), "base_uri")
+    if parts.query:
+        raise _refuse("base_uri", "unsafe", "has a query (?); endpoint paths are joined to it.")
+    return parts
+
+
+def endpoint_url(base_uri: object, path: object, setting: str = "the endpoint path") -> str:
+    """The URL of the endpoint at ``path``: an absolute URL, or a path starting with a
+    single ``/`` on ``base_uri``'s host. Anything else raises :class:`EndpointURLError`
+    (``setting`` names the setting ``path`` comes from)."""
+    text = _text(path, setting)
+    if not text.startswith("/"):
+        if "://" in text:
+            return absolute_url(text, setting)
+        raise _refuse(
+            setting,
+            "unsafe",
+            "must be an absolute https:// URL or a path starting with a single '/'.",
+        )
+    if text.startswith("//"):
+        raise _refuse(setting, "unsafe", "starts with '//', which names another host.")
+    if not base_uri:
+        raise _refuse("base_uri", "missing", f"is not set, and {setting} is a relative path.")
+    base = check_base_uri(base_uri)
+    relative = urlsplit(text)
+    # Built from base_uri's parts: the path can change the path and query, never the host.
+    return urlunsplit(
+        (base.scheme, base.netloc, base.path.rstrip("/") + relative.path, relative.query, "")
+    )

@@ -5,6 +5,12 @@ This module imports nothing from Django. It keeps the public API of the
 fixes its weaknesses: unpredictable state, PKCE by default, a form-encoded token
 request, no retries of a single-use code, no redirects, a bounded reply, and a parsed,
 validated :class:`TokenResponse`.
+
+It composes the core's other modules, none of which imports Django either:
+:mod:`.endpoints` builds every endpoint URL (for the system checks too),
+:mod:`.provider_http` is the one bounded HTTP client every request to a provider goes
+through, and :mod:`.token_replies` decodes and validates what the provider answers.
+Every name this module exported before the split is still importable from it.
 """
 
 from __future__ import annotations
@@ -167,6 +173,9 @@ class AbstractBaseFlowManager(ABC):
             raise ImproperlyConfigured(
                 f"token_endpoint_auth_method must be one of {', '.join(CLIENT_AUTH_METHODS)}"
             )
+        if self.token_endpoint_auth_method == "none" and not self.use_pkce:
+            # RFC 9700 2.1.1: without a secret, only PKCE binds the code to this client.
+            raise ImproperlyConfigured("A public client (no client secret) must use PKCE.")
         self._session: requests.Session | None = None
         self._environments: dict[str, dict[str, Any]] = {}
 
@@ -219,8 +228,10 @@ class AbstractBaseFlowManager(ABC):
 
     # --- endpoints ------------------------------------------------------------------
 
-    def _endpoint(self, path: str | None) -> str:
-        return endpoint_url(self.base_uri, path)
+    def _endpoint(self, setting: str) -> str:
+        """The URL of the endpoint in attribute ``setting``, built and checked by the same
+        function as the system checks; a bad one raises before anything is sent."""
+        return endpoint_url(self.base_uri, getattr(self, setting), setting)
 
     def _redirect_uri(self, redirect_uri: str | None) -> str:
         uri = redirect_uri or self.redirect_uri
@@ -267,16 +278,15 @@ class AbstractBaseFlowManager(ABC):
             redirect_uri=redirect_uri,
             extra_params=extra_params,
         )
-        scheme, netloc, path, query, _fragment = urlsplit(self._endpoint(self.authorization_path))
+        scheme, netloc, path, query, _fragment = urlsplit(self._endpoint("authorization_path"))
         kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in params]
-        # RFC 6749 3.1: the endpoint URI must not include a fragment.
         return urlunsplit((scheme, netloc, path, urlencode([*kept, *params.items()]), ""))
 
     def get_access_token_endpoint(self) -> str:
-        return self._endpoint(self.access_token_path)
+        return self._endpoint("access_token_path")
 
     def get_revocation_endpoint(self) -> str:
-        return self._endpoint(self.revocation_path)
+        return self._endpoint("revocation_path")
 
     def _client_auth_params(self) -> dict[str, str]:
         """Body parameters that authenticate the client (``client_secret_post``, ``none``)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import http.client
 import io
-import logging
 import os
 import socket
 import time
@@ -26,8 +25,6 @@ from urllib3.poolmanager import PoolManager
 from .exceptions import AuthCodeFlowError
 
 __all__ = ["BoundedAdapter", "environment_for", "new_session", "read_body", "send"]
-
-logger = logging.getLogger("auth_code_flow_django.provider_http")
 
 CHUNK_BYTES = 8192
 

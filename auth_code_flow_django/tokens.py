@@ -34,9 +34,10 @@ from django.views.decorators.debug import sensitive_variables
 from . import identity, signals
 from .conf import conf
 from .crypto import TokenDecryptionError
-from .endpoints import is_loopback
+from .endpoints import absolute_url, is_loopback
 from .exceptions import (
     AuthCodeFlowError,
+    EndpointURLError,
     InvalidGrantError,
     NotConnectedError,
     ReauthorizationRequiredError,
@@ -462,6 +463,15 @@ class BearerAuth(requests.auth.AuthBase):
 def check_api_url(config: Provider, url: str) -> None:
     """Refuse, before a byte is sent, a URL that is not under one of the provider's
     ``api_base_urls`` or that is not https (RFC 6750 5.3; http only on loopback)."""
+    try:
+        absolute_url(url, "the URL")
+    except EndpointURLError as error:
+        # A backslash, user information or a control character: parsers disagree on
+        # which host such a URL names (urllib.parse and requests do), so none is trusted.
+        if error.problem == "unsafe":
+            raise UntrustedURLError(
+                f"Refusing to send the {config.name} token: {error.description}"
+            ) from None
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(host)):

@@ -2,10 +2,51 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import socket
+import ssl
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
+
+
+def make_tls_files(directory: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key (PEM files in ``directory``)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
 
 
 class SlowServer:
@@ -22,6 +63,7 @@ class SlowServer:
         interval: float = 0.2,
         step: int = 1,
         slow_head: bool = False,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.head = head
         self.body = body
@@ -31,7 +73,12 @@ class SlowServer:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(5)
         self.port = self.listener.getsockname()[1]
-        self.base_uri = f"http://127.0.0.1:{self.port}"
+        self.tls_context: ssl.SSLContext | None = None
+        if tls is not None:
+            self.tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls_context.load_cert_chain(*tls)
+        scheme = "https" if tls else "http"
+        self.base_uri = f"{scheme}://127.0.0.1:{self.port}"
         self.url = f"{self.base_uri}/token"
         self.requests = 0
         self.done = threading.Event()
@@ -56,22 +103,30 @@ class SlowServer:
             conn, _ = self.listener.accept()
         except OSError:
             return
-        with conn:
-            self.requests += 1
-            self._read_request(conn)
-            try:
+        try:
+            if self.tls_context is not None:
+                conn = self.tls_context.wrap_socket(conn, server_side=True)
+            with conn:
+                conn.settimeout(5)
+                if not self._read_request(conn):
+                    return
+                self.requests += 1
                 if self.slow_head:
                     self._drip(conn, self.head + self.body)
                 else:
                     conn.sendall(self.head)
                     self._drip(conn, self.body)
-            except OSError:
-                return
+        except OSError:  # the client went away (or refused the certificate)
+            return
 
-    def _read_request(self, conn: socket.socket) -> None:
+    def _read_request(self, conn: socket.socket) -> bool:
+        """Read one request; ``False`` if the client closed the connection first."""
         data = b""
         while b"\r\n\r\n" not in data:
-            data += conn.recv(4096)
+            received = conn.recv(4096)
+            if not received:
+                return False
+            data += received
         head, _, rest = data.partition(b"\r\n\r\n")
         length = 0
         for line in head.split(b"\r\n"):
@@ -79,7 +134,11 @@ class SlowServer:
             if name.strip().lower() == b"content-length":
                 length = int(value)
         while len(rest) < length:
-            rest += conn.recv(4096)
+            received = conn.recv(4096)
+            if not received:
+                return False
+            rest += received
+        return True
 
     def _drip(self, conn: socket.socket, data: bytes) -> None:
         for start in range(0, len(data), self.step):

@@ -78,6 +78,13 @@ def test_public_client_needs_no_secret() -> None:
     assert manager.client_secret is None
 
 
+def test_public_client_without_pkce_is_refused() -> None:
+    """RFC 9700 2.1.1: a public client has no secret, so PKCE must bind the code."""
+    with pytest.raises(exc.ImproperlyConfigured, match="must use PKCE"):
+        Manager(client_secret=None, token_endpoint_auth_method="none", use_pkce=False)
+    assert Manager(use_pkce=False).use_pkce is False
+
+
 def test_unknown_auth_method_is_rejected() -> None:
     with pytest.raises(exc.ImproperlyConfigured, match="token_endpoint_auth_method"):
         Manager(token_endpoint_auth_method="private_key_jwt")
@@ -102,7 +109,7 @@ def test_missing_redirect_uri_raises_at_use() -> None:
 
 
 def test_missing_revocation_path_raises() -> None:
-    with pytest.raises(exc.ImproperlyConfigured, match="endpoint"):
+    with pytest.raises(exc.ImproperlyConfigured, match="revocation_path is not set"):
         Manager(revocation_path=None).revoke("tok")
 
 
@@ -211,15 +218,20 @@ def test_authorization_url_parameters() -> None:
     }
 
 
-def test_authorization_path_with_a_query_and_fragment_still_works() -> None:
-    manager = Manager(authorization_path="/oauth?tenant=acme&scope=old#frag")
+def test_authorization_path_keeps_its_query() -> None:
+    manager = Manager(authorization_path="/oauth?tenant=acme&scope=old")
     parts = urlsplit(manager.get_authorization_endpoint("st"))
     query = parse_qs(parts.query)
     assert parts.path == "/oauth"
     assert query["tenant"] == ["acme"]
     assert query["scope"] == ["read write"]
     assert query["state"] == ["st"]
-    assert parts.fragment == ""
+
+
+def test_authorization_path_with_a_fragment_is_refused() -> None:
+    """RFC 6749 3.1: an endpoint URI must not include a fragment."""
+    with pytest.raises(exc.EndpointURLError, match="authorization_path has a fragment"):
+        Manager(authorization_path="/oauth#frag").get_authorization_endpoint("st")
 
 
 def test_absolute_endpoint_paths_and_trailing_slash_base() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ import requests
 from auth_code_flow_django import provider_http
 from auth_code_flow_django.exceptions import AuthCodeFlowError
 
-from .slow_server import SlowServer
+from .slow_server import SlowServer, make_tls_files
 
 TIMEOUT = 1.0
 #: The deadline plus room for a loaded machine; the unbounded client took 7.8 s here.
@@ -48,6 +49,34 @@ def test_status_line_and_headers_dripping_end_at_the_deadline() -> None:
     assert TIMEOUT - 0.05 <= elapsed < LIMIT
 
 
+def test_a_reply_over_tls_keeps_the_deadline(tmp_path: Path) -> None:
+    cert_file, key_file = make_tls_files(tmp_path)
+    environment = {"proxies": {}, "verify": str(cert_file)}
+    for slow_head in (False, True):
+        with SlowServer(interval=0.2, slow_head=slow_head, tls=(cert_file, key_file)) as server:
+            elapsed = timed_send(server.url, environment=environment)
+            assert server.requests == 1
+        assert TIMEOUT - 0.05 <= elapsed < LIMIT
+
+
+def test_a_prompt_reply_over_tls_is_read_whole(tmp_path: Path) -> None:
+    cert_file, key_file = make_tls_files(tmp_path)
+    body = b'{"access_token": "at"}'
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    tls = (cert_file, key_file)
+    with SlowServer(head=head, body=body, step=len(body), interval=0, tls=tls) as server:
+        response = provider_http.send(
+            provider_http.new_session(),
+            "POST",
+            server.url,
+            timeout=TIMEOUT,
+            connect_timeout=TIMEOUT,
+            max_bytes=65536,
+            environment={"proxies": {}, "verify": str(cert_file)},
+        )
+    assert response.content == body
+
+
 def test_a_reply_through_a_proxy_keeps_the_deadline() -> None:
     with SlowServer(interval=0.2) as proxy:
         # An http:// URL through a proxy: the proxy itself drips the reply.
@@ -64,7 +93,7 @@ def test_a_session_not_made_here_still_checks_the_deadline_between_chunks() -> N
         head=head, body=b"a" * size, step=provider_http.CHUNK_BYTES, interval=0.6
     ) as s:
         elapsed = timed_send(s.url, session=requests.Session())
-    # The second chunk arrives after the deadline; without the check the third would be read.
+    # The last chunk arrives at 1.2 s, after the deadline: refused, not accepted late.
     assert 1.1 <= elapsed < 1.7
 
 
