@@ -54,10 +54,6 @@ class Account:
     id: str
     name: str = ""
 
-    @property
-    def display(self) -> str:
-        return self.name or self.id
-
 
 def field_paths(value: object, default: Sequence[str]) -> tuple[str, ...]:
     """The field paths an ``identity`` ``id`` or ``name`` value gives: one path or a

@@ -224,9 +224,10 @@ def _look_up_account(config: Provider, token: OAuthToken) -> None:
         changes.update(account_id=account.id, account_name=account.name)
     # Only the row that still holds this token and no account: a reconnection
     # meanwhile wrote its own.
-    _tokens().filter(
+    queryset = _tokens().filter(
         pk=token.pk, access_token_encrypted=token.access_token_encrypted, account_id=""
-    ).update(**changes)
+    )
+    _retrying(lambda: queryset.update(**changes))
     for name, value in changes.items():
         setattr(token, name, value)
 
