@@ -215,8 +215,9 @@ def _check_values(
         isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
     ):
         bad_types.append("extra_authorize_params")
-    if not _is_str_list(values.get("bearer_token_types", ())):
-        bad_types.append("bearer_token_types")
+    for key in ("bearer_token_types", "invalid_grant_errors"):
+        if not _is_str_list(values.get(key, ())):
+            bad_types.append(key)
     if bad_types:
         errors.append(
             Error(

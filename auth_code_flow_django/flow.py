@@ -138,6 +138,9 @@ class AbstractBaseFlowManager(ABC):
     #: A field every successful reply carries as ``true`` (Slack's ``ok``): the
     #: provider answers errors with a 200.
     success_field: str | None = None
+    #: ``error`` codes a provider uses for ``invalid_grant`` (Slack:
+    #: ``invalid_refresh_token``): the grant is gone, the user must connect again.
+    invalid_grant_errors: tuple[str, ...] = ()
     #: Seconds to wait to connect, and in total for the whole reply.
     connect_timeout: float = 5.0
     timeout: float = 10.0
@@ -382,6 +385,7 @@ class AbstractBaseFlowManager(ABC):
             error_class,
             lambda text: self._redact(text, *secret_values),
             self.success_field,
+            self.invalid_grant_errors,
         )
 
     # --- the code exchange, as in the seed ------------------------------------------

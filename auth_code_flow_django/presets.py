@@ -109,6 +109,8 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "scope": "users:read",
             # Every reply is a 200: an error says {"ok": false, "error": ...}.
             "success_field": "ok",
+            # With token rotation on, a dead refresh token says so in its own words.
+            "invalid_grant_errors": ("invalid_refresh_token",),
             # The workspace token's token_type is "bot" (used as a Bearer token).
             "bearer_token_types": ("bot",),
             "api_base_urls": ("https://slack.com/api/",),

@@ -72,6 +72,8 @@ class Provider:
     bearer_token_types: tuple[str, ...] = ()
     #: A field every successful reply carries as ``true`` (Slack: ``ok``).
     success_field: str | None = None
+    #: ``error`` codes that mean ``invalid_grant`` (Slack: ``invalid_refresh_token``).
+    invalid_grant_errors: tuple[str, ...] = ()
     #: Where the connected account is read (see :mod:`.identity`): ``url``, ``params``,
     #: ``token_param``, ``id`` and ``name``.
     identity: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
@@ -170,6 +172,7 @@ def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
         endpoint_url(base_uri, url) for url in values.get("api_base_urls") or ()
     )
     values["bearer_token_types"] = tuple(values.get("bearer_token_types") or ())
+    values["invalid_grant_errors"] = tuple(values.get("invalid_grant_errors") or ())
     identity = dict(values.get("identity") or {})
     if identity.get("url"):
         identity["url"] = endpoint_url(base_uri, identity["url"])

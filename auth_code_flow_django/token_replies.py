@@ -168,18 +168,21 @@ def raise_for_error(
     error_class: type[AuthCodeFlowError],
     redact: Callable[[str], str],
     success_field: str | None = None,
+    invalid_grant_errors: Collection[str] = (),
 ) -> None:
     """Raise ``error_class`` for a non-2xx reply or one that carries ``error`` (RFC 6749
     5.2); ``invalid_grant`` raises :class:`InvalidGrantError`. ``redact`` removes secrets
     from the provider's ``error_description``.
 
     With ``success_field`` (Slack's ``ok``), a 2xx reply must also carry that field set
-    to ``true``: such providers answer every error with a 200.
+    to ``true``: such providers answer every error with a 200. Codes in
+    ``invalid_grant_errors`` mean ``invalid_grant`` (a provider's own name for it).
     """
+    grant_gone = {"invalid_grant", *invalid_grant_errors}
     ok = 200 <= response.status_code < 300
     if ok and body is not None and success_field and body.get(success_field) is not True:
         code = clean_error_code(body.get("error"), "server_error")
-        cls = InvalidGrantError if code == "invalid_grant" else error_class
+        cls = InvalidGrantError if code in grant_gone else error_class
         raise cls(
             f"The provider answered {code} ({success_field} is not true).",
             error=code,
@@ -191,7 +194,7 @@ def raise_for_error(
         code = clean_error_code(body.get("error"), "server_error")
         detail = redact(clean_provider_text(body.get("error_description")))
         message = f"The provider answered {code}" + (f": {detail}" if detail else ".")
-        cls = InvalidGrantError if code == "invalid_grant" else error_class
+        cls = InvalidGrantError if code in grant_gone else error_class
         raise cls(message, error=code, response=response)
     if 300 <= response.status_code < 400:
         raise error_class(

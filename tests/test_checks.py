@@ -319,6 +319,7 @@ def test_every_preset_passes_the_checks(entry: dict[str, object]) -> None:
         ({**GOOD, "tenant": 5}, ["auth_code_flow_django.E011"]),
         ({**GOOD, "success_field": True}, ["auth_code_flow_django.E011"]),
         ({**GOOD, "bearer_token_types": "bot"}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "invalid_grant_errors": [1]}, ["auth_code_flow_django.E011"]),
         (
             {**GOOD, "api_base_urls": ["/api/"], "base_uri": None},
             ["auth_code_flow_django.E007", "auth_code_flow_django.E030"],

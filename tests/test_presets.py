@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,6 +14,7 @@ import pytest
 import responses
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.presets import PRESETS
@@ -512,3 +514,23 @@ def test_slack_revocation_needs_ok_true(settings: Any, mocked: responses.Request
     with pytest.raises(RevocationError, match="invalid_auth"):
         manager.revoke("xoxb-1")
     assert parse_qs(str(call.calls[0].request.body))["token"] == ["xoxb-1"]
+
+
+def test_slack_refresh_refused_needs_reauthorization(
+    user: User, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    from auth_code_flow_django import tokens
+    from auth_code_flow_django.exceptions import ReauthorizationRequiredError
+    from auth_code_flow_django.identity import Account
+
+    from .conftest import make_token
+
+    replay = next(r for r in REPLAYS if r.preset == "slack")
+    configure(settings, replay)
+    make_token(user, "slack", account=Account("U1234", "Slack Softworks"))
+    OAuthToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    call = mocked.post(replay.token_url, json={"ok": False, "error": "invalid_refresh_token"})
+    with pytest.raises(ReauthorizationRequiredError):
+        tokens.get_access_token(user, "slack")
+    assert parse_qs(str(call.calls[0].request.body))["grant_type"] == ["refresh_token"]
+    assert OAuthToken.objects.get().needs_reauthorization
