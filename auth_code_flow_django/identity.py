@@ -131,7 +131,7 @@ def fetch_identity_document(
     bounded client (its deadline, size cap, no redirects).
 
     The token goes in the ``Authorization`` header, or, with ``token_param``, in that
-    query parameter (Stack Exchange's API takes it nowhere else). Raises
+    query parameter (for an API that takes it nowhere else; RFC 6750 2.3). Raises
     :class:`AuthCodeFlowError` for a failed request or a reply that is not a JSON
     object (``success_field`` applies, as for the token endpoint).
     """

@@ -32,13 +32,12 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "token_type_required": False,
             "expires_in_field": "expires",
             "api_base_urls": ("https://api.stackexchange.com/",),
-            # The API takes the token only in the query, with the app's (public) request
-            # key: set identity={"params": {"key": ...}}. account_id is the network-wide
-            # account (user_id differs per site).
+            # Since June 2026 the API takes the token as a Bearer header only (no key,
+            # no access_token in the query). account_id is the network-wide account
+            # (user_id differs per site).
             "identity": {
                 "url": "https://api.stackexchange.com/2.3/me",
                 "params": {"site": "stackoverflow"},
-                "token_param": "access_token",
                 "id": "items.0.account_id",
                 "name": "items.0.display_name",
             },

@@ -272,7 +272,6 @@ REPLAYS = [
         },
         "1165580",
         "Jon Ericson",
-        config={"identity": {"params": {"key": "public-request-key"}}},
     ),
     Replay(
         "keycloak",
@@ -383,14 +382,10 @@ def test_preset_connects_and_records_the_account(
         (call,) = identity_call.calls
         sent = call.request
         query = parse_qs(urlsplit(sent.url).query)
-        if PRESETS[replay.preset]["identity"].get("token_param"):
-            # Stack Exchange: the token and the app key in the query, no header.
-            assert query["access_token"] == [replay.token_reply["access_token"]]
-            assert query["key"] == ["public-request-key"]
-            assert query["site"] == ["stackoverflow"]
-            assert "Authorization" not in sent.headers
-        else:
-            assert sent.headers["Authorization"] == f"Bearer {replay.token_reply['access_token']}"
+        assert sent.headers["Authorization"] == f"Bearer {replay.token_reply['access_token']}"
+        assert "access_token" not in query
+        if replay.preset == "stackexchange":
+            assert query == {"site": ["stackoverflow"]}
     html = alice.get("/oauth/").content.decode()
     assert f"Connected as <strong>{replay.account_name}</strong>" in html
 
@@ -443,17 +438,19 @@ def test_identity_failure_still_stores_the_connection(
     assert token.account_checked_at is not None
 
 
-def test_stackexchange_identity_needs_the_request_key_in_settings() -> None:
+def test_an_identity_in_settings_is_merged_over_the_preset_s() -> None:
     provider = build_provider(
         "se",
         {
             "preset": "stackexchange",
             "client_id": "i",
             "client_secret": "s",
-            "identity": {"params": {"key": "k"}},
+            "identity": {"params": {"site": "superuser"}, "id": "items.0.user_id"},
         },
     )
-    assert dict(provider.identity["params"]) == {"site": "stackoverflow", "key": "k"}
+    assert dict(provider.identity["params"]) == {"site": "superuser"}
+    assert provider.identity["id"] == "items.0.user_id"
+    assert provider.identity["name"] == "items.0.display_name"
     assert provider.identity["url"] == "https://api.stackexchange.com/2.3/me"
 
 
