@@ -16,6 +16,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from auth_code_flow_django.endpoints import endpoint_url
 from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.presets import PRESETS
 from auth_code_flow_django.providers import build_provider
@@ -483,7 +484,7 @@ def test_keycloak_issuer_follows_base_uri_and_realm() -> None:
         },
     )
     assert provider.issuer == "https://sso.example.com/realms/r"
-    assert provider.flow_manager.get_access_token_endpoint() == (
+    assert endpoint_url(provider.base_uri, provider.access_token_path) == (
         "https://sso.example.com/realms/r/protocol/openid-connect/token"
     )
     assert provider.api_base_urls == ("https://sso.example.com/realms/r/",)
