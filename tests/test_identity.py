@@ -12,12 +12,21 @@ import responses
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from auth_code_flow_django import signals, tokens
 from auth_code_flow_django.flow import TokenResponse
-from auth_code_flow_django.identity import Account, account_from, read_field
+from auth_code_flow_django.identity import (
+    MAX_ACCOUNT_ID_LENGTH,
+    MAX_ACCOUNT_NAME_LENGTH,
+    Account,
+    account_from,
+    read_field,
+)
 from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.providers import get_provider
+from auth_code_flow_django.token_replies import is_storable
 
 from .conftest import REVOKE_URL, TOKEN_URL, make_token, start, token_json
 
@@ -384,3 +393,26 @@ def test_the_same_account_keep_loses_to_a_concurrent_replacement(user: User) -> 
     token.apply(TokenResponse(access_token="x" * 20))
     assert queryset._keep_refresh_token(queryset, previous, token) is None
     assert OAuthToken.objects.get().account_id == "8"
+
+
+# --- any reply ---------------------------------------------------------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["id", "name", "0", "items", "sub"]), children, max_size=4
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@given(document=st.dictionaries(st.sampled_from(["id", "name", "items", "sub"]), json_values))
+def test_any_reply_gives_no_account_or_a_storable_one(document: dict[str, Any]) -> None:
+    account = account_from(document, ["items.0.id", "id", "sub"], ["name", "items.0.name"])
+    if account is not None:
+        assert account.id
+        assert is_storable(account.id, MAX_ACCOUNT_ID_LENGTH)
+        assert is_storable(account.name, MAX_ACCOUNT_NAME_LENGTH)
