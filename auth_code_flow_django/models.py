@@ -287,6 +287,8 @@ class OAuthToken(models.Model):
     account_name = models.CharField(
         _("account"), max_length=MAX_ACCOUNT_NAME_LENGTH, blank=True, default=""
     )
+    # The last look-up of the account: an unknown one is looked up again once per
+    # access token, when this is not later than ``updated_at``.
     account_checked_at = models.DateTimeField(
         _("account looked up"), null=True, blank=True, editable=False
     )

@@ -70,8 +70,6 @@ T = TypeVar("T")
 
 #: How often a caller waiting for another's refresh looks at the row again.
 POLL_SECONDS = 0.05
-#: How long after a failed look-up of the connected account it is tried again.
-ACCOUNT_RETRY = timedelta(minutes=5)
 
 
 def _user_pk(user: User) -> Any:
@@ -210,11 +208,11 @@ def fetch_account(config: Provider, access_token: str) -> identity.Account | Non
 
 def _account_due(config: Provider, token: OAuthToken) -> bool:
     """Whether to look up a connection's unknown account again: only with an identity
-    URL, and at most once per :data:`ACCOUNT_RETRY`."""
+    URL, and once per access token (not since the token was last written)."""
     if token.account_id or not config.identity.get("url"):
         return False
     checked = token.account_checked_at
-    return checked is None or checked <= timezone.now() - ACCOUNT_RETRY
+    return checked is None or checked <= token.updated_at
 
 
 def _look_up_account(config: Provider, token: OAuthToken) -> None:

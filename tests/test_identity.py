@@ -216,7 +216,7 @@ def test_the_connections_page_escapes_the_account_name(alice: Client, user: User
 # --- looking the account up again ------------------------------------------------------
 
 
-def test_a_failed_look_up_is_retried_once_per_interval_by_get_access_token(
+def test_a_failed_look_up_is_retried_once_per_access_token_by_get_access_token(
     alice: Client, user: User, with_identity: None, mocked: responses.RequestsMock
 ) -> None:
     mocked.post(TOKEN_URL, json=token_json())
@@ -224,18 +224,22 @@ def test_a_failed_look_up_is_retried_once_per_interval_by_get_access_token(
     connect(alice)
     assert OAuthToken.objects.get().account_id == ""
     assert len(me.calls) == 1
-    # Within the retry interval: no request on the hot path.
+    # The next use of the token looks it up once more...
     assert tokens.get_access_token(user, "example") == "access-token-value-1234"
-    assert len(me.calls) == 1
-    OAuthToken.objects.update(
-        account_checked_at=timezone.now() - tokens.ACCOUNT_RETRY - timedelta(seconds=1)
-    )
+    assert len(me.calls) == 2
+    # ...and no other use of the same token does.
+    for _ in range(3):
+        assert tokens.get_access_token(user, "example") == "access-token-value-1234"
+    assert len(me.calls) == 2
+    # A refreshed token is looked up once again.
+    OAuthToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    mocked.replace(responses.POST, TOKEN_URL, json=token_json(access_token="refreshed-token"))
     mocked.replace(responses.GET, ME_URL, json={"id": 7, "login": "found"})
-    assert tokens.get_access_token(user, "example") == "access-token-value-1234"
+    assert tokens.get_access_token(user, "example") == "refreshed-token"
+    tokens.get_access_token(user, "example")
     token = OAuthToken.objects.get()
     assert (token.account_id, token.account_name) == ("7", "found")
     calls = len(mocked.calls)
-    OAuthToken.objects.update(account_checked_at=timezone.now() - timedelta(days=1))
     tokens.get_access_token(user, "example")
     assert len(mocked.calls) == calls
 
