@@ -84,7 +84,7 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
     list_display = (
         "user",
         "provider",
-        "account_name",
+        "account_display",
         "scope",
         "expires_display",
         "status_display",
@@ -111,6 +111,10 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         return (*super().get_search_fields(request), "account_id", "account_name")
+
+    @admin.display(description=_("account"), ordering="account_name")
+    def account_display(self, obj: OAuthToken) -> str:
+        return obj.account_display or "-"
 
     @admin.display(description=_("status"))
     def status_display(self, obj: OAuthToken) -> str:

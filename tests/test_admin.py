@@ -89,6 +89,8 @@ def test_token_list_shows_and_searches_the_account(
     assert "octocat" in response.content.decode()
     response = admin_client_.get(base + "?q=583231")
     assert [t.user.username for t in response.context["cl"].result_list] == ["alice"]
+    OAuthToken.objects.filter(user=other_user).update(account_name="")
+    assert '<td class="field-account_display">1</td>' in admin_client_.get(base).content.decode()
 
 
 def test_delete_selected_revokes_at_the_provider_after_a_warning(
