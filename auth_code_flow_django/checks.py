@@ -25,7 +25,7 @@ from .presets import merged_values, unfilled_placeholders
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_BOOL_KEYS = ("use_pkce", "token_type_required")
+_BOOL_KEYS = ("use_pkce", "token_type_required", "discovery")
 _STR_KEYS = (
     "display_name",
     "base_uri",
@@ -34,6 +34,8 @@ _STR_KEYS = (
     "revocation_path",
     "redirect_uri",
     "issuer",
+    "jwks_uri",
+    "userinfo_endpoint",
     "expires_in_field",
     "client_id",
     "client_secret",
@@ -67,7 +69,8 @@ _URL_PROBLEMS: Mapping[EndpointURLProblem, tuple[int, str]] = {
     "unsafe": (
         13,
         "An endpoint URL must not be able to send requests to another host: no user "
-        "information (@), backslash, whitespace, control character or fragment (#); a "
+        "information (@), backslash, whitespace, control character or fragment (#), "
+        "and a plain host name (xn-- for an international one) or IP address; a "
         "relative path starts with a single '/' and is joined to base_uri.",
     ),
 }
@@ -207,6 +210,8 @@ def _check_values(
             )
         )
     bad_types = [k for k in _BOOL_KEYS if k in values and not isinstance(values[k], bool)]
+    if values.get("require_iss") is not None and not isinstance(values["require_iss"], bool):
+        bad_types.append("require_iss")
     bad_types += [
         k for k in _STR_KEYS if values.get(k) is not None and not isinstance(values[k], str)
     ]
@@ -231,6 +236,7 @@ def _check_values(
     if not check_urls:
         return errors
     errors.extend(_check_endpoints(where, values))
+    errors.extend(_check_openid(where, values))
     errors.extend(_check_api_base_urls(where, values))
     return errors
 
@@ -336,6 +342,38 @@ def _check_api_base_urls(where: str, values: Mapping[str, object]) -> list[Check
     ]
 
 
+def _discovers(values: Mapping[str, object]) -> bool:
+    """Whether the provider's metadata will fill the values its settings leave out."""
+    return bool(values.get("issuer")) and values.get("discovery", True) is not False
+
+
+def _check_openid(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    issuer = values.get("issuer")
+    if isinstance(issuer, str) and "?" in issuer:
+        errors.append(
+            Error(
+                f"{where}: issuer must have no query.",
+                hint="The issuer identifier is an https URL with at most a path "
+                "(RFC 8414 2), e.g. https://idp.example/realms/main.",
+                id=_id(40),
+            )
+        )
+    scope = values.get("scope", "")
+    openid = isinstance(scope, str) and "openid" in scope.split()
+    if openid and not (issuer and (values.get("jwks_uri") or _discovers(values))):
+        errors.append(
+            Error(
+                f"{where}: the scope asks for openid, but the ID token cannot be checked "
+                "without the server's issuer and jwks_uri.",
+                hint='Set "issuer" (its discovery document gives the jwks_uri), or both '
+                '"issuer" and "jwks_uri" with "discovery": False.',
+                id=_id(41),
+            )
+        )
+    return errors
+
+
 def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
     """Build every endpoint URL with the functions the requests use; report each
     setting at fault once (an http:// ``base_uri`` on ``base_uri``, not on each path)."""
@@ -348,11 +386,14 @@ def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMess
         "authorization_path": values.get("authorization_path", "/authorize"),
         "access_token_path": values.get("access_token_path", "/access_token"),
     }
+    if _discovers(values):
+        # Discovery gives the endpoints the settings leave out (checked when fetched).
+        paths = {setting: path for setting, path in paths.items() if setting in values}
     if values.get("revocation_path"):
         paths["revocation_path"] = values["revocation_path"]
     for setting, path in paths.items():
         attempts.append(functools.partial(endpoint_url, base, path, setting))
-    for setting in ("redirect_uri", "issuer"):
+    for setting in ("redirect_uri", "issuer", "jwks_uri", "userinfo_endpoint"):
         if values.get(setting):
             attempts.append(functools.partial(absolute_url, values[setting], setting))
     for attempt in attempts:
@@ -375,6 +416,7 @@ def check_app_settings(
         "AUTH_CODE_FLOW_STATE_TTL",
         "AUTH_CODE_FLOW_HTTP_TIMEOUT",
         "AUTH_CODE_FLOW_MAX_RESPONSE_BYTES",
+        "AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL",
     )
     for name in positive_numbers:
         value: object = getattr(settings, name, DEFAULTS[name])

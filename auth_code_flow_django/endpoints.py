@@ -20,6 +20,10 @@ __all__ = ["absolute_url", "check_base_uri", "endpoint_url", "is_loopback"]
 
 # C0 and C1 controls, any whitespace, and the backslash some parsers read as "/".
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\s\\]")
+# A host name as every parser reads it alike: ASCII labels (an international name in
+# its xn-- form), or an IP address.
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 
 
 def is_loopback(host: str) -> bool:
@@ -30,6 +34,16 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def _is_ip_literal(parts: SplitResult) -> bool:
+    host = parts.hostname or ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    # An IPv6 address only in brackets, and without a zone (%...): parsers differ on it.
+    return address.version == 4 or ("%" not in host and f"[{host}]" in parts.netloc)
 
 
 def _refuse(setting: str, problem: EndpointURLProblem, what: str) -> EndpointURLError:
@@ -53,13 +67,22 @@ def _text(value: object, setting: str) -> str:
 def _split_absolute(url: str, setting: str) -> SplitResult:
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+        valid = parts.port != 0  # .port raises ValueError for a port that is not a number
     except ValueError:
-        raise _refuse(setting, "unsafe", "is not a valid URL.") from None
+        valid = False
+    if not valid:
+        raise _refuse(setting, "unsafe", "is not a valid URL.")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _refuse(setting, "not_absolute", "is not an absolute http(s) URL.")
     if "@" in parts.netloc:
         raise _refuse(setting, "unsafe", "has user information (@) before its host.")
+    if not _HOST_NAME.fullmatch(parts.hostname) and not _is_ip_literal(parts):
+        raise _refuse(
+            setting,
+            "unsafe",
+            "has a host that is not a plain host name or IP address (write an "
+            "international name in its xn-- form).",
+        )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise _refuse(setting, "insecure", "uses http:// on a host that is not loopback.")
     return parts

@@ -16,6 +16,7 @@ Every name this module exported before the split is still importable from it.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -29,7 +30,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from . import provider_http
+from . import provider_http, server_metadata
 from .endpoints import endpoint_url
 from .exceptions import (
     AuthCodeFlowError,
@@ -40,6 +41,7 @@ from .exceptions import (
     RevocationError,
     StateForgeryError,
 )
+from .id_tokens import ID_TOKEN_ALGORITHMS, LEEWAY_SECONDS, validate_id_token
 from .provider_http import new_session
 from .token_replies import (
     MAX_EXPIRES_IN,
@@ -146,6 +148,12 @@ class AbstractBaseFlowManager(ABC):
     timeout: float = 10.0
     #: Largest token endpoint reply read, in bytes.
     max_response_bytes: int = 64 * 1024
+    #: OpenID Connect: the server's issuer identifier and JWK Set, to validate the
+    #: ``id_token`` when the scope has ``openid``.
+    issuer: str | None = None
+    jwks_uri: str | None = None
+    id_token_algorithms: tuple[str, ...] = ID_TOKEN_ALGORITHMS
+    id_token_leeway: float = LEEWAY_SECONDS
 
     required_attributes: ClassVar[tuple[str, ...]] = (
         "authorization_path",
@@ -242,6 +250,11 @@ class AbstractBaseFlowManager(ABC):
             raise ImproperlyConfigured(f"{type(self).__name__} has no redirect_uri.")
         return uri
 
+    @property
+    def requests_openid(self) -> bool:
+        """Whether the scope asks for OpenID Connect (an ``id_token``)."""
+        return "openid" in (self.scope or "").split()
+
     def get_authorization_endpoint_params(
         self,
         state: str,
@@ -249,6 +262,7 @@ class AbstractBaseFlowManager(ABC):
         code_verifier: str | None = None,
         redirect_uri: str | None = None,
         extra_params: Mapping[str, str] | None = None,
+        nonce: str | None = None,
     ) -> dict[str, str]:
         params: dict[str, str] = {
             "client_id": str(self.client_id),
@@ -262,6 +276,8 @@ class AbstractBaseFlowManager(ABC):
         if verifier is not None:
             params["code_challenge"] = code_challenge_s256(verifier)
             params["code_challenge_method"] = "S256"
+        if nonce is not None:
+            params["nonce"] = nonce
         for key, value in {**self.extra_authorize_params, **(extra_params or {})}.items():
             params.setdefault(key, value)
         return params
@@ -273,6 +289,7 @@ class AbstractBaseFlowManager(ABC):
         code_verifier: str | None = None,
         redirect_uri: str | None = None,
         extra_params: Mapping[str, str] | None = None,
+        nonce: str | None = None,
     ) -> str:
         """The URL to send the user to; keeps any query ``authorization_path`` has."""
         params = self.get_authorization_endpoint_params(
@@ -280,6 +297,7 @@ class AbstractBaseFlowManager(ABC):
             code_verifier=code_verifier,
             redirect_uri=redirect_uri,
             extra_params=extra_params,
+            nonce=nonce,
         )
         scheme, netloc, path, query, _fragment = urlsplit(self._endpoint("authorization_path"))
         kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in params]
@@ -439,8 +457,14 @@ class AbstractBaseFlowManager(ABC):
         code_verifier: str | None = None,
         redirect_uri: str | None = None,
         post_form_data: bool | None = None,
+        nonce: str | None = None,
     ) -> TokenResponse:
-        """Exchange ``code`` for a validated :class:`TokenResponse`."""
+        """Exchange ``code`` for a validated :class:`TokenResponse`.
+
+        When the scope has ``openid``, the reply's ``id_token`` is validated (with
+        ``nonce``, the one sent in the authorization request, when given) and its
+        claims are the result's ``id_token_claims``.
+        """
         response = self.fetch_access_token(
             user,
             code,
@@ -450,7 +474,54 @@ class AbstractBaseFlowManager(ABC):
             code_verifier=code_verifier,
             redirect_uri=redirect_uri,
         )
-        return self.parse_token_response(response)
+        result = self.parse_token_response(response)
+        if not self.requests_openid:
+            return result
+        try:
+            claims = self.validate_id_token(result.extras.get("id_token"), nonce=nonce)
+        except AuthCodeFlowError as exc:
+            exc.response = exc.response or response
+            raise
+        return dataclasses.replace(result, id_token_claims=claims)
+
+    # --- OpenID Connect -------------------------------------------------------------
+
+    def get_jwks(self, refresh: bool = False) -> Mapping[str, Any]:
+        """The server's JWK Set from ``jwks_uri``, through the bounded HTTP client.
+
+        Fetched on every call here; ``refresh`` asks a caching subclass to fetch it
+        again rather than use what it keeps.
+        """
+        if not self.jwks_uri:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} asks for openid but has no jwks_uri to check "
+                "the ID token with."
+            )
+        logger.debug("GET %s (JWKS)", self.jwks_uri)
+        return server_metadata.fetch_json(
+            self.get_session(),
+            self.jwks_uri,
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            max_bytes=self.max_response_bytes,
+        )
+
+    def validate_id_token(self, id_token: object, *, nonce: str | None) -> dict[str, Any]:
+        """The claims of ``id_token`` (see :func:`.id_tokens.validate_id_token`)."""
+        if not self.issuer:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} asks for openid but has no issuer to check the "
+                "ID token against."
+            )
+        return validate_id_token(
+            id_token,
+            jwks=self.get_jwks,
+            issuer=self.issuer,
+            client_id=str(self.client_id),
+            nonce=nonce,
+            algorithms=self.id_token_algorithms,
+            leeway=self.id_token_leeway,
+        )
 
     def refresh(
         self, refresh_token: str, *, scope: str | None = None, granted_scope: str | None = None

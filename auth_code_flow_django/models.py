@@ -1,7 +1,8 @@
 """Storage: pending authorizations (``OAuthState``) and tokens (``OAuthToken``).
 
 Secrets are never stored in clear: the ``state`` is kept as a SHA-256 digest, and
-the PKCE verifier and the tokens are encrypted (:mod:`.crypto`).
+the PKCE verifier, the OpenID Connect nonce and the tokens are encrypted
+(:mod:`.crypto`).
 """
 
 from __future__ import annotations
@@ -52,10 +53,17 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
         return self.filter(expires_at__lte=now or timezone.now())
 
     def start(
-        self, user: AbstractBaseUser, provider: str, redirect_uri: str, next_url: str = ""
+        self,
+        user: AbstractBaseUser,
+        provider: str,
+        redirect_uri: str,
+        next_url: str = "",
+        *,
+        nonce: str | None = None,
     ) -> tuple[OAuthState, str, str]:
         """Record a new authorization for ``user``; return it, the raw ``state`` and the
-        PKCE verifier (both kept only in digest or encrypted form)."""
+        PKCE verifier (both kept only in digest or encrypted form). ``nonce``, the
+        OpenID Connect nonce sent with it, is kept encrypted."""
         state = make_state()
         verifier = make_code_verifier()
         now = timezone.now()
@@ -64,6 +72,7 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
             provider=provider,
             state_digest=state_digest(state),
             code_verifier_encrypted=crypto.encrypt(verifier),
+            nonce_encrypted=crypto.encrypt(nonce) if nonce else "",
             redirect_uri=redirect_uri,
             next_url=next_url,
             created_at=now,
@@ -109,6 +118,7 @@ class OAuthState(models.Model):
     provider = models.CharField(_("provider"), max_length=64)
     state_digest = models.CharField(max_length=64, unique=True, editable=False)
     code_verifier_encrypted = models.TextField(editable=False)
+    nonce_encrypted = models.TextField(blank=True, default="", editable=False)
     redirect_uri = models.TextField(_("redirect URI sent"))
     next_url = models.TextField(_("where to go after"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -135,6 +145,13 @@ class OAuthState(models.Model):
     @property
     def code_verifier(self) -> str:
         return crypto.decrypt(self.code_verifier_encrypted)
+
+    @property
+    def nonce(self) -> str | None:
+        """The OpenID Connect nonce sent with this authorization, if any."""
+        if not self.nonce_encrypted:
+            return None
+        return crypto.decrypt(self.nonce_encrypted)
 
 
 class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):

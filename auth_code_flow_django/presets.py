@@ -71,6 +71,12 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "authorization_path": "/o/oauth2/v2/auth",
             "access_token_path": "https://oauth2.googleapis.com/token",
             "revocation_path": "https://oauth2.googleapis.com/revoke",
+            # OpenID Connect with the endpoints above: the ID token is checked against
+            # this issuer and JWKS, and no iss is required on the callback.
+            "issuer": "https://accounts.google.com",
+            "discovery": False,
+            "require_iss": False,
+            "jwks_uri": "https://www.googleapis.com/oauth2/v3/certs",
             "scope": "openid email",
             "extra_authorize_params": {"access_type": "offline", "prompt": "consent"},
             "api_base_urls": (

@@ -63,7 +63,8 @@ class TokenResponse:
     """A validated token endpoint reply (RFC 6749 5.1).
 
     ``scope`` is the granted scope: the one the provider returned, or the requested one
-    when the reply omits it (RFC 6749 5.1). ``extras`` holds the other fields.
+    when the reply omits it (RFC 6749 5.1). ``extras`` holds the other fields (the raw
+    ``id_token`` among them).
     ``repr()`` never shows a token.
     """
 
@@ -74,7 +75,8 @@ class TokenResponse:
     refresh_token: str | None = field(default=None, repr=False)
     scope: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    #: The validated claims of the reply's OpenID Connect ``id_token``, when there was one.
+    #: The validated claims of the OpenID Connect ``id_token`` (when ``openid`` was
+    #: requested); ``repr()`` shows their names only.
     id_token_claims: Mapping[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -85,7 +87,13 @@ class TokenResponse:
         return (
             f"TokenResponse(token_type={self.token_type!r}, expires_in={self.expires_in!r}, "
             f"expires_at={self.expires_at!r}, scope={self.scope!r}, "
-            f"has_refresh_token={self.has_refresh_token!r})"
+            f"has_refresh_token={self.has_refresh_token!r}"
+            + (
+                ""
+                if self.id_token_claims is None
+                else f", id_token_claims={sorted(map(str, self.id_token_claims))!r}"
+            )
+            + ")"
         )
 
 

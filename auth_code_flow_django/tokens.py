@@ -595,6 +595,13 @@ def _revoke_at_provider(
     """Revoke the refresh then the access token (RFC 7009), when the provider can."""
     if not config.supports_revocation or not conf.REVOKE_ON_DISCONNECT:
         return
+    try:
+        config = config.resolved()
+    except AuthCodeFlowError as exc:
+        logger.warning("cannot revoke %s tokens: %s", config.slug, exc.description)
+        return
+    if not config.supports_revocation:
+        return
     for hint, value in (("refresh_token", refresh_token), ("access_token", access_token)):
         if not value:
             continue

@@ -38,6 +38,7 @@ from .exceptions import (
     clean_error_code,
     clean_provider_text,
 )
+from .id_tokens import make_nonce
 from .models import OAuthState, OAuthToken, state_digest
 from .providers import Provider, UnknownProviderError, get_provider, get_providers
 
@@ -175,16 +176,33 @@ class AuthorizeView(ProviderMixin, View):
         return self.start(request, next_url)
 
     def start(self, request: HttpRequest, next_url: str) -> HttpResponse:
+        try:
+            # Discovery (at first use) and what the server's metadata forbids, before
+            # anything is stored.
+            provider = self.provider.resolved()
+            problem = provider.connect_problem()
+            if problem:
+                raise ImproperlyConfigured(problem)
+        except BaseAuthCodeFlowError as error:
+            logger.error("cannot start connecting %s: %s", self.provider.slug, error)
+            return self.render_error(request, error)
         redirect_uri = self.get_redirect_uri()
-        _oauth_state, state, verifier = OAuthState.objects.start(
-            _user(request), self.provider.slug, redirect_uri, next_url
+        nonce = make_nonce() if provider.requests_openid else None
+        oauth_state, state, verifier = OAuthState.objects.start(
+            _user(request), provider.slug, redirect_uri, next_url, nonce=nonce
         )
-        url = self.provider.flow_manager.get_authorization_endpoint(
-            state,
-            code_verifier=verifier,
-            redirect_uri=redirect_uri,
-            extra_params=self.get_extra_authorize_params(),
-        )
+        try:
+            url = provider.flow_manager.get_authorization_endpoint(
+                state,
+                code_verifier=verifier,
+                redirect_uri=redirect_uri,
+                extra_params=self.get_extra_authorize_params(),
+                nonce=nonce,
+            )
+        except BaseAuthCodeFlowError as error:  # an endpoint URL the checks refuse too
+            oauth_state.delete()
+            logger.error("cannot start connecting %s: %s", self.provider.slug, error)
+            return self.render_error(request, error)
         return HttpResponseRedirect(url)
 
 
@@ -247,6 +265,7 @@ class CallbackView(ProviderMixin, View):
         user = _user(request)
         params = self.read_params(request)
         oauth_state = OAuthState.objects.validate(params.get("state"), user, self.provider.slug)
+        self.provider = self.provider.resolved()
         self.check_issuer(params.get("iss"))
         OAuthState.objects.consume(oauth_state)
         if "error" in params:
@@ -261,15 +280,19 @@ class CallbackView(ProviderMixin, View):
             check_state=False,
             code_verifier=oauth_state.code_verifier,
             redirect_uri=oauth_state.redirect_uri,
+            nonce=oauth_state.nonce,
         )
         token = tokens.connect(user, self.provider, result)
         logger.info("connected %s for user %s", self.provider.slug, user.pk)
         return token, safe_next(request, oauth_state.next_url)
 
     def check_issuer(self, iss: str | None) -> None:
-        """RFC 9207: when the provider has an issuer, ``iss`` must be there and match."""
+        """RFC 9207: ``iss`` must be there when the provider requires it (its metadata
+        advertises it, or its settings say so), and match the issuer whenever present."""
         expected = self.provider.issuer
-        if expected and iss != expected:
+        if self.provider.requires_iss and (not expected or iss != expected):
+            raise IssuerMismatchError()
+        if iss is not None and expected and iss != expected:
             raise IssuerMismatchError()
 
     def authorization_error(self, params: dict[str, str]) -> AuthorizationError:

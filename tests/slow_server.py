@@ -146,3 +146,54 @@ class SlowServer:
                 return
             conn.sendall(data[start : start + self.step])
             time.sleep(self.interval)
+
+
+class DripRelay:
+    """A TCP relay on 127.0.0.1 in front of ``target_port`` that passes the client's
+    bytes at once and the server's one byte every ``interval`` seconds (a TLS handshake
+    included)."""
+
+    def __init__(self, target_port: int, interval: float = 0.05) -> None:
+        self.target_port = target_port
+        self.interval = interval
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(5)
+        self.port = self.listener.getsockname()[1]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._relay, daemon=True)
+
+    def __enter__(self) -> DripRelay:
+        self.thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.done.set()
+        self.listener.close()
+        self.thread.join(5)
+
+    def _relay(self) -> None:
+        try:
+            client, _ = self.listener.accept()
+            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+        except OSError:
+            return
+        with client, upstream:
+            threading.Thread(target=self._forward, args=(client, upstream), daemon=True).start()
+            try:
+                while not self.done.is_set() and (byte := upstream.recv(1)):
+                    client.sendall(byte)
+                    time.sleep(self.interval)
+            except OSError:
+                return
+
+    def _forward(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(4096):
+                sink.sendall(data)
+        except OSError:
+            return

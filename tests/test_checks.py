@@ -287,6 +287,16 @@ def test_every_preset_passes_the_checks(entry: dict[str, object]) -> None:
     assert ids({"p": entry}) == []
 
 
+ISSUER_ONLY = {"issuer": "https://idp.example/realms/main", "client_id": "i", "client_secret": "s"}
+
+
+def test_a_provider_configured_by_its_issuer_alone_passes() -> None:
+    assert ids({"idp": ISSUER_ONLY}) == []
+    assert ids({"idp": {**ISSUER_ONLY, "scope": "openid email"}}) == []
+    assert ids({"idp": {**ISSUER_ONLY, "issuer": "http://127.0.0.1:8000/o"}}) == []
+    assert ids({"g": {"preset": "google", "client_id": "i", "client_secret": "s"}}) == []
+
+
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [
@@ -339,3 +349,52 @@ def test_a_preset_placeholder_message_names_what_is_missing() -> None:
         (message,) = check_providers()
     assert "base_uri, realm" in message.msg
     assert message.hint
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({**ISSUER_ONLY, "issuer": "https://idp.example/?tenant=1"}, ["E040"]),
+        ({**ISSUER_ONLY, "issuer": "https://idp.example/#x"}, ["E013"]),
+        ({**ISSUER_ONLY, "jwks_uri": "https://user@idp.example/certs"}, ["E013"]),
+        ({**ISSUER_ONLY, "issuer": "http://idp.example"}, ["E008"]),
+        ({**ISSUER_ONLY, "jwks_uri": "http://idp.example/certs"}, ["E008"]),
+        ({**ISSUER_ONLY, "userinfo_endpoint": "/userinfo"}, ["E007"]),
+        ({**ISSUER_ONLY, "discovery": "yes"}, ["E011"]),
+        ({**ISSUER_ONLY, "require_iss": 1}, ["E011"]),
+        ({**ISSUER_ONLY, "access_token_path": "http://idp.example/t"}, ["E008"]),
+        ({**ISSUER_ONLY, "discovery": False}, ["E007"]),
+        ({**GOOD, "scope": "openid"}, ["E041"]),
+        ({**GOOD, "scope": "openid", "issuer": "https://p.example", "discovery": False}, ["E041"]),
+        (
+            {
+                **GOOD,
+                "scope": "openid",
+                "issuer": "https://p.example",
+                "discovery": False,
+                "jwks_uri": "https://p.example/jwks",
+            },
+            [],
+        ),
+    ],
+)
+def test_discovery_and_openid_problems_have_their_ids(
+    entry: dict[str, object], expected: list[str]
+) -> None:
+    assert ids({"idp": entry}) == [f"auth_code_flow_django.{i}" for i in expected]
+
+
+def test_check_never_fetches_discovery() -> None:
+    import responses
+
+    with (
+        responses.RequestsMock() as mocked,
+        override_settings(OAUTH_PROVIDERS={"idp": {**ISSUER_ONLY, "scope": "openid"}}),
+    ):
+        call_command("check", stdout=StringIO())
+        assert len(mocked.calls) == 0
+
+
+def test_discovery_cache_ttl_must_be_positive() -> None:
+    assert app_ids(AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL=0) == ["auth_code_flow_django.E020"]
+    assert app_ids(AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL=60) == []

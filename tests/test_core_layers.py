@@ -13,6 +13,8 @@ CORE = (
     "auth_code_flow_django.token_replies",
     "auth_code_flow_django.endpoints",
     "auth_code_flow_django.exceptions",
+    "auth_code_flow_django.server_metadata",
+    "auth_code_flow_django.id_tokens",
 )
 
 

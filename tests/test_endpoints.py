@@ -5,7 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 import responses
+import urllib3
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auth_code_flow_django.endpoints import absolute_url, endpoint_url, is_loopback
 from auth_code_flow_django.exceptions import EndpointURLError, ImproperlyConfigured
@@ -33,7 +37,15 @@ EVIL_PATHS = [
     "/token\n.evil.example",
     "/token\u2028",
     "https://provider.example:99999/token",
+    "https://provider.example:0/token",
     "https://[::1/token",
+    "https://provider.example%2F@evil.example/token",
+    "https://provider.example%/token",
+    "https://pr\u043evider.example/token",
+    "https://provider.example\uff0fevil.example/token",
+    "https://[fe80::1%25eth0]/token",
+    "https://provider..example/token",
+    "https://-provider.example/token",
 ]
 
 
@@ -83,6 +95,9 @@ def test_joining_keeps_the_path_and_query() -> None:
         "http://localhost:8000/t",
         "http://127.0.0.1/t",
         "http://[::1]:8000/t",
+        "https://10.0.0.1/t",
+        "https://xn--bcher-kva.example/t",
+        "https://tokens.example./t",
     ],
 )
 def test_absolute_urls_are_used_as_given(url: str) -> None:
@@ -143,3 +158,44 @@ def test_refusals_never_repeat_the_url() -> None:
 )
 def test_is_loopback(host: str, expected: bool) -> None:
     assert is_loopback(host) is expected
+
+
+# --- the URL the checks accept is the URL requests sends to ------------------------------
+
+_TRICKY = st.sampled_from(
+    [
+        *"/\\@:#?%.;=&[]",
+        *("//", "..", "%2F", "%40", "\t", "\n", " ", "\x00", "\x85", "evil.example", "443"),
+        *("\uff0f", "\uff20", "\u2100", "\u3002", "\u00a0", "\u2028", "\u0131", "::1"),
+    ]
+)
+_TEXT = st.lists(st.one_of(_TRICKY, st.text("abcXYZ019-_~", max_size=3)), max_size=12).map("".join)
+
+
+def _host_requests_uses(url: str) -> tuple[str, str | None, int | None]:
+    prepared = requests.Request("POST", url).prepare()
+    parsed = urllib3.util.parse_url(str(prepared.url))
+    return (str(parsed.scheme), parsed.host, parsed.port)
+
+
+@settings(max_examples=400, deadline=None)
+@given(path=_TEXT)
+def test_an_accepted_relative_path_is_sent_to_the_base_host(path: str) -> None:
+    try:
+        url = endpoint_url(BASE, "/" + path)
+    except EndpointURLError:
+        return
+    assert _host_requests_uses(url) == ("https", "provider.example", None)
+
+
+@settings(max_examples=400, deadline=None)
+@given(rest=_TEXT)
+def test_an_accepted_absolute_url_is_sent_to_the_host_the_checks_saw(rest: str) -> None:
+    url = "https://provider.example" + rest
+    try:
+        absolute_url(url)
+    except EndpointURLError:
+        return
+    parts = urlsplit(url)
+    scheme, host, port = _host_requests_uses(url)
+    assert (scheme, host, port or None) == (parts.scheme, parts.hostname, parts.port)

@@ -305,7 +305,11 @@ def test_issuer_missing_or_mismatched(
     alice: Client, guard: Guard, settings: Any, iss: str | None
 ) -> None:
     settings.OAUTH_PROVIDERS = {
-        "example": {**settings.OAUTH_PROVIDERS["example"], "issuer": "https://provider.example"}
+        "example": {
+            **settings.OAUTH_PROVIDERS["example"],
+            "issuer": "https://provider.example",
+            "discovery": False,
+        }
     }
     params = start(alice)
     guard.arm()

@@ -14,7 +14,7 @@ import requests
 from auth_code_flow_django import provider_http
 from auth_code_flow_django.exceptions import AuthCodeFlowError
 
-from .slow_server import SlowServer, make_tls_files
+from .slow_server import DripRelay, SlowServer, make_tls_files
 
 TIMEOUT = 1.0
 #: The deadline plus room for a loaded machine; the unbounded client took 7.8 s here.
@@ -75,6 +75,24 @@ def test_a_prompt_reply_over_tls_is_read_whole(tmp_path: Path) -> None:
             environment={"proxies": {}, "verify": str(cert_file)},
         )
     assert response.content == body
+
+
+def test_a_tls_handshake_dripped_byte_by_byte_ends_in_time(tmp_path: Path) -> None:
+    """The handshake is bounded by the connect timeout (the ssl module makes a socket
+    timeout the handshake's total), the rest by the deadline."""
+    cert_file, key_file = make_tls_files(tmp_path)
+    body = b'{"access_token": "at"}'
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    tls = (cert_file, key_file)
+    with (
+        SlowServer(head=head, body=body, step=len(body), interval=0, tls=tls) as server,
+        DripRelay(server.port, interval=0.05) as relay,
+    ):
+        elapsed = timed_send(
+            f"https://127.0.0.1:{relay.port}/token",
+            environment={"proxies": {}, "verify": str(cert_file)},
+        )
+    assert TIMEOUT - 0.05 <= elapsed < LIMIT
 
 
 def test_a_reply_through_a_proxy_keeps_the_deadline() -> None:

@@ -341,7 +341,11 @@ def test_issuer_is_checked_when_the_provider_has_one(
     alice: Client, settings: Any, mocked: responses.RequestsMock, iss: str | None, status: int
 ) -> None:
     settings.OAUTH_PROVIDERS = {
-        "example": {**settings.OAUTH_PROVIDERS["example"], "issuer": "https://provider.example"}
+        "example": {
+            **settings.OAUTH_PROVIDERS["example"],
+            "issuer": "https://provider.example",
+            "discovery": False,
+        }
     }
     mocked.post(TOKEN_URL, json=token_json())
     params = start(alice)

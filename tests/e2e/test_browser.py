@@ -160,3 +160,34 @@ def test_connect_inspect_and_disconnect_in_a_browser(chromium: Any, example_site
     if os.environ.get("AUTH_CODE_FLOW_UPDATE_DOCS_SCREENSHOTS"):
         shutil.copy(connected, DOCS / "connections.png")
         shutil.copy(admin_list, DOCS / "admin.png")
+
+
+def test_connect_by_issuer_alone_with_openid_connect_in_a_browser(
+    chromium: Any, example_site: str
+) -> None:
+    """The example's "demo-openid" provider is configured by its issuer alone: the site
+    discovers the demo server, sends a nonce and checks the RS256 ID token."""
+    context = chromium.new_context(viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    page.goto(f"{example_site}/accounts/login/")
+    log_in(page, "bob")
+    page.wait_for_url(f"{example_site}/")
+
+    page.goto(f"{example_site}/oauth/")
+    row = page.locator('[data-provider="demo-openid"]')
+    assert row.locator("[data-status]").get_attribute("data-status") == "none"
+    row.locator("button", has_text="Connect").click()
+    page.wait_for_url(re.compile(r"^http://localhost:\d+/accounts/login/"))
+    log_in(page, "bob")
+    page.wait_for_url(re.compile(r"^http://localhost:\d+/o/authorize/\?.*nonce="))
+    page.click("input[name=allow]")
+    page.wait_for_url(f"{example_site}/oauth/")
+    row = page.locator('[data-provider="demo-openid"]')
+    assert row.locator("[data-status]").get_attribute("data-status") == "active"
+    assert "Connected to Demo provider (OpenID Connect)." in page.content()
+
+    row.locator("button", has_text="Disconnect").click()
+    page.wait_for_url(f"{example_site}/oauth/")
+    row = page.locator('[data-provider="demo-openid"]')
+    assert row.locator("[data-status]").get_attribute("data-status") == "none"
+    context.close()

@@ -19,7 +19,7 @@ from ..base import EXIT_FAILED, AppCommand, ProgressBar, usage_error
 
 FIELDS: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
     (OAuthToken, ("access_token_encrypted", "refresh_token_encrypted")),
-    (OAuthState, ("code_verifier_encrypted",)),
+    (OAuthState, ("code_verifier_encrypted", "nonce_encrypted")),
 )
 UNDECRYPTABLE = "cannot be decrypted with the configured keys"
 #: Passes over the rows that changed while they were being re-encrypted.

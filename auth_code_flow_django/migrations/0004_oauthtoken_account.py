@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("auth_code_flow_django", "0002_refresh_claim"),
+        ("auth_code_flow_django", "0003_oauthstate_nonce"),
     ]
 
     operations = [
