@@ -274,7 +274,8 @@ def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
     identity = dict(values.get("identity") or {})
     if identity.get("url"):
         identity["url"] = endpoint_url(base_uri, identity["url"])
-    identity["params"] = MappingProxyType(dict(identity.get("params") or {}))
+    if "params" in identity:
+        identity["params"] = MappingProxyType(dict(identity["params"] or {}))
     values["identity"] = MappingProxyType(identity)
     return Provider(slug=slug, sources=MappingProxyType(sources), **values)
 

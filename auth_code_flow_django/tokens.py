@@ -37,6 +37,7 @@ from .crypto import TokenDecryptionError
 from .endpoints import absolute_url, is_loopback
 from .exceptions import (
     AuthCodeFlowError,
+    BaseAuthCodeFlowError,
     EndpointURLError,
     InvalidGrantError,
     NotConnectedError,
@@ -156,9 +157,11 @@ def _name_fields(config: Provider) -> tuple[str, ...]:
 def identify(config: Provider, result: TokenResponse) -> identity.Account | None:
     """The provider account ``result`` belongs to, or ``None`` when unknown.
 
-    Read from the ``id_token`` claims when they name one, else from the token reply
-    (a provider whose ``identity`` has no ``url``, such as Slack), else from the
-    identity request (see :func:`fetch_account`).
+    Read from the ``id_token`` claims when they name one; else from the provider's
+    identity request (``identity["url"]``); else from the token reply itself (an
+    ``identity`` without ``url``, such as Slack's); else, for a provider without
+    ``identity``, from its OpenID Connect UserInfo endpoint (set, or discovered). See
+    :func:`fetch_account`.
     """
     if result.id_token_claims:
         account = identity.account_from(
@@ -166,9 +169,7 @@ def identify(config: Provider, result: TokenResponse) -> identity.Account | None
         )
         if account is not None:
             return account
-    if not config.identity:
-        return None
-    if not config.identity.get("url"):
+    if config.identity and not config.identity.get("url"):
         account = identity.account_from(result.extras, _id_fields(config), _name_fields(config))
         if account is None:
             logger.warning("the %s token reply names no account", config.slug)
@@ -176,16 +177,33 @@ def identify(config: Provider, result: TokenResponse) -> identity.Account | None
     return fetch_account(config, result.access_token)
 
 
+def _identity_url(config: Provider) -> tuple[str, bool] | None:
+    """The URL to ask who is connected, and whether it must be under the provider's
+    ``api_base_urls``: ``identity["url"]`` must; the UserInfo endpoint of a provider
+    without ``identity`` is the provider's own, like its token endpoint."""
+    url = config.identity.get("url")
+    if url:
+        return url, True
+    if not config.identity and config.userinfo_endpoint:
+        return config.userinfo_endpoint, False
+    return None
+
+
 @sensitive_variables()
 def fetch_account(config: Provider, access_token: str) -> identity.Account | None:
-    """Ask the provider's identity URL whose ``access_token`` it is; ``None`` (logged)
-    when the request fails or the reply names no account. The token goes only to a URL
-    under the provider's ``api_base_urls``."""
-    url = config.identity.get("url")
-    if not url:
+    """Ask the provider's identity URL (or UserInfo endpoint) whose ``access_token`` it
+    is; ``None`` when it has none, or (logged) when the request fails or the reply
+    names no account. The token goes only to https URLs (http on loopback), and an
+    ``identity["url"]`` only under the provider's ``api_base_urls``."""
+    target = _identity_url(config)
+    if target is None:
         return None
+    url, api = target
     try:
-        check_api_url(config, url)
+        if api:
+            check_api_url(config, url)
+        else:
+            absolute_url(url, "userinfo_endpoint")
         document = identity.fetch_identity_document(
             config.flow_manager,
             access_token,
@@ -193,7 +211,7 @@ def fetch_account(config: Provider, access_token: str) -> identity.Account | Non
             params=config.identity.get("params"),
             token_param=config.identity.get("token_param"),
         )
-    except (AuthCodeFlowError, UntrustedURLError) as exc:
+    except (AuthCodeFlowError, UntrustedURLError, EndpointURLError) as exc:
         logger.warning(
             "looking up the %s account failed (%s); it is looked up again later",
             config.slug,
@@ -207,15 +225,24 @@ def fetch_account(config: Provider, access_token: str) -> identity.Account | Non
 
 
 def _account_due(config: Provider, token: OAuthToken) -> bool:
-    """Whether to look up a connection's unknown account again: only with an identity
-    URL, and once per access token (not since the token was last written)."""
-    if token.account_id or not config.identity.get("url"):
+    """Whether to look up a connection's unknown account again: once per access token
+    (not since the token was last written), and only for a provider that may have an
+    identity URL (a discovered one may have a UserInfo endpoint)."""
+    if token.account_id:
         return False
     checked = token.account_checked_at
-    return checked is None or checked <= token.updated_at
+    if checked is not None and checked > token.updated_at:
+        return False
+    if config.identity:
+        return bool(config.identity.get("url"))
+    return bool(config.userinfo_endpoint) or config.uses_discovery
 
 
 def _look_up_account(config: Provider, token: OAuthToken) -> None:
+    try:
+        config = config.resolved()
+    except BaseAuthCodeFlowError as exc:
+        logger.warning("cannot look up the %s account: %s", config.slug, exc.description)
     account = fetch_account(config, token.access_token)
     changes: dict[str, Any] = {"account_checked_at": timezone.now()}
     if account is not None:

@@ -420,3 +420,61 @@ def test_any_reply_gives_no_account_or_a_storable_one(document: dict[str, Any]) 
         assert account.id
         assert is_storable(account.id, MAX_ACCOUNT_ID_LENGTH)
         assert is_storable(account.name, MAX_ACCOUNT_NAME_LENGTH)
+
+
+# --- OpenID Connect UserInfo -----------------------------------------------------------
+
+
+def test_a_userinfo_endpoint_names_the_account_of_a_provider_without_identity(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    userinfo = "https://provider.example/oauth/userinfo"
+    settings.OAUTH_PROVIDERS = {
+        "example": {**settings.OAUTH_PROVIDERS["example"], "userinfo_endpoint": userinfo}
+    }
+    mocked.post(TOKEN_URL, json=token_json())
+    call = mocked.get(userinfo, json={"sub": "248289761001", "preferred_username": "j.doe"})
+    assert connect(alice).status_code == 302
+    token = OAuthToken.objects.get()
+    assert (token.account_id, token.account_name) == ("248289761001", "j.doe")
+    # The provider's own endpoint: no api_base_urls needed, the token as a header.
+    assert call.calls[0].request.headers["Authorization"] == "Bearer access-token-value-1234"
+
+
+def test_an_http_userinfo_endpoint_gets_no_token(
+    settings: Any, mocked: responses.RequestsMock
+) -> None:
+    settings.OAUTH_PROVIDERS = {
+        "example": {
+            **settings.OAUTH_PROVIDERS["example"],
+            "userinfo_endpoint": "http://provider.example/userinfo",
+        }
+    }
+    assert tokens.fetch_account(get_provider("example"), "access-token-value") is None
+    assert len(mocked.calls) == 0
+
+
+def test_a_discovered_userinfo_endpoint_names_the_account(
+    alice: Client, user: User, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    from django.core.cache import cache
+
+    from . import oidc
+
+    cache.clear()
+    settings.OAUTH_PROVIDERS = {"idp": oidc.provider_settings(scope="profile")}
+    mocked.upsert(responses.GET, oidc.RFC8414_URL, status=404)
+    mocked.upsert(responses.GET, oidc.OPENID_URL, json=oidc.document())
+    mocked.post(oidc.TOKEN_URL, json=token_json())
+    userinfo = mocked.get(oidc.USERINFO_URL, status=503)
+    params = start(alice, "idp")
+    response = alice.get("/oauth/idp/callback/", {"state": params["state"], "code": "c"})
+    assert response.status_code == 302
+    assert OAuthToken.objects.get().account_id == ""
+    # Looked up again on the next use of the token, at the discovered endpoint.
+    mocked.replace(responses.GET, oidc.USERINFO_URL, json={"sub": "s-1", "email": "a@idp"})
+    tokens.get_access_token(user, "idp")
+    token = OAuthToken.objects.get()
+    assert (token.account_id, token.account_name) == ("s-1", "a@idp")
+    assert len(userinfo.calls) == 1
+    cache.clear()
