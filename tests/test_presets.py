@@ -532,3 +532,40 @@ def test_slack_refresh_refused_needs_reauthorization(
         tokens.get_access_token(user, "slack")
     assert parse_qs(str(call.calls[0].request.body))["grant_type"] == ["refresh_token"]
     assert OAuthToken.objects.get().needs_reauthorization
+
+
+def test_google_with_openid_names_the_account_from_the_id_token(
+    alice: Client, user: User, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    from django.core.cache import cache
+
+    from . import oidc
+
+    cache.clear()
+    replay = next(r for r in REPLAYS if r.preset == "google")
+    configure(settings, Replay(**{**replay.__dict__, "config": {}}))
+    key = oidc.SigningKey("google-key-1")
+    mocked.get("https://www.googleapis.com/oauth2/v3/certs", json=oidc.jwks(key))
+    params = start(alice, provider="google")
+    id_token = key.sign(
+        oidc.claims(
+            params["nonce"],
+            iss="https://accounts.google.com",
+            aud="google-client-id",
+            sub="110169484474386276334",
+            preferred_username=None,
+            email="alice.example@gmail.com",
+        )
+    )
+    mocked.post(replay.token_url, json={**replay.token_reply, "id_token": id_token})
+    userinfo = mocked.get(str(replay.identity_url), json={"sub": "other"})
+    response = alice.get("/oauth/google/callback/", {"state": params["state"], "code": "c"})
+    assert response.status_code == 302, response.content
+    token = OAuthToken.objects.get(user=user)
+    assert (token.account_id, token.account_name) == (
+        "110169484474386276334",
+        "alice.example@gmail.com",
+    )
+    # The ID token said who it is: no UserInfo request.
+    assert len(userinfo.calls) == 0
+    cache.clear()
