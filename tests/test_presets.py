@@ -569,3 +569,44 @@ def test_google_with_openid_names_the_account_from_the_id_token(
     # The ID token said who it is: no UserInfo request.
     assert len(userinfo.calls) == 0
     cache.clear()
+
+
+def test_keycloak_with_openid_through_discovery_names_the_account_from_the_id_token(
+    alice: Client, user: User, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    from django.core.cache import cache
+
+    from . import oidc
+
+    cache.clear()
+    replay = next(r for r in REPLAYS if r.preset == "keycloak")
+    config = {"base_uri": "https://sso.example.com", "realm": "acme"}  # scope: the preset's
+    configure(settings, Replay(**{**replay.__dict__, "config": config}))
+    key = oidc.SigningKey("keycloak-key-1")
+    for url, status, document in replay.documents:
+        mocked.get(url, status=status, json=document)
+    mocked.get(KEYCLOAK_OIDC + "/certs", json=oidc.jwks(key))
+    params = start(alice, provider="keycloak")
+    assert params["scope"] == "openid profile email"
+    id_token = key.sign(
+        oidc.claims(
+            params["nonce"],
+            iss=KEYCLOAK,
+            aud="keycloak-client-id",
+            sub="f2a1c3d4-0e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            preferred_username="alice",
+        )
+    )
+    mocked.post(replay.token_url, json={**replay.token_reply, "id_token": id_token})
+    userinfo = mocked.get(str(replay.identity_url), json={"sub": "other"})
+    response = alice.get(
+        "/oauth/keycloak/callback/", {"state": params["state"], "code": "c", "iss": KEYCLOAK}
+    )
+    assert response.status_code == 302, response.content
+    token = OAuthToken.objects.get(user=user)
+    assert (token.account_id, token.account_name) == (
+        "f2a1c3d4-0e5f-4a6b-8c7d-9e0f1a2b3c4d",
+        "alice",
+    )
+    assert len(userinfo.calls) == 0
+    cache.clear()
