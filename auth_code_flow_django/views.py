@@ -282,7 +282,7 @@ class CallbackView(ProviderMixin, View):
             redirect_uri=oauth_state.redirect_uri,
             nonce=oauth_state.nonce,
         )
-        token = OAuthToken.objects.store(user, self.provider.slug, result)
+        token = tokens.connect(user, self.provider, result)
         logger.info("connected %s for user %s", self.provider.slug, user.pk)
         return token, safe_next(request, oauth_state.next_url)
 

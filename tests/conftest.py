@@ -12,6 +12,7 @@ from django.test import Client
 from hypothesis import settings as hypothesis_settings
 
 from auth_code_flow_django.flow import TokenResponse
+from auth_code_flow_django.identity import Account
 from auth_code_flow_django.models import OAuthToken
 
 # CI explores a fixed set of examples so that a landing never depends on luck; local
@@ -88,7 +89,9 @@ def token_json(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def make_token(user: User, provider: str = "example", **overrides: Any) -> OAuthToken:
+def make_token(
+    user: User, provider: str = "example", account: Account | None = None, **overrides: Any
+) -> OAuthToken:
     result = TokenResponse(
         **{
             "access_token": "stored-access-token-0001",
@@ -97,7 +100,7 @@ def make_token(user: User, provider: str = "example", **overrides: Any) -> OAuth
             **overrides,
         }
     )
-    return OAuthToken.objects.store(user, provider, result)
+    return OAuthToken.objects.store(user, provider, result, account=account)
 
 
 @pytest.fixture
