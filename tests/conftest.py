@@ -9,6 +9,7 @@ import pytest
 import responses
 from django.contrib.auth.models import User
 from django.test import Client
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
 from auth_code_flow_django.flow import TokenResponse
@@ -17,7 +18,11 @@ from auth_code_flow_django.models import OAuthToken
 
 # CI explores a fixed set of examples so that a landing never depends on luck; local
 # runs keep drawing new ones.
-hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+# No timing in any of them: these machines are shared, so a slow example is noise.
+_untimed = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+hypothesis_settings.register_profile("local", **_untimed)
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True, **_untimed)
+hypothesis_settings.load_profile("local")
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
