@@ -4,13 +4,15 @@ from datetime import timedelta
 
 import pytest
 import responses
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
 from .conftest import REVOKE_URL, make_token
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

@@ -7,13 +7,15 @@ from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from auth_code_flow_django.models import OAuthToken
 
 from .conftest import make_token
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

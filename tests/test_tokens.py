@@ -8,7 +8,8 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 import responses
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.test import override_settings
 from django.utils import timezone
 
@@ -17,6 +18,8 @@ from auth_code_flow_django import signals, tokens
 from auth_code_flow_django.models import OAuthToken
 
 from .conftest import REVOKE_URL, TOKEN_URL, make_token
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 API = "https://api.provider.example/me"

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -16,6 +16,8 @@ from auth_code_flow_django.flow import code_challenge_s256
 from auth_code_flow_django.models import OAuthState, OAuthToken, state_digest
 
 from .conftest import REVOKE_URL, TOKEN_URL, make_token, start, token_json
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 
