@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -177,6 +178,21 @@ def shared_db(transactional_db: Any, tmp_path: Path) -> Iterator[dict[str, str]]
             conn.close()
             conn.settings_dict["NAME"] = name
             conn.connection = raw
+
+
+@contextmanager
+def committed(alias: str) -> Iterator[None]:
+    """A transaction on ``alias`` whose on-commit callbacks have run at the end of the
+    block: it commits, or inside the test case's own transaction the callbacks are run
+    as if it had."""
+    from django.db import transaction
+    from django.test import TestCase
+
+    with (
+        TestCase.captureOnCommitCallbacks(using=alias, execute=True),
+        transaction.atomic(using=alias),
+    ):
+        yield
 
 
 def run_in_threads(count: int, target: Any) -> list[Any]:
