@@ -10,7 +10,8 @@ class AuthCodeFlowConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks
+        from . import checks, tokens
 
+        tokens.connect_signals()
         register(checks.check_providers, Tags.security)
         register(checks.check_app_settings, Tags.security)

@@ -182,7 +182,24 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
             )
         )
     errors.extend(_check_endpoints(where, values))
+    errors.extend(_check_api_base_urls(where, values.get("api_base_urls", ())))
     return errors
+
+
+def _check_api_base_urls(where: str, value: object) -> list[CheckMessage]:
+    ok = isinstance(value, (list, tuple)) and all(
+        isinstance(url, str) and _url_problem(url) is None for url in value
+    )
+    if ok:
+        return []
+    return [
+        Error(
+            f"{where}: api_base_urls must be a list of https:// URL prefixes.",
+            hint="authorized_session() sends the token only under these URLs, e.g. "
+            '["https://api.github.com/"] (http is allowed on loopback hosts only).',
+            id=_id(30),
+        )
+    ]
 
 
 def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMessage]:

@@ -17,13 +17,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
 from .conf import conf
-from .exceptions import BaseAuthCodeFlowError
+from .exceptions import ReauthorizationRequiredError
 
 __all__ = ["TokenDecryptionError", "decrypt", "encrypt", "is_current", "rotate"]
 
 
-class TokenDecryptionError(BaseAuthCodeFlowError):
-    """A stored value cannot be decrypted with any configured key."""
+class TokenDecryptionError(ReauthorizationRequiredError):
+    """A stored value cannot be decrypted with any configured key.
+
+    For a caller of the token API the connection is unusable until the keys are fixed
+    or the user connects again, so it is a :class:`ReauthorizationRequiredError`."""
 
     default_description = (
         "A stored token cannot be decrypted with the configured keys "

@@ -33,6 +33,7 @@ __all__ = [
     "StateExpiredError",
     "StateForgeryError",
     "StateMissingError",
+    "UntrustedURLError",
     "clean_provider_text",
 ]
 
@@ -202,3 +203,10 @@ class ReauthorizationRequiredError(BaseAuthCodeFlowError):
     default_description = (
         "The provider no longer accepts this connection; the user must connect again."
     )
+
+
+class UntrustedURLError(BaseAuthCodeFlowError):
+    """A token would be sent to a URL the provider does not declare, or without https."""
+
+    error = "invalid_request"
+    default_description = "Refusing to send a token to this URL."

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -143,8 +143,10 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
 
     def store(self, user: AbstractBaseUser, provider: str, result: TokenResponse) -> OAuthToken:
         """Insert or update ``user``'s one token for ``provider`` in one statement
-        (``INSERT ... ON CONFLICT DO UPDATE``), so concurrent connections of the same
-        account cannot collide. Sends ``token_obtained`` once committed."""
+        (``INSERT ... ON CONFLICT DO UPDATE``, or ``ON DUPLICATE KEY UPDATE`` on
+        MySQL/MariaDB), so concurrent connections of the same account cannot collide.
+        A refresh in flight loses its claim: it cannot overwrite the new grant.
+        Sends ``token_obtained`` once committed."""
         token = OAuthToken(user_id=user.pk, provider=provider)
         token.apply(result)
         update_fields = [
@@ -153,23 +155,33 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             "scope",
             "expires_at",
             "needs_reauthorization",
+            "refresh_claim",
+            "refresh_claimed_until",
             "updated_at",
         ]
         if result.refresh_token:
             update_fields.append("refresh_token_encrypted")
-        self.bulk_create(
-            [token],
-            update_conflicts=True,
-            unique_fields=["user", "provider"],
-            update_fields=update_fields,
-        )
-        if cast("int | None", token.pk) is None:  # a backend that returns no row ids
-            token = self.get(user_id=user.pk, provider=provider)
-        elif not result.refresh_token:
-            # The row kept the refresh token it had: defer the field so it is read
-            # from the database only if someone asks for it.
-            del token.__dict__["refresh_token_encrypted"]
-        signals.send_on_commit(signals.token_obtained, token, user)
+        using = router.db_for_write(OAuthToken)
+        features = connections[using].features
+        with transaction.atomic(using=using):
+            self.using(using).bulk_create(
+                [token],
+                update_conflicts=True,
+                # MySQL's upsert takes no conflict target: the one unique key decides.
+                unique_fields=(
+                    ["user", "provider"]
+                    if features.supports_update_conflicts_with_target
+                    else None
+                ),
+                update_fields=update_fields,
+            )
+            if cast("int | None", token.pk) is None:  # MySQL returns no ids from upserts
+                token = self.using(using).get(user_id=user.pk, provider=provider)
+            elif not result.refresh_token:
+                # The row kept the refresh token it had: defer the field so it is read
+                # from the database only if someone asks for it.
+                del token.__dict__["refresh_token_encrypted"]
+            signals.send_on_commit(signals.token_obtained, token, user, using=using)
         return token
 
 
@@ -196,6 +208,10 @@ class OAuthToken(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # A refresh (or a removal) in progress: whoever wrote a claim that has not expired
+    # is the only one to call the provider with this row's refresh token.
+    refresh_claim = models.CharField(max_length=32, blank=True, default="", editable=False)
+    refresh_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = OAuthTokenQuerySet.as_manager()
 
@@ -260,7 +276,13 @@ class OAuthToken(models.Model):
         self.token_type = result.token_type
         self.scope = result.scope or ""
         self.expires_at = result.expires_at
+        if self.expires_at is not None and not settings.USE_TZ:
+            # Backends refuse aware datetimes when USE_TZ is False; keep local time,
+            # as timezone.now() does then.
+            self.expires_at = timezone.make_naive(self.expires_at)
         self.needs_reauthorization = False
+        self.refresh_claim = ""
+        self.refresh_claimed_until = None
 
     def masked_access_token(self) -> str:
         return self._masked("access_token")

@@ -20,7 +20,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from .conf import conf
-from .exceptions import ImproperlyConfigured
+from .exceptions import ImproperlyConfigured, NotConnectedError
 from .flow import AbstractBaseFlowManager, ClientAuthMethod, new_session
 
 __all__ = [
@@ -44,6 +44,7 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             # Its token reply has no token_type and says "expires", not "expires_in".
             "token_type_required": False,
             "expires_in_field": "expires",
+            "api_base_urls": ("https://api.stackexchange.com/",),
         },
         "github": {
             "display_name": "GitHub",
@@ -51,6 +52,7 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "authorization_path": "/login/oauth/authorize",
             "access_token_path": "/login/oauth/access_token",
             "scope": "read:user",
+            "api_base_urls": ("https://api.github.com/",),
             # JSON only when asked with Accept (always sent); errors come as a 200 with
             # "error", which the core treats as an error for every provider.
         },
@@ -62,6 +64,10 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "revocation_path": "https://oauth2.googleapis.com/revoke",
             "scope": "openid email",
             "extra_authorize_params": {"access_type": "offline", "prompt": "consent"},
+            "api_base_urls": (
+                "https://www.googleapis.com/",
+                "https://openidconnect.googleapis.com/",
+            ),
         },
         "gitlab": {
             "display_name": "GitLab",
@@ -70,13 +76,17 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "access_token_path": "/oauth/token",
             "revocation_path": "/oauth/revoke",
             "scope": "read_user",
+            "api_base_urls": ("https://gitlab.com/api/",),
         },
     }
 )
 
 
-class UnknownProviderError(LookupError):
-    """No provider with this slug in ``OAUTH_PROVIDERS``."""
+class UnknownProviderError(NotConnectedError, LookupError):
+    """No provider with this slug in ``OAUTH_PROVIDERS`` (perhaps removed while tokens
+    remain): for the token API, the user is not connected to it."""
+
+    default_description = "This provider is not configured on this site."
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +111,8 @@ class Provider:
     )
     token_type_required: bool = True
     expires_in_field: str = "expires_in"
+    #: URL prefixes ``authorized_session`` may send the token to (RFC 6750 5.3).
+    api_base_urls: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -126,7 +138,7 @@ class Provider:
 
 
 #: Provider fields that are the Django layer's own, not flow manager attributes.
-_NOT_FLOW_SETTINGS = frozenset({"slug", "display_name", "issuer"})
+_NOT_FLOW_SETTINGS = frozenset({"slug", "display_name", "issuer", "api_base_urls"})
 
 
 #: Keys an ``OAUTH_PROVIDERS`` entry may have.
@@ -184,6 +196,7 @@ def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
     values["extra_authorize_params"] = MappingProxyType(
         dict(values.get("extra_authorize_params") or {})
     )
+    values["api_base_urls"] = tuple(values.get("api_base_urls") or ())
     return Provider(slug=slug, **values)
 
 
@@ -209,7 +222,7 @@ def get_provider(slug: str) -> Provider:
     try:
         return get_providers()[slug]
     except KeyError:
-        raise UnknownProviderError(slug) from None
+        raise UnknownProviderError() from None
 
 
 @receiver(setting_changed)

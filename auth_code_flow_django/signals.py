@@ -27,10 +27,12 @@ token_refreshed = Signal()
 token_revoked = Signal()
 
 
-def send_on_commit(signal: Signal, token: OAuthToken, user: Any) -> None:
-    """Send ``signal`` once the current transaction commits (at once in autocommit)."""
+def send_on_commit(signal: Signal, token: OAuthToken, user: Any, *, using: str) -> None:
+    """Send ``signal`` once the transaction on the ``using`` database commits (at once in
+    autocommit). ``using`` is where the token was written: with a database router that is
+    not ``default``."""
 
     def send() -> None:
         signal.send(sender=type(token), user=user, provider=token.provider, token=token)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, using=using)

@@ -1,19 +1,38 @@
 """Using stored tokens: get a valid access token, call an API, revoke.
 
-Refreshes run in a transaction holding the token's row lock (``SELECT ... FOR
-UPDATE``) and re-read the row once locked, so N concurrent callers make one refresh
-request and all get its result.
+One mechanism guards every use of a refresh token, on every database: a **claim**.
+Whoever wants to refresh (or remove) a connection first writes its claim on the row
+with one conditional ``UPDATE``, which SQLite, PostgreSQL and MySQL/MariaDB all
+serialise, and commits it at once. Only the claim's holder calls the provider; the
+others wait for the row to change and read the new token. No database lock is held
+while the provider answers, and the claim expires if its holder dies.
+
+The claim and the new token are committed on their own, whatever the caller's
+transaction does: inside ``atomic()`` or ``ATOMIC_REQUESTS`` the refresh runs on a
+connection of its own, so a later rollback cannot bring back a refresh token the
+provider has already replaced.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import TYPE_CHECKING, Any, cast
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import requests
-from django.db import transaction
+from django.db import OperationalError, connections, models, router, transaction
+from django.db.models.signals import post_delete
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from . import signals
+from .checks import is_loopback
 from .conf import conf
 from .crypto import TokenDecryptionError
 from .exceptions import (
@@ -21,9 +40,10 @@ from .exceptions import (
     InvalidGrantError,
     NotConnectedError,
     ReauthorizationRequiredError,
+    UntrustedURLError,
 )
 from .models import OAuthToken
-from .providers import UnknownProviderError, get_provider
+from .providers import Provider, UnknownProviderError, get_provider
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -34,23 +54,63 @@ __all__ = ["OAuthSession", "authorized_session", "get_access_token", "refresh", 
 
 logger = logging.getLogger("auth_code_flow_django.tokens")
 
+T = TypeVar("T")
 
-def _user_pk(user: User) -> int | str:
+#: How often a caller waiting for another's refresh looks at the row again.
+POLL_SECONDS = 0.05
+
+
+def _user_pk(user: User) -> Any:
     if user.pk is None:
         raise NotConnectedError()
-    return cast("int | str", user.pk)
+    return user.pk
+
+
+def _db() -> str:
+    return router.db_for_write(OAuthToken)
+
+
+def _tokens() -> models.QuerySet[OAuthToken]:
+    return OAuthToken.objects.using(_db())
+
+
+def _retrying(operation: Callable[[], T]) -> T:
+    """Run one short statement, waiting out SQLite's locks: it refuses a statement while
+    another connection writes ("database table is locked" at once with a shared cache,
+    "database is locked" after its busy timeout). Every statement here is brief, so the
+    lock is soon gone; any other error, or a lock that lasts, is raised."""
+    give_up = time.monotonic() + _claim_lifetime().total_seconds()
+    while True:
+        try:
+            return operation()
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+        time.sleep(POLL_SECONDS)
 
 
 def _get_token(user: User, provider: str) -> OAuthToken:
-    token = OAuthToken.objects.filter(user_id=_user_pk(user), provider=provider).first()
+    queryset = _tokens().filter(user_id=_user_pk(user), provider=provider)
+    token = _retrying(queryset.first)
     if token is None:
         raise NotConnectedError()
     return token
 
 
+@sensitive_variables()
 def get_access_token(user: User, provider: str) -> str:
     """A valid access token of ``user`` for ``provider``, refreshed first if it expires
-    within ``AUTH_CODE_FLOW_REFRESH_LEEWAY`` seconds."""
+    within ``AUTH_CODE_FLOW_REFRESH_LEEWAY`` seconds. One query when no refresh is due."""
+    get_provider(provider)
+    using = _db()
+    if connections[using].vendor == "sqlite" and _in_callers_transaction(using):
+        # On SQLite a read in the caller's transaction would lock out the refresh's
+        # own connection: read there too.
+        return _on_own_connection(using, lambda: _access_token(user, provider))
+    return _access_token(user, provider)
+
+
+def _access_token(user: User, provider: str) -> str:
     token = _get_token(user, provider)
     if token.needs_reauthorization:
         raise ReauthorizationRequiredError()
@@ -59,6 +119,53 @@ def get_access_token(user: User, provider: str) -> str:
     return token.access_token
 
 
+def _claim_lifetime() -> timedelta:
+    # Longer than any provider request can last (the HTTP deadline), so a claim only
+    # expires when its holder died.
+    return timedelta(seconds=2 * float(conf.HTTP_TIMEOUT) + 5)
+
+
+def _in_callers_transaction(using: str) -> bool:
+    """Whether the caller holds a transaction of its own (``atomic()``, including
+    ``ATOMIC_REQUESTS``); the blocks a test case opens around each test do not count,
+    as for ``atomic(durable=True)``."""
+    connection = connections[using]
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def _on_own_connection(using: str, work: Callable[[], T]) -> T:
+    """Run ``work`` in autocommit on a connection of its own (a thread's own), so what
+    it commits stays committed whatever the caller's transaction does.
+
+    SQLite allows one writer and, in its default journal mode, no commit while another
+    connection's transaction has read: there, when the caller's transaction already
+    holds a lock, the work joins that transaction instead (logged)."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, name="auth-code-flow-refresh")
+    thread.start()
+    thread.join()
+    error = outcome.get("error")
+    if isinstance(error, OperationalError) and connections[using].vendor == "sqlite":
+        logger.warning(
+            "SQLite is locked by the caller's transaction: the refresh joins it, and "
+            "a rollback of that transaction would lose the new token"
+        )
+        return work()
+    if error is not None:
+        raise error
+    return cast("T", outcome["value"])
+
+
+@sensitive_variables()
 def refresh(
     user: User,
     provider: str,
@@ -66,52 +173,128 @@ def refresh(
     stale_access_token: str | None = None,
     within: int | None = None,
 ) -> OAuthToken:
-    """Refresh ``user``'s token for ``provider`` unless another worker just did.
+    """Refresh ``user``'s token for ``provider`` unless another caller just did.
 
     Without ``stale_access_token`` the token is refreshed when it expires within
     ``within`` seconds (default: the leeway setting); with it (an API just refused
-    that token), when the stored access token is still that one.
+    that token), when the stored access token is still that one. Concurrent callers,
+    in threads or processes, cause one request to the provider and all get its result.
     """
     config = get_provider(provider)
-    reauthorize = False
-    with transaction.atomic():
-        token = (
-            OAuthToken.objects.select_for_update()
-            .filter(user_id=_user_pk(user), provider=provider)
-            .first()
-        )
+    user_id = _user_pk(user)
+    leeway = conf.REFRESH_LEEWAY if within is None else within
+
+    def due(token: OAuthToken) -> bool:
+        if stale_access_token is None:
+            return token.expires_within(leeway)
+        return token.access_token == stale_access_token
+
+    def work() -> OAuthToken:
+        return _refresh(user, user_id, config, due)
+
+    using = _db()
+    if _in_callers_transaction(using):
+        return _on_own_connection(using, work)
+    return work()
+
+
+def _claim(
+    user_id: Any,
+    provider: str,
+    wanted: Callable[[OAuthToken], bool],
+    *,
+    for_removal: bool = False,
+) -> tuple[OAuthToken, str]:
+    """Wait until this caller holds the claim on the row, or the row no longer needs it.
+
+    Returns the row and the claim, or the row and ``""`` when ``wanted`` turned false
+    (another caller did the work). Raises :class:`NotConnectedError` when there is no
+    row, and :class:`AuthCodeFlowError` when another caller's refresh failed.
+    """
+    queryset = _tokens().filter(user_id=user_id, provider=provider)
+    waited_for: str | None = None
+    give_up = time.monotonic() + _claim_lifetime().total_seconds() + 5
+    while True:
+        token = _retrying(queryset.first)
         if token is None:
             raise NotConnectedError()
-        if token.needs_reauthorization:
+        if token.needs_reauthorization and not for_removal:
             raise ReauthorizationRequiredError()
-        if stale_access_token is None:
-            due = token.expires_within(conf.REFRESH_LEEWAY if within is None else within)
-        else:
-            due = token.access_token == stale_access_token
-        if not due:
-            return token
-        refresh_token = token.refresh_token
-        try:
-            if not refresh_token:
-                raise InvalidGrantError("There is no refresh token.")
-            result = config.flow_manager.refresh(refresh_token, granted_scope=token.scope)
-        except InvalidGrantError as exc:
-            logger.warning(
-                "refresh of %s token for user %s refused (%s); needs re-authorization",
-                provider,
-                user.pk,
-                exc.error,
+        if not wanted(token):
+            return token, ""
+        if waited_for == token.access_token_encrypted and not token.refresh_claim:
+            # The claim we waited for was released and the row did not change.
+            raise AuthCodeFlowError("Another attempt to refresh this token just failed.")
+        now = timezone.now()
+        claim = secrets.token_hex(16)
+        free = queryset.filter(
+            pk=token.pk, access_token_encrypted=token.access_token_encrypted
+        ).filter(models.Q(refresh_claim="") | models.Q(refresh_claimed_until__lt=now))
+        claimed = _retrying(
+            functools.partial(
+                free.update, refresh_claim=claim, refresh_claimed_until=now + _claim_lifetime()
             )
-            token.needs_reauthorization = True
-            token.save(update_fields=["needs_reauthorization", "updated_at"])
-            reauthorize = True
-        else:
-            token.apply(result)
-            token.save()
-            signals.send_on_commit(signals.token_refreshed, token, user)
-            logger.info("refreshed %s token for user %s", provider, user.pk)
-    if reauthorize:
-        raise ReauthorizationRequiredError()
+        )
+        if claimed:
+            token.refresh_claim = claim
+            return token, claim
+        waited_for = token.access_token_encrypted
+        if time.monotonic() > give_up:
+            raise AuthCodeFlowError("Timed out waiting for another refresh of this token.")
+        time.sleep(POLL_SECONDS)
+
+
+def _release(token: OAuthToken, claim: str, **changes: Any) -> int:
+    """Write ``changes`` and drop the claim, if this caller still holds it."""
+    held = _tokens().filter(pk=token.pk, refresh_claim=claim)
+    return _retrying(
+        lambda: held.update(
+            refresh_claim="", refresh_claimed_until=None, updated_at=timezone.now(), **changes
+        )
+    )
+
+
+@sensitive_variables()
+def _refresh(
+    user: User, user_id: Any, config: Provider, due: Callable[[OAuthToken], bool]
+) -> OAuthToken:
+    token, claim = _claim(user_id, config.slug, due)
+    if not claim:
+        return token
+    try:
+        refresh_token = token.refresh_token
+        if not refresh_token:
+            raise InvalidGrantError("There is no refresh token.")
+        result = config.flow_manager.refresh(refresh_token, granted_scope=token.scope)
+    except InvalidGrantError as exc:
+        logger.warning(
+            "refresh of %s token for user %s refused (%s); needs re-authorization",
+            config.slug,
+            user_id,
+            exc.error,
+        )
+        _release(token, claim, needs_reauthorization=True)
+        raise ReauthorizationRequiredError() from None
+    except BaseException:
+        _release(token, claim)
+        raise
+    token.apply(result)
+    written = _release(
+        token,
+        claim,
+        access_token_encrypted=token.access_token_encrypted,
+        refresh_token_encrypted=token.refresh_token_encrypted,
+        token_type=token.token_type,
+        scope=token.scope,
+        expires_at=token.expires_at,
+        needs_reauthorization=False,
+    )
+    if not written:
+        # Removed or reconnected meanwhile: this new grant is stored nowhere.
+        _revoke_at_provider(config, result.refresh_token, result.access_token)
+        raise NotConnectedError()
+    signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
+    logger.info("refreshed %s token for user %s", config.slug, user_id)
     return token
 
 
@@ -131,8 +314,36 @@ class BearerAuth(requests.auth.AuthBase):
         return "BearerAuth(...)"
 
 
+def check_api_url(config: Provider, url: str) -> None:
+    """Refuse, before a byte is sent, a URL that is not under one of the provider's
+    ``api_base_urls`` or that is not https (RFC 6750 5.3; http only on loopback)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(host)):
+        raise UntrustedURLError(
+            f"Refusing to send the {config.name} token over {parts.scheme or 'no'} scheme: "
+            "bearer tokens go over https only (http on loopback)."
+        )
+    for base in config.api_base_urls:
+        allowed = urlsplit(base)
+        same_origin = (parts.scheme, host, parts.port) == (
+            allowed.scheme,
+            allowed.hostname,
+            allowed.port,
+        )
+        prefix = allowed.path.rstrip("/")
+        if same_origin and (parts.path == prefix or parts.path.startswith(prefix + "/")):
+            return
+    declared = ", ".join(config.api_base_urls) or "none"
+    raise UntrustedURLError(
+        f"Refusing to send the {config.name} token to {parts.scheme}://{host}: not under the "
+        f"provider's api_base_urls ({declared})."
+    )
+
+
 class OAuthSession(requests.Session):
-    """A ``requests.Session`` that sends ``user``'s bearer token for ``provider``.
+    """A ``requests.Session`` that sends ``user``'s bearer token for ``provider``, only
+    to the provider's ``api_base_urls``.
 
     Before each request the token is refreshed if needed; a 401 answer causes one
     refresh and one retry.
@@ -146,59 +357,103 @@ class OAuthSession(requests.Session):
     def __repr__(self) -> str:
         return f"<OAuthSession provider={self.oauth_provider!r} user={self.oauth_user.pk}>"
 
+    @sensitive_variables()
     def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.pop("auth", None)
+        text_url = url.decode() if isinstance(url, bytes) else url
+        check_api_url(get_provider(self.oauth_provider), text_url)
         access_token = get_access_token(self.oauth_user, self.oauth_provider)
-        response = super().request(method, url, auth=BearerAuth(access_token), **kwargs)
+        response = super().request(method, text_url, auth=BearerAuth(access_token), **kwargs)
         if response.status_code != 401:
             return response
         response.close()
         token = refresh(self.oauth_user, self.oauth_provider, stale_access_token=access_token)
-        return super().request(method, url, auth=BearerAuth(token.access_token), **kwargs)
+        return super().request(method, text_url, auth=BearerAuth(token.access_token), **kwargs)
 
 
 def authorized_session(user: User, provider: str) -> OAuthSession:
     """A session that calls ``provider``'s API as ``user``."""
+    get_provider(provider)
     _get_token(user, provider)
     return OAuthSession(user, provider)
 
 
 def revoke(user: User, provider: str) -> bool:
-    """Revoke ``user``'s tokens at ``provider`` (RFC 7009) when it supports it, then
-    delete them. A provider failure is logged and the tokens are deleted anyway.
-    Returns whether there was a connection to remove."""
-    token = OAuthToken.objects.filter(user_id=_user_pk(user), provider=provider).first()
-    if token is None:
-        return False
+    """Remove ``user``'s connection to ``provider``: revoke its tokens at the provider
+    (RFC 7009) when it supports it, and delete them. A provider failure is logged and
+    the tokens are deleted anyway. Returns whether there was a connection to remove.
+
+    The removal claims the row first, so it waits for a refresh in progress and
+    revokes the tokens that refresh stored, never an outdated pair.
+    """
     try:
-        config = get_provider(provider)
+        token, claim = _claim(_user_pk(user), provider, lambda token: True, for_removal=True)
+    except NotConnectedError:
+        return False
+    deleted = _remove(token, claim)
+    logger.info("removed %s connection of user %s", provider, user.pk)
+    return deleted
+
+
+def _remove(token: OAuthToken, claim: str) -> bool:
+    queryset = _tokens().filter(pk=token.pk, refresh_claim=claim)
+
+    def delete() -> int:
+        with transaction.atomic(using=_db()):
+            return queryset.delete()[0]
+
+    return bool(_retrying(delete))
+
+
+@sensitive_variables()
+def _token_deleted(
+    sender: type[OAuthToken], instance: OAuthToken, using: str, **kwargs: Any
+) -> None:
+    """Every removal of a connection (disconnect, the admin, a deleted user, a queryset
+    ``delete()``) revokes it at the provider once committed, and sends ``token_revoked``."""
+    try:
+        config: Provider | None = get_provider(instance.provider)
     except UnknownProviderError:
         config = None
+    pair: list[str | None] = [None, None]
     if config is not None and config.supports_revocation and conf.REVOKE_ON_DISCONNECT:
-        _revoke_at_provider(token, config.flow_manager)
-    with transaction.atomic():
-        token.delete()
-        signals.send_on_commit(signals.token_revoked, token, user)
-    logger.info("removed %s connection of user %s", provider, user.pk)
-    return True
+        for index, name in enumerate(("refresh_token", "access_token")):
+            try:
+                pair[index] = getattr(instance, name)
+            except TokenDecryptionError:
+                logger.warning("cannot decrypt the %s of %r to revoke it", name, instance)
+    user = instance.user
+
+    def after_commit() -> None:
+        if config is not None:
+            _revoke_at_provider(config, pair[0], pair[1])
+        signals.token_revoked.send(
+            sender=OAuthToken, user=user, provider=instance.provider, token=instance
+        )
+
+    transaction.on_commit(after_commit, using=using)
 
 
-def _revoke_at_provider(token: OAuthToken, manager: Any) -> None:
-    for hint in ("refresh_token", "access_token"):
-        try:
-            value = getattr(token, hint)
-        except TokenDecryptionError:
-            logger.warning("cannot decrypt the %s of %r to revoke it", hint, token)
-            continue
+@sensitive_variables()
+def _revoke_at_provider(
+    config: Provider, refresh_token: str | None, access_token: str | None
+) -> None:
+    """Revoke the refresh then the access token (RFC 7009), when the provider can."""
+    if not config.supports_revocation or not conf.REVOKE_ON_DISCONNECT:
+        return
+    for hint, value in (("refresh_token", refresh_token), ("access_token", access_token)):
         if not value:
             continue
         try:
-            manager.revoke(value, token_type_hint=hint)
+            config.flow_manager.revoke(value, token_type_hint=hint)
         except AuthCodeFlowError as exc:
             logger.warning(
-                "revoking the %s %s of user %s failed (%s); deleting it locally",
-                token.provider,
+                "revoking a %s %s failed (%s); it is deleted locally",
+                config.slug,
                 hint,
-                token.user_id,
                 exc.description,
             )
+
+
+def connect_signals() -> None:
+    post_delete.connect(_token_deleted, sender=OAuthToken, dispatch_uid="acf_token_deleted")

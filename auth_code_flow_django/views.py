@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 
 from . import tokens
 from .conf import conf
@@ -31,8 +32,8 @@ from .exceptions import (
     AuthCodeFlowError,
     AuthorizationError,
     BaseAuthCodeFlowError,
+    ImproperlyConfigured,
     IssuerMismatchError,
-    StateError,
     clean_error_code,
     clean_provider_text,
 )
@@ -51,14 +52,16 @@ MAX_NEXT_LENGTH = 2048
 
 
 def status_for(error: BaseAuthCodeFlowError) -> int:
-    """The HTTP status of the error page for ``error``."""
+    """The HTTP status of the error page for ``error``: never a 500."""
     if isinstance(error, AccessDeniedError):
         return 403
     if isinstance(error, AuthCodeFlowError):
         return 502
-    if isinstance(error, (StateError, AuthorizationError, IssuerMismatchError)):
-        return 400
-    return 500
+    if isinstance(error, ImproperlyConfigured):
+        return 503
+    # State problems, a refused authorization, an iss mismatch, a pending
+    # authorization that the current keys cannot decrypt: start again.
+    return 400
 
 
 def safe_next(request: HttpRequest, value: object) -> str:
@@ -79,17 +82,33 @@ def _user(request: HttpRequest) -> AbstractBaseUser:
     return user
 
 
+def unconfigured_provider(slug: str) -> Provider:
+    """A stand-in for a provider removed from settings while connections to it remain."""
+    return Provider(slug=slug, client_id="", display_name=slug)
+
+
 class ProviderMixin(LoginRequiredMixin):
     """Resolve the ``provider`` URL argument; an unknown slug is a 404."""
 
     provider: Provider
     error_template_name = "auth_code_flow_django/error.html"
+    #: Whether a provider no longer in settings is accepted when the user still has a
+    #: connection to it (so it can be removed).
+    allow_unconfigured = False
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        slug = kwargs["provider"]
         try:
-            self.provider = get_provider(kwargs["provider"])
+            self.provider = get_provider(slug)
         except UnknownProviderError:
-            raise Http404(_("Unknown provider.")) from None
+            user = request.user
+            if not (
+                self.allow_unconfigured
+                and user.is_authenticated
+                and OAuthToken.objects.filter(user_id=user.pk, provider=slug).exists()
+            ):
+                raise Http404(_("Unknown provider.")) from None
+            self.provider = unconfigured_provider(slug)
         return super().dispatch(request, *args, **kwargs)
 
     def render_error(self, request: HttpRequest, error: BaseAuthCodeFlowError) -> HttpResponse:
@@ -112,9 +131,16 @@ class ConnectionsView(LoginRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         user = _user(request)
         stored = {t.provider: t for t in OAuthToken.objects.filter(user_id=user.pk)}
+        providers = get_providers()
         rows = [
-            {"provider": provider, "token": stored.get(slug)}
-            for slug, provider in get_providers().items()
+            {"provider": provider, "token": stored.get(slug), "configured": True}
+            for slug, provider in providers.items()
+        ]
+        # Connections to providers removed from settings can still be removed.
+        rows += [
+            {"provider": unconfigured_provider(slug), "token": token, "configured": False}
+            for slug, token in stored.items()
+            if slug not in providers
         ]
         return render(request, self.template_name, {"connections": rows})
 
@@ -136,7 +162,8 @@ class AuthorizeView(ProviderMixin, View):
 
     def get(self, request: HttpRequest, provider: str) -> HttpResponse:
         next_url = safe_next(request, request.GET.get("next"))
-        if conf.AUTHORIZE_ON_GET:
+        # HEAD must have no side effects: it gets the confirm page.
+        if conf.AUTHORIZE_ON_GET and request.method == "GET":
             return self.start(request, next_url)
         return render(
             request, self.template_name, {"provider": self.provider, "next_url": next_url}
@@ -165,7 +192,8 @@ class AuthorizeView(ProviderMixin, View):
 class CallbackView(ProviderMixin, View):
     """The provider sends the user back here with ``code`` and ``state`` (or ``error``)."""
 
-    http_method_names: ClassVar[list[str]] = ["get", "head"]  # type: ignore[misc]
+    # Not HEAD: link checkers and prefetchers must not spend the single-use code.
+    http_method_names: ClassVar[list[str]] = ["get"]  # type: ignore[misc]
 
     def handle_no_permission(self) -> HttpResponseRedirect:
         # Never carry the code into a login URL's ``next``: start over from the list.
@@ -212,6 +240,7 @@ class CallbackView(ProviderMixin, View):
                 params[name] = values[0]
         return params
 
+    @method_decorator(sensitive_variables())
     def complete(self, request: HttpRequest) -> tuple[OAuthToken, str]:
         """Check, exchange and store; return the token and where to go next."""
         user = _user(request)
@@ -276,10 +305,13 @@ class CallbackView(ProviderMixin, View):
         return self.render_error(self.request, error)
 
 
+@method_decorator(transaction.non_atomic_requests, name="dispatch")
 class DisconnectView(ProviderMixin, View):
-    """POST only: revoke at the provider where supported, then delete."""
+    """POST only: revoke at the provider where supported, then delete. Not wrapped in
+    ``ATOMIC_REQUESTS``: the removal commits before the provider is called."""
 
     http_method_names: ClassVar[list[str]] = ["post"]  # type: ignore[misc]
+    allow_unconfigured = True
 
     def post(self, request: HttpRequest, provider: str) -> HttpResponse:
         removed = tokens.revoke(_user(request), self.provider.slug)

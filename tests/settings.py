@@ -163,6 +163,7 @@ OAUTH_PROVIDERS = {
         "client_id": "example-client-id",
         "client_secret": "example-client-secret-value",
         "scope": "read write",
+        "api_base_urls": ["https://api.provider.example/"],
     },
     "stackexchange": {
         "preset": "stackexchange",

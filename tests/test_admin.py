@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import responses
@@ -73,9 +74,11 @@ def test_token_search_and_filters(admin_client_: Client, user: User, other_user:
     assert "needs re-authorization" in admin_client_.get(base).content.decode()
 
 
-def test_revoke_action_revokes_and_deletes(admin_client_: Client, user: User) -> None:
+def test_revoke_action_revokes_and_deletes(
+    admin_client_: Client, user: User, django_capture_on_commit_callbacks: Any
+) -> None:
     token = make_token(user)
-    with responses.RequestsMock() as mocked:
+    with responses.RequestsMock() as mocked, django_capture_on_commit_callbacks(execute=True):
         revoke = mocked.post(REVOKE_URL, body="")
         response = admin_client_.post(
             "/admin/auth_code_flow_django/oauthtoken/",

@@ -26,7 +26,11 @@ API = "https://api.provider.example/me"
 
 
 def test_no_secret_in_any_log_record(
-    alice: Client, user: User, mocked: Any, caplog: pytest.LogCaptureFixture
+    alice: Client,
+    user: User,
+    mocked: Any,
+    caplog: pytest.LogCaptureFixture,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     mocked.post(
@@ -85,7 +89,8 @@ def test_no_secret_in_any_log_record(
     with pytest.raises(Exception):  # noqa: B017, PT011 - any refusal; the logs matter here
         tokens.refresh(user, "example", stale_access_token="SECOND-ACCESS-TOKEN")
     # Disconnect with the revocation endpoint down.
-    alice.post("/oauth/example/disconnect/")
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.post("/oauth/example/disconnect/")
 
     basic = base64.b64encode(f"example-client-id:{SECRET}".encode()).decode()
     secrets = [

@@ -84,6 +84,9 @@ LOGOUT_REDIRECT_URL = "/"
 OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,
     "ROTATE_REFRESH_TOKEN": True,
+    # RFC 9700 4.14.2: a refresh token used twice revokes the whole grant, so a client
+    # that refreshes the same token from two workers loses the connection.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "SCOPES": {"read": "Read your demo profile"},
     "DEFAULT_SCOPES": ["read"],
@@ -105,6 +108,7 @@ OAUTH_PROVIDERS: dict[str, dict[str, object]] = {
         "scope": "read",
         "token_endpoint_auth_method": "client_secret_basic",
         "use_pkce": True,
+        "api_base_urls": [DEMO_PROVIDER_URL.rstrip("/") + "/api/"],
     },
 }
 

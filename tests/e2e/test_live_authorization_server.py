@@ -60,6 +60,7 @@ def demo(settings: Any, authorization_server: str) -> str:
             "client_secret": DEMO_CLIENT_SECRET,
             "scope": "read",
             "token_endpoint_auth_method": "client_secret_basic",
+            "api_base_urls": [f"{authorization_server}/api/"],
         }
     }
     return authorization_server
@@ -210,6 +211,28 @@ def test_refresh_after_forced_expiry_rotates_the_refresh_token(
     # The rotated-out refresh token no longer works at the server.
     with pytest.raises(exc.InvalidGrantError):
         get_provider("demo").flow_manager.refresh(str(old_refresh))
+
+
+def test_concurrent_callers_refresh_once_at_a_server_that_detects_reuse(
+    browser: Browser, alice: User
+) -> None:
+    """The demo server revokes the whole grant when a refresh token is used twice: eight
+    workers asking at once for an expired token must cause one refresh, or the
+    connection dies."""
+    from tests.conftest import run_in_threads
+
+    assert connect(browser).status_code == 302
+    old_refresh = str(OAuthToken.objects.get().refresh_token)
+    OAuthToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    results = run_in_threads(8, lambda i: tokens.get_access_token(alice, "demo"))
+    assert all(isinstance(r, str) for r in results), results
+    assert len(set(results)) == 1
+    assert api_me(browser.server, results[0]).status_code == 200
+    with pytest.raises(exc.InvalidGrantError):
+        get_provider("demo").flow_manager.refresh(old_refresh)
+    # Using the old refresh token again made the server revoke the grant: proof that
+    # the check above would have caught a second refresh.
+    assert api_me(browser.server, results[0]).status_code == 403
 
 
 def test_disconnect_revokes_at_the_server(browser: Browser, alice: User) -> None:
