@@ -182,17 +182,18 @@ def shared_db(transactional_db: Any, tmp_path: Path) -> Iterator[dict[str, str]]
 
 @contextmanager
 def committed(alias: str) -> Iterator[None]:
-    """A transaction on ``alias`` whose on-commit callbacks have run at the end of the
-    block: it commits, or inside the test case's own transaction the callbacks are run
-    as if it had."""
-    from django.db import transaction
+    """A block whose writes on ``alias`` are committed at its end, with their on-commit
+    callbacks run: a transaction of its own in a transactional test; inside the test
+    case's transaction, which never commits, the callbacks are run as if it had."""
+    from django.db import connections, transaction
     from django.test import TestCase
 
-    with (
-        TestCase.captureOnCommitCallbacks(using=alias, execute=True),
-        transaction.atomic(using=alias),
-    ):
-        yield
+    if connections[alias].in_atomic_block:
+        with TestCase.captureOnCommitCallbacks(using=alias, execute=True):
+            yield
+    else:
+        with transaction.atomic(using=alias):
+            yield
 
 
 def run_in_threads(count: int, target: Any) -> list[Any]:
