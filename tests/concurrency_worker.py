@@ -2,7 +2,7 @@
 
 Started as ``python -m tests.concurrency_worker JOB`` with the test run's environment,
 plus ``AUTH_CODE_FLOW_TEST_DATABASE_NAMES`` naming the test database. JOB is JSON:
-``{"user": pk, "provider": name, "providers": OAUTH_PROVIDERS, "rolled_back": bool}``.
+``{"user": pk, "provider": name, "settings": {NAME: value}, "rolled_back": bool}``.
 The worker sets Django up, connects, prints ``ready``, waits for a line on stdin, calls,
 and prints one JSON line: ``{"token": ...}`` or ``{"error": ...}``.
 """
@@ -50,7 +50,7 @@ def main() -> None:
 
     for alias in connections:
         connections[alias].ensure_connection()
-    with override_settings(OAUTH_PROVIDERS=job["providers"]):
+    with override_settings(**job["settings"]):
         print("ready", flush=True)
         sys.stdin.readline()
         try:

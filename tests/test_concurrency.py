@@ -103,6 +103,9 @@ def endpoint(settings: Any) -> Iterator[TokenEndpoint]:
     providers = json.loads(json.dumps(django_settings.OAUTH_PROVIDERS))
     providers["example"]["base_uri"] = server.base_uri
     settings.OAUTH_PROVIDERS = providers
+    # Ample for a 300 ms reply on loopback; a caller that waits for a lock gives up
+    # sooner than with the default, so a failure is reported quickly.
+    settings.AUTH_CODE_FLOW_HTTP_TIMEOUT = 2.0
     try:
         yield server
     finally:
@@ -190,7 +193,10 @@ def test_processes_refresh_once_and_all_get_the_new_token(
     job = {
         "user": str(expired.pk),
         "provider": "example",
-        "providers": django_settings.OAUTH_PROVIDERS,
+        "settings": {
+            name: getattr(django_settings, name)
+            for name in ("OAUTH_PROVIDERS", "AUTH_CODE_FLOW_HTTP_TIMEOUT")
+        },
         "rolled_back": rolled_back,
     }
     results = run_in_processes(PROCESSES, job, shared_db)
