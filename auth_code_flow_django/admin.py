@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from . import tokens
 from .models import OAuthState, OAuthToken, OAuthTokenQuerySet
@@ -46,10 +47,23 @@ def _user_search_fields() -> tuple[str, ...]:
     return tuple(sorted(fields))
 
 
+def when(value: datetime | None) -> str:
+    """A time to the minute with its time zone (naive values are in ``TIME_ZONE``)."""
+    if value is None:
+        return "-"
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return dateformat.format(value, "Y-m-d H:i T")
+
+
 class ReadOnlyUserObjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """Shown, searched by user, never added or edited by hand."""
 
     list_select_related = ("user",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # Every page names the user (titles, confirmation lists): one query, not N.
+        return super().get_queryset(request).select_related("user")
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         return _user_search_fields()
@@ -64,22 +78,31 @@ class ReadOnlyUserObjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(OAuthToken)
 class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
-    list_display = ("user", "provider", "scope", "expires_at", "status_display", "updated_at")
+    """Deleting a token here (its page's Delete button or the "delete selected" action)
+    revokes the grant at the provider too, through ``tokens.revoke()`` as disconnecting does."""
+
+    list_display = (
+        "user",
+        "provider",
+        "scope",
+        "expires_display",
+        "status_display",
+        "updated_display",
+    )
     list_filter = ("provider", TokenStatusFilter)
     date_hierarchy = "updated_at"
-    actions = ("revoke_and_delete",)
     fields = (
         "user",
         "provider",
         "status_display",
         "token_type",
         "scope",
-        "expires_at",
+        "expires_display",
         "masked_access_token",
         "masked_refresh_token",
-        "needs_reauthorization",
-        "created_at",
-        "updated_at",
+        "reauthorization_display",
+        "created_display",
+        "updated_display",
     )
     readonly_fields = fields
 
@@ -91,6 +114,26 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
             OAuthToken.STATUS_REAUTHORIZE: str(_("needs re-authorization")),
         }[obj.status]
 
+    @admin.display(description=_("needs re-authorization"))
+    def reauthorization_display(self, obj: OAuthToken) -> str:
+        if obj.needs_reauthorization:
+            return str(
+                _("Yes: the provider refused the refresh token; the user must connect again.")
+            )
+        return str(_("No"))
+
+    @admin.display(description=_("expires"), ordering="expires_at")
+    def expires_display(self, obj: OAuthToken) -> str:
+        return when(obj.expires_at)
+
+    @admin.display(description=_("created"), ordering="created_at")
+    def created_display(self, obj: OAuthToken) -> str:
+        return when(obj.created_at)
+
+    @admin.display(description=_("updated"), ordering="updated_at")
+    def updated_display(self, obj: OAuthToken) -> str:
+        return when(obj.updated_at)
+
     @admin.display(description=_("access token"))
     def masked_access_token(self, obj: OAuthToken) -> str:
         return obj.masked_access_token()
@@ -99,16 +142,23 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
     def masked_refresh_token(self, obj: OAuthToken) -> str:
         return obj.masked_refresh_token() or "-"
 
-    @admin.action(description=_("Revoke at the provider and delete"), permissions=["delete"])
-    def revoke_and_delete(self, request: HttpRequest, queryset: QuerySet[OAuthToken]) -> None:
-        count = 0
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        stock = actions.get("delete_selected")
+        if stock is not None:
+            function, name, _description = stock
+            description = gettext(
+                "Revoke at the provider and delete selected %(verbose_name_plural)s"
+            )
+            actions[name] = (function, name, description)
+        return actions
+
+    def delete_model(self, request: HttpRequest, obj: OAuthToken) -> None:
+        tokens.revoke(obj.user, obj.provider)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OAuthToken]) -> None:
         for token in queryset.select_related("user"):
-            count += tokens.revoke(token.user, token.provider)
-        self.message_user(
-            request,
-            ngettext("Removed %d connection.", "Removed %d connections.", count) % count,
-            messages.SUCCESS,
-        )
+            tokens.revoke(token.user, token.provider)
 
 
 class StateStatusFilter(admin.SimpleListFilter):
@@ -129,29 +179,63 @@ class StateStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+def state_status(obj: OAuthState) -> str:
+    """As :class:`StateStatusFilter` sorts them: used wins over expired."""
+    if obj.used_at is not None:
+        return "used"
+    return "expired" if obj.is_expired else "pending"
+
+
 @admin.register(OAuthState)
 class OAuthStateAdmin(ReadOnlyUserObjectAdmin):
-    list_display = ("user", "provider", "created_at", "expires_at", "used_at", "is_expired")
+    list_display = (
+        "user",
+        "provider",
+        "status_display",
+        "created_display",
+        "expires_display",
+        "used_display",
+    )
     list_filter = ("provider", StateStatusFilter)
-    actions = ("delete_expired",)
+    actions = ("delete_expired_and_used",)
     fields = (
         "user",
         "provider",
+        "status_display",
         "redirect_uri",
         "next_url",
-        "created_at",
-        "expires_at",
-        "used_at",
+        "created_display",
+        "expires_display",
+        "used_display",
     )
     readonly_fields = fields
 
-    @admin.display(boolean=True, description=_("expired"))
-    def is_expired(self, obj: OAuthState) -> bool:
-        return obj.is_expired
+    @admin.display(description=_("status"))
+    def status_display(self, obj: OAuthState) -> str:
+        return str(
+            {"pending": _("pending"), "used": _("used"), "expired": _("expired")}[
+                state_status(obj)
+            ]
+        )
 
-    @admin.action(description=_("Delete expired states"), permissions=["delete"])
-    def delete_expired(self, request: HttpRequest, queryset: QuerySet[OAuthState]) -> None:
-        count, _details = queryset.filter(expires_at__lte=timezone.now()).delete()
+    @admin.display(description=_("created"), ordering="created_at")
+    def created_display(self, obj: OAuthState) -> str:
+        return when(obj.created_at)
+
+    @admin.display(description=_("expires"), ordering="expires_at")
+    def expires_display(self, obj: OAuthState) -> str:
+        return when(obj.expires_at)
+
+    @admin.display(description=_("used"), ordering="used_at")
+    def used_display(self, obj: OAuthState) -> str:
+        return when(obj.used_at)
+
+    @admin.action(description=_("Delete expired and used authorizations"), permissions=["delete"])
+    def delete_expired_and_used(
+        self, request: HttpRequest, queryset: QuerySet[OAuthState]
+    ) -> None:
+        finished = Q(expires_at__lte=timezone.now()) | Q(used_at__isnull=False)
+        count, _details = queryset.filter(finished).delete()
         self.message_user(
             request,
             ngettext("Deleted %d state.", "Deleted %d states.", count) % count,

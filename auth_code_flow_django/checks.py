@@ -5,22 +5,24 @@ Ids are never reused. Raw values are read as ``object`` and narrowed.
 
 from __future__ import annotations
 
-import ipaddress
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from .conf import DEFAULTS
+from .endpoints import absolute_url, check_base_uri, endpoint_url
+from .endpoints import is_loopback as is_loopback
+from .exceptions import EndpointURLError, EndpointURLProblem
 from .flow import CLIENT_AUTH_METHODS
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_BOOL_KEYS = ("use_pkce", "token_type_required")
+_BOOL_KEYS = ("use_pkce", "token_type_required", "discovery")
 _STR_KEYS = (
     "display_name",
     "base_uri",
@@ -29,6 +31,8 @@ _STR_KEYS = (
     "revocation_path",
     "redirect_uri",
     "issuer",
+    "jwks_uri",
+    "userinfo_endpoint",
     "expires_in_field",
     "client_id",
     "client_secret",
@@ -39,32 +43,39 @@ def _id(number: int) -> str:
     return f"auth_code_flow_django.E{number:03d}"
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+#: The check id and hint for each reason an endpoint URL is refused.
+_URL_PROBLEMS: Mapping[EndpointURLProblem, tuple[int, str]] = {
+    "missing": (
+        7,
+        "Set base_uri to https://... and each endpoint to a path starting with '/', "
+        "or give an absolute https:// URL.",
+    ),
+    "not_absolute": (
+        7,
+        "Set base_uri to https://... and each endpoint to a path starting with '/', "
+        "or give an absolute https:// URL.",
+    ),
+    "insecure": (
+        8,
+        "Codes, secrets and tokens would cross the network in clear; use https:// "
+        "(http is allowed on loopback hosts only: localhost, 127.0.0.1 and ::1).",
+    ),
+    "unsafe": (
+        13,
+        "An endpoint URL must not be able to send requests to another host: no user "
+        "information (@), backslash, whitespace, control character or fragment (#), "
+        "and a plain host name (xn-- for an international one) or IP address; a "
+        "relative path starts with a single '/' and is joined to base_uri.",
+    ),
+}
+
+
+def _usable_url(url: object, setting: str) -> bool:
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
+        absolute_url(url, setting)
+    except EndpointURLError:
         return False
-
-
-def _endpoint(base: object, path: object) -> str | None:
-    if not isinstance(path, str) or not path:
-        return None
-    if path.startswith(("http://", "https://")):
-        return path
-    if not isinstance(base, str) or not base:
-        return None
-    return base.rstrip("/") + "/" + path.lstrip("/")
-
-
-def _url_problem(url: str) -> int | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return 7
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        return 8
-    return None
+    return True
 
 
 def check_providers(
@@ -77,6 +88,15 @@ def check_providers(
                 "OAUTH_PROVIDERS must be a dict of provider dicts keyed by slug.",
                 hint='OAUTH_PROVIDERS = {"github": {"preset": "github", "client_id": ...}}',
                 id=_id(1),
+            )
+        ]
+    if not raw:
+        return [
+            Warning(
+                "OAUTH_PROVIDERS is empty or not set: there is no provider to connect to.",
+                hint='Add one, e.g. OAUTH_PROVIDERS = {"github": {"preset": "github", '
+                '"client_id": ..., "client_secret": ...}}.',
+                id="auth_code_flow_django.W002",
             )
         ]
     errors: list[CheckMessage] = []
@@ -97,6 +117,16 @@ def _check_provider(slug: object, entry: object) -> list[CheckMessage]:
         ]
     if not isinstance(entry, Mapping):
         return [Error(f"{where} must be a dict.", hint="See the settings reference.", id=_id(2))]
+    preset = entry.get("preset")
+    if preset is not None and not (isinstance(preset, str) and preset in PRESETS):
+        # The entry's other values would be checked without the preset's: only noise.
+        return [
+            Error(
+                f"{where}: unknown preset {preset!r}.",
+                hint=f"Known presets: {', '.join(sorted(PRESETS))}.",
+                id=_id(4),
+            )
+        ]
     errors: list[CheckMessage] = []
     unknown = sorted(str(k) for k in entry if k not in PROVIDER_KEYS)
     if unknown:
@@ -108,18 +138,8 @@ def _check_provider(slug: object, entry: object) -> list[CheckMessage]:
             )
         )
     values: dict[str, object] = {}
-    preset = entry.get("preset")
     if preset is not None:
-        if isinstance(preset, str) and preset in PRESETS:
-            values.update(PRESETS[preset])
-        else:
-            errors.append(
-                Error(
-                    f"{where}: unknown preset {preset!r}.",
-                    hint=f"Known presets: {', '.join(sorted(PRESETS))}.",
-                    id=_id(4),
-                )
-            )
+        values.update(PRESETS[preset])
     values.update(entry)
     errors.extend(_check_values(where, values))
     return errors
@@ -154,6 +174,16 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
                 id=_id(6),
             )
         )
+    if method == "none" and values.get("use_pkce", True) is False:
+        errors.append(
+            Error(
+                f'{where}: a public client (token_endpoint_auth_method "none") must use PKCE.',
+                hint="Remove use_pkce (PKCE is on by default): without a client secret, "
+                "PKCE is what stops a stolen authorization code from being redeemed "
+                "(RFC 9700 2.1.1).",
+                id=_id(14),
+            )
+        )
     scope = values.get("scope", "")
     if not isinstance(scope, str):
         errors.append(
@@ -164,6 +194,8 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
             )
         )
     bad_types = [k for k in _BOOL_KEYS if k in values and not isinstance(values[k], bool)]
+    if values.get("require_iss") is not None and not isinstance(values["require_iss"], bool):
+        bad_types.append("require_iss")
     bad_types += [
         k for k in _STR_KEYS if values.get(k) is not None and not isinstance(values[k], str)
     ]
@@ -182,13 +214,14 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
             )
         )
     errors.extend(_check_endpoints(where, values))
+    errors.extend(_check_openid(where, values))
     errors.extend(_check_api_base_urls(where, values.get("api_base_urls", ())))
     return errors
 
 
 def _check_api_base_urls(where: str, value: object) -> list[CheckMessage]:
     ok = isinstance(value, (list, tuple)) and all(
-        isinstance(url, str) and _url_problem(url) is None for url in value
+        _usable_url(url, "api_base_urls") for url in value
     )
     if ok:
         return []
@@ -202,38 +235,69 @@ def _check_api_base_urls(where: str, value: object) -> list[CheckMessage]:
     ]
 
 
-def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+def _discovers(values: Mapping[str, object]) -> bool:
+    """Whether the provider's metadata will fill the values its settings leave out."""
+    return bool(values.get("issuer")) and values.get("discovery", True) is not False
+
+
+def _check_openid(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
+    issuer = values.get("issuer")
+    if isinstance(issuer, str) and "?" in issuer:
+        errors.append(
+            Error(
+                f"{where}: issuer must have no query.",
+                hint="The issuer identifier is an https URL with at most a path "
+                "(RFC 8414 2), e.g. https://idp.example/realms/main.",
+                id=_id(40),
+            )
+        )
+    scope = values.get("scope", "")
+    openid = isinstance(scope, str) and "openid" in scope.split()
+    if openid and not (issuer and (values.get("jwks_uri") or _discovers(values))):
+        errors.append(
+            Error(
+                f"{where}: the scope asks for openid, but the ID token cannot be checked "
+                "without the server's issuer and jwks_uri.",
+                hint='Set "issuer" (its discovery document gives the jwks_uri), or both '
+                '"issuer" and "jwks_uri" with "discovery": False.',
+                id=_id(41),
+            )
+        )
+    return errors
+
+
+def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    """Build every endpoint URL with the functions the requests use; report each
+    setting at fault once (an http:// ``base_uri`` on ``base_uri``, not on each path)."""
+    problems: dict[str, EndpointURLError] = {}
     base = values.get("base_uri")
-    endpoints = {
+    attempts: list[Callable[[], object]] = []
+    if base is not None and base != "":
+        attempts.append(functools.partial(check_base_uri, base))
+    paths = {
         "authorization_path": values.get("authorization_path", "/authorize"),
         "access_token_path": values.get("access_token_path", "/access_token"),
     }
+    if _discovers(values):
+        # Discovery gives the endpoints the settings leave out (checked when fetched).
+        paths = {setting: path for setting, path in paths.items() if setting in values}
     if values.get("revocation_path"):
-        endpoints["revocation_path"] = values["revocation_path"]
-    for name in ("redirect_uri", "issuer"):
-        if values.get(name):
-            endpoints[name] = values[name]
-    for name, path in endpoints.items():
-        url = path if name in ("redirect_uri", "issuer") else _endpoint(base, path)
-        problem = 7 if not isinstance(url, str) else _url_problem(url)
-        if problem == 7:
-            errors.append(
-                Error(
-                    f"{where}: {name} does not give an absolute http(s) URL.",
-                    hint="Set base_uri (https://...) and a path, or an absolute URL.",
-                    id=_id(7),
-                )
-            )
-        elif problem == 8:
-            errors.append(
-                Error(
-                    f"{where}: {name} uses http:// on a host that is not loopback.",
-                    hint="Codes, secrets and tokens would cross the network in clear; "
-                    "use https:// (http is allowed on localhost and 127.0.0.1 only).",
-                    id=_id(8),
-                )
-            )
+        paths["revocation_path"] = values["revocation_path"]
+    for setting, path in paths.items():
+        attempts.append(functools.partial(endpoint_url, base, path, setting))
+    for setting in ("redirect_uri", "issuer", "jwks_uri", "userinfo_endpoint"):
+        if values.get(setting):
+            attempts.append(functools.partial(absolute_url, values[setting], setting))
+    for attempt in attempts:
+        try:
+            attempt()
+        except EndpointURLError as error:
+            problems.setdefault(error.setting, error)
+    errors: list[CheckMessage] = []
+    for refusal in problems.values():
+        number, hint = _URL_PROBLEMS[refusal.problem]
+        errors.append(Error(f"{where}: {refusal.description}", hint=hint, id=_id(number)))
     return errors
 
 
@@ -245,6 +309,7 @@ def check_app_settings(
         "AUTH_CODE_FLOW_STATE_TTL",
         "AUTH_CODE_FLOW_HTTP_TIMEOUT",
         "AUTH_CODE_FLOW_MAX_RESPONSE_BYTES",
+        "AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL",
     )
     for name in positive_numbers:
         value: object = getattr(settings, name, DEFAULTS[name])

@@ -58,6 +58,11 @@ class Settings:
         """Revoke tokens at the provider when a user disconnects."""
         return cast("bool", getattr(settings, "AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT", True))
 
+    @property
+    def DISCOVERY_CACHE_TTL(self) -> int:
+        """Seconds a provider's discovered metadata and JWK Set stay in Django's cache."""
+        return cast("int", getattr(settings, "AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL", 3600))
+
 
 conf = Settings()
 
@@ -71,4 +76,5 @@ DEFAULTS: dict[str, object] = {
     "AUTH_CODE_FLOW_ENCRYPTION_KEYS": None,
     "AUTH_CODE_FLOW_REFRESH_LEEWAY": 60,
     "AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT": True,
+    "AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL": 3600,
 }

@@ -11,7 +11,7 @@ The seed package's names (``BaseAuthCodeFlowError``, ``AuthCodeFlowError`` with
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 if TYPE_CHECKING:
     import requests
@@ -21,6 +21,7 @@ __all__ = [
     "AuthCodeFlowError",
     "AuthorizationError",
     "BaseAuthCodeFlowError",
+    "EndpointURLError",
     "ImproperlyConfigured",
     "InvalidGrantError",
     "InvalidTokenResponseError",
@@ -85,6 +86,24 @@ class ImproperlyConfigured(BaseAuthCodeFlowError):
 
     error = "server_error"
     default_description = "The OAuth client is not configured correctly."
+
+
+#: Why an endpoint URL is refused: not set, not an absolute http(s) URL, plain http
+#: off loopback, or able to reach another host than the one configured.
+EndpointURLProblem = Literal["missing", "not_absolute", "insecure", "unsafe"]
+
+
+class EndpointURLError(ImproperlyConfigured):
+    """An endpoint URL (``base_uri``, a path, ``issuer`` ...) that must not be used.
+
+    ``setting`` names the setting at fault and ``problem`` says why; the message never
+    repeats the value (it could hold user information).
+    """
+
+    def __init__(self, description: str, *, setting: str, problem: EndpointURLProblem) -> None:
+        super().__init__(description)
+        self.setting = setting
+        self.problem: EndpointURLProblem = problem
 
 
 class StateError(BaseAuthCodeFlowError):

@@ -5,29 +5,33 @@ This module imports nothing from Django. It keeps the public API of the
 fixes its weaknesses: unpredictable state, PKCE by default, a form-encoded token
 request, no retries of a single-use code, no redirects, a bounded reply, and a parsed,
 validated :class:`TokenResponse`.
+
+It composes the core's other modules, none of which imports Django either:
+:mod:`.endpoints` builds every endpoint URL (for the system checks too),
+:mod:`.provider_http` is the one bounded HTTP client every request to a provider goes
+through, and :mod:`.token_replies` decodes and validates what the provider answers.
+Every name this module exported before the split is still importable from it.
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
-import json
 import logging
-import math
-import os
 import re
 import secrets
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any, ClassVar, Literal, get_args
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import requests
 
+from . import provider_http, server_metadata
+from .endpoints import endpoint_url
 from .exceptions import (
     AuthCodeFlowError,
     AuthorizationError,
@@ -36,17 +40,31 @@ from .exceptions import (
     InvalidTokenResponseError,
     RevocationError,
     StateForgeryError,
-    clean_error_code,
-    clean_provider_text,
+)
+from .id_tokens import ID_TOKEN_ALGORITHMS, LEEWAY_SECONDS, validate_id_token
+from .provider_http import new_session
+from .token_replies import (
+    MAX_EXPIRES_IN,
+    MAX_STORED_LENGTH,
+    TokenResponse,
+    decode_body,
+    parse_expires_in,
+    raise_for_error,
+    token_response_from,
 )
 
 __all__ = [
+    "MAX_EXPIRES_IN",
+    "MAX_STORED_LENGTH",
     "AbstractBaseFlowManager",
     "ClientAuthMethod",
     "TokenResponse",
     "code_challenge_s256",
+    "decode_body",
     "make_code_verifier",
     "make_state",
+    "new_session",
+    "parse_expires_in",
     "states_match",
 ]
 
@@ -57,15 +75,7 @@ CLIENT_AUTH_METHODS: tuple[str, ...] = get_args(ClientAuthMethod)
 
 STATE_BYTES = 32  # 256 bits of entropy
 VERIFIER_BYTES = 48  # 64 characters, inside RFC 7636's 43..128
-# Ten years: a longer lifetime is nonsense and would overflow some date arithmetic.
-MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
-_DIGITS = re.compile(r"[0-9]{1,12}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# What no stored provider value may hold: C0/C1 controls (PostgreSQL refuses NUL in
-# text; CR/LF would forge log lines) and lone surrogates (no database can encode them).
-_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-MAX_STORED_LENGTH = 8192
-_KNOWN_FIELDS = frozenset({"access_token", "refresh_token", "token_type", "scope"})
 
 
 def make_state() -> str:
@@ -84,110 +94,11 @@ def code_challenge_s256(code_verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def new_session() -> requests.Session:
-    """A session that takes nothing from the environment by itself.
-
-    ``trust_env`` would attach ``~/.netrc`` credentials to a token request that has no
-    ``Authorization`` header of its own (``client_secret_post``), sending them to the
-    provider; proxies and a CA bundle from the environment are applied per request
-    instead (see ``AbstractBaseFlowManager._environment``).
-    """
-    session = requests.Session()
-    session.trust_env = False
-    return session
-
-
 def states_match(expected: object, received: object) -> bool:
     """Compare two states in constant time; anything but two strings never matches."""
     if not isinstance(expected, str) or not isinstance(received, str) or not expected:
         return False
     return hmac.compare_digest(expected.encode("utf-8"), received.encode("utf-8"))
-
-
-@dataclass(frozen=True)
-class TokenResponse:
-    """A validated token endpoint reply (RFC 6749 5.1).
-
-    ``scope`` is the granted scope: the one the provider returned, or the requested one
-    when the reply omits it (RFC 6749 5.1). ``extras`` holds the other fields.
-    ``repr()`` never shows a token.
-    """
-
-    access_token: str = field(repr=False)
-    token_type: str = "Bearer"
-    expires_in: int | None = None
-    expires_at: datetime | None = None
-    refresh_token: str | None = field(default=None, repr=False)
-    scope: str | None = None
-    extras: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def has_refresh_token(self) -> bool:
-        return bool(self.refresh_token)
-
-    def __repr__(self) -> str:
-        return (
-            f"TokenResponse(token_type={self.token_type!r}, expires_in={self.expires_in!r}, "
-            f"expires_at={self.expires_at!r}, scope={self.scope!r}, "
-            f"has_refresh_token={self.has_refresh_token!r})"
-        )
-
-
-def parse_expires_in(value: object) -> int | None:
-    """A usable lifetime in seconds, or ``None`` for absent or nonsense values."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return None
-        value = int(value)
-    elif isinstance(value, str):
-        if not _DIGITS.fullmatch(value.strip()):
-            return None
-        value = int(value.strip())
-    if not isinstance(value, int) or value <= 0 or value > MAX_EXPIRES_IN:
-        return None
-    return value
-
-
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InvalidTokenResponseError("The provider's reply repeats a field.")
-        result[key] = value
-    return result
-
-
-def decode_body(response: requests.Response) -> dict[str, Any] | None:
-    """The reply as a mapping (JSON object or form-encoded), or ``None`` if it is neither.
-
-    A JSON value that is not an object, or any repeated field, is an
-    :class:`InvalidTokenResponseError`.
-    """
-    try:
-        text = response.content.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    stripped = text.strip()
-    content_type = response.headers.get("Content-Type", "").lower()
-    if "json" in content_type or stripped.startswith(("{", "[")):
-        try:
-            value = json.loads(stripped, object_pairs_hook=_reject_duplicate_keys)
-        except ValueError:
-            return None
-        if not isinstance(value, dict):
-            raise InvalidTokenResponseError(
-                "The provider's reply is JSON but not an object.", response=response
-            )
-        return value
-    if "html" in content_type or stripped.startswith("<") or "=" not in stripped:
-        return None
-    try:
-        pairs = parse_qsl(stripped, keep_blank_values=True, strict_parsing=True)
-    except ValueError:
-        return None
-    return _reject_duplicate_keys(pairs)
 
 
 class AbstractBaseFlowManager(ABC):
@@ -229,6 +140,12 @@ class AbstractBaseFlowManager(ABC):
     timeout: float = 10.0
     #: Largest token endpoint reply read, in bytes.
     max_response_bytes: int = 64 * 1024
+    #: OpenID Connect: the server's issuer identifier and JWK Set, to validate the
+    #: ``id_token`` when the scope has ``openid``.
+    issuer: str | None = None
+    jwks_uri: str | None = None
+    id_token_algorithms: tuple[str, ...] = ID_TOKEN_ALGORITHMS
+    id_token_leeway: float = LEEWAY_SECONDS
 
     required_attributes: ClassVar[tuple[str, ...]] = (
         "authorization_path",
@@ -259,6 +176,9 @@ class AbstractBaseFlowManager(ABC):
             raise ImproperlyConfigured(
                 f"token_endpoint_auth_method must be one of {', '.join(CLIENT_AUTH_METHODS)}"
             )
+        if self.token_endpoint_auth_method == "none" and not self.use_pkce:
+            # RFC 9700 2.1.1: without a secret, only PKCE binds the code to this client.
+            raise ImproperlyConfigured("A public client (no client secret) must use PKCE.")
         self._session: requests.Session | None = None
         self._environments: dict[str, dict[str, Any]] = {}
 
@@ -311,21 +231,21 @@ class AbstractBaseFlowManager(ABC):
 
     # --- endpoints ------------------------------------------------------------------
 
-    def _endpoint(self, path: str | None) -> str:
-        if path is None:
-            raise ImproperlyConfigured(f"{type(self).__name__} has no endpoint path set.")
-        if path.startswith(("https://", "http://")):
-            return path
-        base = self.base_uri or ""
-        if base.endswith("/") and path.startswith("/"):
-            base = base[:-1]
-        return base + path
+    def _endpoint(self, setting: str) -> str:
+        """The URL of the endpoint in attribute ``setting``, built and checked by the same
+        function as the system checks; a bad one raises before anything is sent."""
+        return endpoint_url(self.base_uri, getattr(self, setting), setting)
 
     def _redirect_uri(self, redirect_uri: str | None) -> str:
         uri = redirect_uri or self.redirect_uri
         if not uri:
             raise ImproperlyConfigured(f"{type(self).__name__} has no redirect_uri.")
         return uri
+
+    @property
+    def requests_openid(self) -> bool:
+        """Whether the scope asks for OpenID Connect (an ``id_token``)."""
+        return "openid" in (self.scope or "").split()
 
     def get_authorization_endpoint_params(
         self,
@@ -334,6 +254,7 @@ class AbstractBaseFlowManager(ABC):
         code_verifier: str | None = None,
         redirect_uri: str | None = None,
         extra_params: Mapping[str, str] | None = None,
+        nonce: str | None = None,
     ) -> dict[str, str]:
         params: dict[str, str] = {
             "client_id": str(self.client_id),
@@ -347,6 +268,8 @@ class AbstractBaseFlowManager(ABC):
         if verifier is not None:
             params["code_challenge"] = code_challenge_s256(verifier)
             params["code_challenge_method"] = "S256"
+        if nonce is not None:
+            params["nonce"] = nonce
         for key, value in {**self.extra_authorize_params, **(extra_params or {})}.items():
             params.setdefault(key, value)
         return params
@@ -358,6 +281,7 @@ class AbstractBaseFlowManager(ABC):
         code_verifier: str | None = None,
         redirect_uri: str | None = None,
         extra_params: Mapping[str, str] | None = None,
+        nonce: str | None = None,
     ) -> str:
         """The URL to send the user to; keeps any query ``authorization_path`` has."""
         params = self.get_authorization_endpoint_params(
@@ -365,17 +289,17 @@ class AbstractBaseFlowManager(ABC):
             code_verifier=code_verifier,
             redirect_uri=redirect_uri,
             extra_params=extra_params,
+            nonce=nonce,
         )
-        scheme, netloc, path, query, _fragment = urlsplit(self._endpoint(self.authorization_path))
+        scheme, netloc, path, query, _fragment = urlsplit(self._endpoint("authorization_path"))
         kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in params]
-        # RFC 6749 3.1: the endpoint URI must not include a fragment.
         return urlunsplit((scheme, netloc, path, urlencode([*kept, *params.items()]), ""))
 
     def get_access_token_endpoint(self) -> str:
-        return self._endpoint(self.access_token_path)
+        return self._endpoint("access_token_path")
 
     def get_revocation_endpoint(self) -> str:
-        return self._endpoint(self.revocation_path)
+        return self._endpoint("revocation_path")
 
     def _client_auth_params(self) -> dict[str, str]:
         """Body parameters that authenticate the client (``client_secret_post``, ``none``)."""
@@ -427,38 +351,8 @@ class AbstractBaseFlowManager(ABC):
         """Proxies and CA bundle from the environment, read once per endpoint."""
         cached = self._environments.get(url)
         if cached is None:
-            cached = self._environments[url] = {
-                "proxies": requests.utils.get_environ_proxies(url),
-                "verify": os.environ.get("REQUESTS_CA_BUNDLE")
-                or os.environ.get("CURL_CA_BUNDLE")
-                or True,
-            }
+            cached = self._environments[url] = provider_http.environment_for(url)
         return cached
-
-    def _read_body(self, response: requests.Response, deadline: float) -> None:
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_response_bytes:
-            response.close()
-            raise AuthCodeFlowError("The provider's reply is too large.", response=response)
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            for chunk in response.iter_content(chunk_size=8192):
-                size += len(chunk)
-                if size > self.max_response_bytes:
-                    raise AuthCodeFlowError(
-                        "The provider's reply is too large.", response=response
-                    )
-                if time.monotonic() > deadline:
-                    raise AuthCodeFlowError(
-                        "The provider did not answer in time.", response=response
-                    )
-                chunks.append(chunk)
-        except requests.RequestException as exc:
-            raise AuthCodeFlowError("The provider's reply was cut off.") from exc
-        finally:
-            response.close()
-        response._content = b"".join(chunks)
 
     def _post(
         self,
@@ -468,26 +362,19 @@ class AbstractBaseFlowManager(ABC):
         *,
         as_json: bool = False,
     ) -> requests.Response:
-        headers = {"Accept": "application/json", **headers}
-        deadline = time.monotonic() + self.timeout
         logger.debug("POST %s (grant_type=%s)", url, data.get("grant_type", "-"))
-        try:
-            response = self.get_session().post(
-                url,
-                data=None if as_json else data,
-                json=data if as_json else None,
-                headers=headers,
-                timeout=(min(self.connect_timeout, self.timeout), self.timeout),
-                allow_redirects=False,
-                stream=True,
-                **self._environment(url),
-            )
-        except requests.Timeout as exc:
-            raise AuthCodeFlowError("The provider did not answer in time.") from exc
-        except requests.RequestException as exc:
-            raise AuthCodeFlowError("The provider could not be reached.") from exc
-        self._read_body(response, deadline)
-        return response
+        return provider_http.send(
+            self.get_session(),
+            "POST",
+            url,
+            data=None if as_json else data,
+            json=data if as_json else None,
+            headers={"Accept": "application/json", **headers},
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            max_bytes=self.max_response_bytes,
+            environment=self._environment(url),
+        )
 
     def _redact(self, text: str, *secret_values: str | None) -> str:
         for value in (self.client_secret, self.pkce_secret, *secret_values):
@@ -502,24 +389,9 @@ class AbstractBaseFlowManager(ABC):
         error_class: type[AuthCodeFlowError],
         *secret_values: str | None,
     ) -> None:
-        ok = 200 <= response.status_code < 300
-        if ok and (body is None or "error" not in body):
-            return
-        if body is not None and "error" in body:
-            code = clean_error_code(body.get("error"), "server_error")
-            detail = self._redact(
-                clean_provider_text(body.get("error_description")), *secret_values
-            )
-            message = f"The provider answered {code}" + (f": {detail}" if detail else ".")
-            cls = InvalidGrantError if code == "invalid_grant" else error_class
-            raise cls(message, error=code, response=response)
-        if 300 <= response.status_code < 400:
-            raise error_class(
-                f"The provider answered with a redirect (HTTP {response.status_code}), "
-                "which is not followed.",
-                response=response,
-            )
-        raise error_class(f"The provider answered HTTP {response.status_code}.", response=response)
+        raise_for_error(
+            response, body, error_class, lambda text: self._redact(text, *secret_values)
+        )
 
     # --- the code exchange, as in the seed ------------------------------------------
 
@@ -572,8 +444,14 @@ class AbstractBaseFlowManager(ABC):
         code_verifier: str | None = None,
         redirect_uri: str | None = None,
         post_form_data: bool | None = None,
+        nonce: str | None = None,
     ) -> TokenResponse:
-        """Exchange ``code`` for a validated :class:`TokenResponse`."""
+        """Exchange ``code`` for a validated :class:`TokenResponse`.
+
+        When the scope has ``openid``, the reply's ``id_token`` is validated (with
+        ``nonce``, the one sent in the authorization request, when given) and its
+        claims are the result's ``id_token_claims``.
+        """
         response = self.fetch_access_token(
             user,
             code,
@@ -583,7 +461,54 @@ class AbstractBaseFlowManager(ABC):
             code_verifier=code_verifier,
             redirect_uri=redirect_uri,
         )
-        return self.parse_token_response(response)
+        result = self.parse_token_response(response)
+        if not self.requests_openid:
+            return result
+        try:
+            claims = self.validate_id_token(result.extras.get("id_token"), nonce=nonce)
+        except AuthCodeFlowError as exc:
+            exc.response = exc.response or response
+            raise
+        return dataclasses.replace(result, id_token_claims=claims)
+
+    # --- OpenID Connect -------------------------------------------------------------
+
+    def get_jwks(self, refresh: bool = False) -> Mapping[str, Any]:
+        """The server's JWK Set from ``jwks_uri``, through the bounded HTTP client.
+
+        Fetched on every call here; ``refresh`` asks a caching subclass to fetch it
+        again rather than use what it keeps.
+        """
+        if not self.jwks_uri:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} asks for openid but has no jwks_uri to check "
+                "the ID token with."
+            )
+        logger.debug("GET %s (JWKS)", self.jwks_uri)
+        return server_metadata.fetch_json(
+            self.get_session(),
+            self.jwks_uri,
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            max_bytes=self.max_response_bytes,
+        )
+
+    def validate_id_token(self, id_token: object, *, nonce: str | None) -> dict[str, Any]:
+        """The claims of ``id_token`` (see :func:`.id_tokens.validate_id_token`)."""
+        if not self.issuer:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} asks for openid but has no issuer to check the "
+                "ID token against."
+            )
+        return validate_id_token(
+            id_token,
+            jwks=self.get_jwks,
+            issuer=self.issuer,
+            client_id=str(self.client_id),
+            nonce=nonce,
+            algorithms=self.id_token_algorithms,
+            leeway=self.id_token_leeway,
+        )
 
     def refresh(
         self, refresh_token: str, *, scope: str | None = None, granted_scope: str | None = None
@@ -663,77 +588,18 @@ class AbstractBaseFlowManager(ABC):
         now: datetime | None = None,
         response: requests.Response | None = None,
     ) -> TokenResponse:
-        """Validate a decoded token reply. Every value kept from it is checked here, once,
-        so nothing a database would refuse (a NUL, a lone surrogate) is ever stored.
+        """Validate a decoded token reply (see :func:`token_replies.token_response_from`).
 
         ``previous_scope`` is the scope a reply without ``scope`` keeps (RFC 6749 6: a
         refresh does not change the scope); by default it is the configured one.
         """
-        access_token = body.get("access_token")
-        if not isinstance(access_token, str) or not access_token.strip():
-            raise InvalidTokenResponseError(
-                "The provider's reply has no access token.", response=response
-            )
-        self._check_storable("access token", access_token, response)
-        token_type = body.get("token_type")
-        if token_type is None and not self.token_type_required:
-            token_type = "Bearer"
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            shown = clean_provider_text(token_type, 40) or "none"
-            raise InvalidTokenResponseError(
-                f"The provider issued an unsupported token type ({shown}); only Bearer "
-                "tokens are supported.",
-                response=response,
-            )
-        expires_in = parse_expires_in(body.get(self.expires_in_field))
-        now = now or datetime.now(timezone.utc)
-        expires_at = None if expires_in is None else now + timedelta(seconds=expires_in)
-        refresh_token = body.get("refresh_token")
-        if refresh_token is None or refresh_token == "":
-            refresh_token = previous_refresh_token
-        elif not isinstance(refresh_token, str):
-            raise InvalidTokenResponseError(
-                "The provider's refresh token is not a string.", response=response
-            )
-        else:
-            self._check_storable("refresh token", refresh_token, response)
-        scope = self._granted_scope(body.get("scope"), previous_scope, response)
-        extras = {
-            k: v for k, v in body.items() if k not in _KNOWN_FIELDS and k != self.expires_in_field
-        }
-        return TokenResponse(
-            access_token=access_token,
-            token_type="Bearer",
-            expires_in=expires_in,
-            expires_at=expires_at,
-            refresh_token=refresh_token,
-            scope=scope,
-            extras=extras,
+        return token_response_from(
+            body,
+            configured_scope=self.scope,
+            token_type_required=self.token_type_required,
+            expires_in_field=self.expires_in_field,
+            previous_refresh_token=previous_refresh_token,
+            previous_scope=previous_scope,
+            now=now,
+            response=response,
         )
-
-    def _granted_scope(
-        self, value: object, previous: str | None, response: requests.Response | None
-    ) -> str | None:
-        if value is None:
-            return previous if previous is not None else self.scope
-        if isinstance(value, list) and all(isinstance(s, str) for s in value):
-            value = " ".join(value)
-        if not isinstance(value, str):
-            raise InvalidTokenResponseError(
-                "The provider's granted scope is not a string.", response=response
-            )
-        self._check_storable("granted scope", value, response)
-        requested = previous if previous is not None else self.scope
-        if requested is not None and set(value.replace(",", " ").split()) != set(
-            requested.replace(",", " ").split()
-        ):
-            logger.info("granted scope %r differs from requested %r", value, requested)
-        return value
-
-    @staticmethod
-    def _check_storable(name: str, value: str, response: requests.Response | None) -> None:
-        if len(value) > MAX_STORED_LENGTH or _UNSTORABLE.search(value):
-            raise InvalidTokenResponseError(
-                f"The provider's {name} has control characters or is too long.",
-                response=response,
-            )

@@ -1,7 +1,8 @@
 """Storage: pending authorizations (``OAuthState``) and tokens (``OAuthToken``).
 
 Secrets are never stored in clear: the ``state`` is kept as a SHA-256 digest, and
-the PKCE verifier and the tokens are encrypted (:mod:`.crypto`).
+the PKCE verifier, the OpenID Connect nonce and the tokens are encrypted
+(:mod:`.crypto`).
 """
 
 from __future__ import annotations
@@ -49,10 +50,17 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
         return self.filter(expires_at__lte=now or timezone.now())
 
     def start(
-        self, user: AbstractBaseUser, provider: str, redirect_uri: str, next_url: str = ""
+        self,
+        user: AbstractBaseUser,
+        provider: str,
+        redirect_uri: str,
+        next_url: str = "",
+        *,
+        nonce: str | None = None,
     ) -> tuple[OAuthState, str, str]:
         """Record a new authorization for ``user``; return it, the raw ``state`` and the
-        PKCE verifier (both kept only in digest or encrypted form)."""
+        PKCE verifier (both kept only in digest or encrypted form). ``nonce``, the
+        OpenID Connect nonce sent with it, is kept encrypted."""
         state = make_state()
         verifier = make_code_verifier()
         now = timezone.now()
@@ -61,6 +69,7 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
             provider=provider,
             state_digest=state_digest(state),
             code_verifier_encrypted=crypto.encrypt(verifier),
+            nonce_encrypted=crypto.encrypt(nonce) if nonce else "",
             redirect_uri=redirect_uri,
             next_url=next_url,
             created_at=now,
@@ -106,6 +115,7 @@ class OAuthState(models.Model):
     provider = models.CharField(_("provider"), max_length=64)
     state_digest = models.CharField(max_length=64, unique=True, editable=False)
     code_verifier_encrypted = models.TextField(editable=False)
+    nonce_encrypted = models.TextField(blank=True, default="", editable=False)
     redirect_uri = models.TextField(_("redirect URI sent"))
     next_url = models.TextField(_("where to go after"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -120,7 +130,10 @@ class OAuthState(models.Model):
         ordering = ("-created_at",)
 
     def __str__(self) -> str:
-        return f"{self.provider} authorization started {self.created_at:%Y-%m-%d %H:%M:%S}"
+        started = self.created_at
+        if timezone.is_aware(started):
+            started = timezone.localtime(started)
+        return f"{self.provider} authorization started {started:%Y-%m-%d %H:%M:%S %Z}".rstrip()
 
     @property
     def is_expired(self) -> bool:
@@ -129,6 +142,13 @@ class OAuthState(models.Model):
     @property
     def code_verifier(self) -> str:
         return crypto.decrypt(self.code_verifier_encrypted)
+
+    @property
+    def nonce(self) -> str | None:
+        """The OpenID Connect nonce sent with this authorization, if any."""
+        if not self.nonce_encrypted:
+            return None
+        return crypto.decrypt(self.nonce_encrypted)
 
 
 class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
@@ -227,7 +247,7 @@ class OAuthToken(models.Model):
         indexes = [models.Index(fields=["provider", "expires_at"], name="acf_token_expiry_idx")]
 
     def __str__(self) -> str:
-        return f"{self.provider} token of user {self.user_id}"
+        return f"{self.provider} token of {self.user.get_username()}"
 
     def __repr__(self) -> str:
         return (

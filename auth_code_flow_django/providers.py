@@ -19,9 +19,11 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from . import discovery
 from .conf import conf
 from .exceptions import ImproperlyConfigured, NotConnectedError
 from .flow import AbstractBaseFlowManager, ClientAuthMethod, new_session
+from .server_metadata import ServerMetadata
 
 __all__ = [
     "PRESETS",
@@ -62,6 +64,12 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "authorization_path": "/o/oauth2/v2/auth",
             "access_token_path": "https://oauth2.googleapis.com/token",
             "revocation_path": "https://oauth2.googleapis.com/revoke",
+            # OpenID Connect with the endpoints above: the ID token is checked against
+            # this issuer and JWKS, and no iss is required on the callback.
+            "issuer": "https://accounts.google.com",
+            "discovery": False,
+            "require_iss": False,
+            "jwks_uri": "https://www.googleapis.com/oauth2/v3/certs",
             "scope": "openid email",
             "extra_authorize_params": {"access_type": "offline", "prompt": "consent"},
             "api_base_urls": (
@@ -103,7 +111,16 @@ class Provider:
     revocation_path: str | None = None
     scope: str = ""
     redirect_uri: str | None = None
+    #: The authorization server's issuer identifier. With ``discovery``, its RFC 8414
+    #: or OpenID Connect metadata fills every value not set explicitly.
     issuer: str | None = None
+    discovery: bool = True
+    #: Whether the callback must carry ``iss`` (RFC 9207); ``None``: as the metadata
+    #: says, or, without discovery, whenever ``issuer`` is set.
+    require_iss: bool | None = None
+    #: OpenID Connect: the JWK Set that signs ID tokens, and the UserInfo endpoint.
+    jwks_uri: str | None = None
+    userinfo_endpoint: str | None = None
     token_endpoint_auth_method: ClientAuthMethod = "client_secret_post"
     use_pkce: bool = True
     extra_authorize_params: Mapping[str, str] = dataclasses.field(
@@ -113,18 +130,83 @@ class Provider:
     expires_in_field: str = "expires_in"
     #: URL prefixes ``authorized_session`` may send the token to (RFC 6750 5.3).
     api_base_urls: tuple[str, ...] = ()
+    #: Where each value set for this provider came from ("settings", "preset NAME",
+    #: "discovery"); values absent here are defaults.
+    sources: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+    #: The server's metadata, once discovered (see :meth:`resolved`).
+    metadata: ServerMetadata | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:
         return self.display_name or self.slug.replace("_", " ").title()
 
     @property
+    def uses_discovery(self) -> bool:
+        return bool(self.issuer) and self.discovery
+
+    def resolved(self) -> Provider:
+        """This provider completed with its issuer's metadata, fetched on first use
+        and cached (itself when it does not use discovery). Raises
+        :class:`.server_metadata.DiscoveryError` when the metadata cannot be had."""
+        return discovery.resolve(self)
+
+    @property
     def supports_revocation(self) -> bool:
-        return bool(self.revocation_path)
+        """Whether tokens can be revoked at the provider; for a provider whose metadata
+        is not fetched yet, whether they may be (known once :meth:`resolved`)."""
+        return bool(self.revocation_path) or (self.uses_discovery and self.metadata is None)
+
+    @property
+    def requires_iss(self) -> bool:
+        """Whether the callback must carry a matching ``iss`` (RFC 9207)."""
+        if self.require_iss is not None:
+            return self.require_iss
+        if self.metadata is not None:
+            return self.metadata.authorization_response_iss_parameter_supported
+        return bool(self.issuer) and not self.discovery
+
+    @property
+    def requests_openid(self) -> bool:
+        return "openid" in self.scope.split()
+
+    def connect_problem(self) -> str | None:
+        """Why a flow cannot start with this (resolved) provider, or ``None``."""
+        metadata = self.metadata
+        if metadata is not None and self.use_pkce and metadata.supports_s256 is False:
+            return (
+                f"{self.name} does not support PKCE with S256 "
+                "(code_challenge_methods_supported); connecting is disabled."
+            )
+        if (
+            metadata is not None
+            and "token_endpoint_auth_method" not in self.sources
+            and discovery.choose_auth_method(
+                metadata.token_endpoint_auth_methods_supported, bool(self.client_secret)
+            )
+            is None
+        ):
+            return (
+                f"{self.name} supports none of the client authentication methods "
+                "client_secret_basic and client_secret_post "
+                "(token_endpoint_auth_methods_supported)."
+            )
+        if self.requests_openid and not (self.issuer and self.jwks_uri):
+            return (
+                f"{self.name} asks for openid but has no issuer and jwks_uri to check "
+                "ID tokens with."
+            )
+        return None
+
+    @property
+    def flow_manager(self) -> ProviderFlowManager:
+        """The flow manager for this provider (shared; thread-safe), with the values
+        discovery fills in."""
+        return self.resolved()._flow_manager
 
     @cached_property
-    def flow_manager(self) -> ProviderFlowManager:
-        """The flow manager for this provider (shared; thread-safe)."""
+    def _flow_manager(self) -> ProviderFlowManager:
         attributes = {
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
@@ -138,12 +220,25 @@ class Provider:
 
 
 #: Provider fields that are the Django layer's own, not flow manager attributes.
-_NOT_FLOW_SETTINGS = frozenset({"slug", "display_name", "issuer", "api_base_urls"})
+_NOT_FLOW_SETTINGS = frozenset(
+    {
+        "slug",
+        "display_name",
+        "api_base_urls",
+        "discovery",
+        "require_iss",
+        "userinfo_endpoint",
+        "sources",
+        "metadata",
+    }
+)
+#: Provider fields that are not settings.
+_INTERNAL_FIELDS = frozenset({"slug", "sources", "metadata"})
 
 
 #: Keys an ``OAUTH_PROVIDERS`` entry may have.
 PROVIDER_KEYS = frozenset(
-    {"preset"} | {f.name for f in dataclasses.fields(Provider) if f.name != "slug"}
+    {"preset"} | {f.name for f in dataclasses.fields(Provider) if f.name not in _INTERNAL_FIELDS}
 )
 
 
@@ -170,6 +265,12 @@ class ProviderFlowManager(AbstractBaseFlowManager):
             session = self._local.session = new_session()
         return session
 
+    def get_jwks(self, refresh: bool = False) -> Mapping[str, Any]:
+        """The JWK Set, kept in Django's cache; fetched again when ``refresh``."""
+        return discovery.cached_jwks(
+            self.jwks_uri, lambda: super(ProviderFlowManager, self).get_jwks(), refresh=refresh
+        )
+
     def store_user_state(self, user: Any, state: str) -> None:
         raise NotImplementedError("OAuthState.objects.start() keeps the state.")
 
@@ -180,12 +281,15 @@ class ProviderFlowManager(AbstractBaseFlowManager):
 def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
     """Build one provider from its settings entry (merged over its preset)."""
     values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     preset = raw.get("preset")
     if preset is not None:
         if preset not in PRESETS:
             raise ImproperlyConfigured(f"OAUTH_PROVIDERS[{slug!r}]: unknown preset {preset!r}.")
         values.update(PRESETS[preset])
+        sources.update(dict.fromkeys(PRESETS[preset], f"preset {preset}"))
     values.update({k: v for k, v in raw.items() if k != "preset"})
+    sources.update({k: "settings" for k in raw if k != "preset"})
     unknown = sorted(set(values) - PROVIDER_KEYS)
     if unknown:
         raise ImproperlyConfigured(
@@ -197,7 +301,7 @@ def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
         dict(values.get("extra_authorize_params") or {})
     )
     values["api_base_urls"] = tuple(values.get("api_base_urls") or ())
-    return Provider(slug=slug, **values)
+    return Provider(slug=slug, sources=MappingProxyType(sources), **values)
 
 
 _cache: dict[str, Provider] | None = None
@@ -231,3 +335,4 @@ def _reset_providers(*, setting: str, **kwargs: Any) -> None:
     if setting == "OAUTH_PROVIDERS" or setting.startswith("AUTH_CODE_FLOW_"):
         with _lock:
             _cache = None
+        discovery.forget()

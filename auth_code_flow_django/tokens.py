@@ -35,8 +35,10 @@ from . import signals
 from .checks import is_loopback
 from .conf import conf
 from .crypto import TokenDecryptionError
+from .endpoints import absolute_url
 from .exceptions import (
     AuthCodeFlowError,
+    EndpointURLError,
     InvalidGrantError,
     NotConnectedError,
     ReauthorizationRequiredError,
@@ -79,19 +81,26 @@ def _retrying(operation: Callable[[], T]) -> T:
     another connection writes ("database table is locked" at once with a shared cache,
     "database is locked" after its busy timeout). Every statement here is brief, so the
     lock is soon gone; any other error, or a lock that lasts, is raised."""
-    give_up = time.monotonic() + _claim_lifetime().total_seconds()
+    give_up: float | None = None
     while True:
         try:
             return operation()
         except OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > give_up:
+            now = time.monotonic()
+            give_up = give_up or now + _claim_lifetime().total_seconds()
+            if "locked" not in str(exc) or now > give_up:
                 raise
         time.sleep(POLL_SECONDS)
 
 
+def _first(queryset: models.QuerySet[OAuthToken]) -> OAuthToken | None:
+    # (user, provider) is unique: no ORDER BY, which costs more than the read itself.
+    return next(iter(queryset.order_by()[:1]), None)
+
+
 def _get_token(user: User, provider: str) -> OAuthToken:
     queryset = _tokens().filter(user_id=_user_pk(user), provider=provider)
-    token = _retrying(queryset.first)
+    token = _retrying(functools.partial(_first, queryset))
     if token is None:
         raise NotConnectedError()
     return token
@@ -215,7 +224,7 @@ def _claim(
     waited_for: str | None = None
     give_up = time.monotonic() + _claim_lifetime().total_seconds() + 5
     while True:
-        token = _retrying(queryset.first)
+        token = _retrying(functools.partial(_first, queryset))
         if token is None:
             raise NotConnectedError()
         if token.needs_reauthorization and not for_removal:
@@ -317,6 +326,15 @@ class BearerAuth(requests.auth.AuthBase):
 def check_api_url(config: Provider, url: str) -> None:
     """Refuse, before a byte is sent, a URL that is not under one of the provider's
     ``api_base_urls`` or that is not https (RFC 6750 5.3; http only on loopback)."""
+    try:
+        absolute_url(url, "the URL")
+    except EndpointURLError as error:
+        # A backslash, user information or a control character: parsers disagree on
+        # which host such a URL names (urllib.parse and requests do), so none is trusted.
+        if error.problem == "unsafe":
+            raise UntrustedURLError(
+                f"Refusing to send the {config.name} token: {error.description}"
+            ) from None
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(host)):
@@ -349,20 +367,28 @@ class OAuthSession(requests.Session):
     refresh and one retry.
     """
 
-    def __init__(self, user: User, provider: str) -> None:
+    def __init__(self, user: User, provider: str, *, access_token: str | None = None) -> None:
         super().__init__()
         self.oauth_user = user
         self.oauth_provider = provider
+        # Read (and refreshed if due) when the session was made: the first request
+        # needs no second read.
+        self._next_access_token = access_token
 
     def __repr__(self) -> str:
         return f"<OAuthSession provider={self.oauth_provider!r} user={self.oauth_user.pk}>"
+
+    def bearer_token(self) -> str:
+        """The access token the next request sends (valid, refreshed if it was due)."""
+        token, self._next_access_token = self._next_access_token, None
+        return token or get_access_token(self.oauth_user, self.oauth_provider)
 
     @sensitive_variables()
     def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.pop("auth", None)
         text_url = url.decode() if isinstance(url, bytes) else url
         check_api_url(get_provider(self.oauth_provider), text_url)
-        access_token = get_access_token(self.oauth_user, self.oauth_provider)
+        access_token = self.bearer_token()
         response = super().request(method, text_url, auth=BearerAuth(access_token), **kwargs)
         if response.status_code != 401:
             return response
@@ -371,11 +397,11 @@ class OAuthSession(requests.Session):
         return super().request(method, text_url, auth=BearerAuth(token.access_token), **kwargs)
 
 
+@sensitive_variables()
 def authorized_session(user: User, provider: str) -> OAuthSession:
-    """A session that calls ``provider``'s API as ``user``."""
-    get_provider(provider)
-    _get_token(user, provider)
-    return OAuthSession(user, provider)
+    """A session that calls ``provider``'s API as ``user``. Raises what
+    :func:`get_access_token` raises when there is no usable connection."""
+    return OAuthSession(user, provider, access_token=get_access_token(user, provider))
 
 
 def revoke(user: User, provider: str) -> bool:
@@ -440,6 +466,13 @@ def _revoke_at_provider(
 ) -> None:
     """Revoke the refresh then the access token (RFC 7009), when the provider can."""
     if not config.supports_revocation or not conf.REVOKE_ON_DISCONNECT:
+        return
+    try:
+        config = config.resolved()
+    except AuthCodeFlowError as exc:
+        logger.warning("cannot revoke %s tokens: %s", config.slug, exc.description)
+        return
+    if not config.supports_revocation:
         return
     for hint, value in (("refresh_token", refresh_token), ("access_token", access_token)):
         if not value:

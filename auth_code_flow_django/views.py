@@ -34,10 +34,12 @@ from .exceptions import (
     BaseAuthCodeFlowError,
     ImproperlyConfigured,
     IssuerMismatchError,
+    StateAlreadyUsedError,
     clean_error_code,
     clean_provider_text,
 )
-from .models import OAuthState, OAuthToken
+from .id_tokens import make_nonce
+from .models import OAuthState, OAuthToken, state_digest
 from .providers import Provider, UnknownProviderError, get_provider, get_providers
 
 if TYPE_CHECKING:
@@ -174,15 +176,27 @@ class AuthorizeView(ProviderMixin, View):
         return self.start(request, next_url)
 
     def start(self, request: HttpRequest, next_url: str) -> HttpResponse:
+        try:
+            # Discovery (at first use) and what the server's metadata forbids, before
+            # anything is stored.
+            provider = self.provider.resolved()
+            problem = provider.connect_problem()
+            if problem:
+                raise ImproperlyConfigured(problem)
+        except BaseAuthCodeFlowError as error:
+            logger.error("cannot start connecting %s: %s", self.provider.slug, error)
+            return self.render_error(request, error)
         redirect_uri = self.get_redirect_uri()
+        nonce = make_nonce() if provider.requests_openid else None
         _oauth_state, state, verifier = OAuthState.objects.start(
-            _user(request), self.provider.slug, redirect_uri, next_url
+            _user(request), provider.slug, redirect_uri, next_url, nonce=nonce
         )
-        url = self.provider.flow_manager.get_authorization_endpoint(
+        url = provider.flow_manager.get_authorization_endpoint(
             state,
             code_verifier=verifier,
             redirect_uri=redirect_uri,
             extra_params=self.get_extra_authorize_params(),
+            nonce=nonce,
         )
         return HttpResponseRedirect(url)
 
@@ -246,6 +260,7 @@ class CallbackView(ProviderMixin, View):
         user = _user(request)
         params = self.read_params(request)
         oauth_state = OAuthState.objects.validate(params.get("state"), user, self.provider.slug)
+        self.provider = self.provider.resolved()
         self.check_issuer(params.get("iss"))
         OAuthState.objects.consume(oauth_state)
         if "error" in params:
@@ -260,15 +275,19 @@ class CallbackView(ProviderMixin, View):
             check_state=False,
             code_verifier=oauth_state.code_verifier,
             redirect_uri=oauth_state.redirect_uri,
+            nonce=oauth_state.nonce,
         )
         token = OAuthToken.objects.store(user, self.provider.slug, result)
         logger.info("connected %s for user %s", self.provider.slug, user.pk)
         return token, safe_next(request, oauth_state.next_url)
 
     def check_issuer(self, iss: str | None) -> None:
-        """RFC 9207: when the provider has an issuer, ``iss`` must be there and match."""
+        """RFC 9207: ``iss`` must be there when the provider requires it (its metadata
+        advertises it, or its settings say so), and match the issuer whenever present."""
         expected = self.provider.issuer
-        if expected and iss != expected:
+        if self.provider.requires_iss and (not expected or iss != expected):
+            raise IssuerMismatchError()
+        if iss is not None and expected and iss != expected:
             raise IssuerMismatchError()
 
     def authorization_error(self, params: dict[str, str]) -> AuthorizationError:
@@ -298,11 +317,44 @@ class CallbackView(ProviderMixin, View):
         )
 
     def connection_failed(self, error: BaseAuthCodeFlowError) -> HttpResponse:
-        """Hook: the flow failed; nothing was stored. Default: the error page."""
+        """Hook: the flow failed; nothing was stored. Default: the error page, except
+        for a reload of the callback that connected the user (see ``reloaded``)."""
+        if isinstance(error, StateAlreadyUsedError) and (reloaded := self.reloaded()):
+            return reloaded
         logger.warning(
             "connecting %s failed: %s (%s)", self.provider.slug, type(error).__name__, error.error
         )
         return self.render_error(self.request, error)
+
+    def reloaded(self) -> HttpResponse | None:
+        """The callback URL loaded again after its state connected the user (a reload,
+        the back button): go where that connection went, with an info message. Nothing
+        is exchanged or changed. ``None`` when the user is not connected since then."""
+        user = _user(self.request)
+        used = OAuthState.objects.filter(
+            state_digest=state_digest(self.request.GET.get("state", "")),
+            user_id=user.pk,
+            provider=self.provider.slug,
+            used_at__isnull=False,
+        ).first()
+        if used is None or not (
+            OAuthToken.objects.filter(
+                user_id=user.pk,
+                provider=self.provider.slug,
+                needs_reauthorization=False,
+                updated_at__gte=used.used_at,
+            ).exists()
+        ):
+            return None
+        messages.info(
+            self.request,
+            _("You are connected to %(provider)s.") % {"provider": self.provider.name},
+            fail_silently=True,
+        )
+        next_url = safe_next(self.request, used.next_url)
+        return HttpResponseRedirect(
+            next_url or conf.SUCCESS_URL or reverse("auth_code_flow:connections")
+        )
 
 
 @method_decorator(transaction.non_atomic_requests, name="dispatch")

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 import responses
 from django.contrib.auth import get_user_model
-from django.test import Client
+from django.db import connection
+from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from auth_code_flow_django.models import OAuthState, OAuthToken
+from auth_code_flow_django.signals import token_revoked
 
 from .conftest import REVOKE_URL, make_token
 
@@ -74,43 +79,188 @@ def test_token_search_and_filters(admin_client_: Client, user: User, other_user:
     assert "needs re-authorization" in admin_client_.get(base).content.decode()
 
 
-def test_revoke_action_revokes_and_deletes(
-    admin_client_: Client, user: User, django_capture_on_commit_callbacks: Any
+def test_delete_selected_revokes_at_the_provider_after_a_warning(
+    admin_client_: Client,
+    user: User,
+    other_user: User,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
-    token = make_token(user)
-    with responses.RequestsMock() as mocked, django_capture_on_commit_callbacks(execute=True):
+    tokens = [
+        make_token(user),
+        make_token(
+            other_user,
+            access_token="mallory-access-token-0003",
+            refresh_token="mallory-refresh-token-0004",
+        ),
+    ]
+    base = "/admin/auth_code_flow_django/oauthtoken/"
+    selected = {"action": "delete_selected", "_selected_action": [t.pk for t in tokens]}
+    choices = dict(admin_client_.get(base).context["action_form"].fields["action"].choices)
+    assert choices["delete_selected"] == "Revoke at the provider and delete selected OAuth tokens"
+    with responses.RequestsMock() as mocked:
+        confirmation = admin_client_.post(base, selected)
+        assert "will also be revoked at the provider" in confirmation.content.decode()
+        assert OAuthToken.objects.count() == 2
         revoke = mocked.post(REVOKE_URL, body="")
-        response = admin_client_.post(
-            "/admin/auth_code_flow_django/oauthtoken/",
-            {"action": "revoke_and_delete", "_selected_action": [token.pk]},
-            follow=True,
-        )
-    assert "Removed 1 connection." in response.content.decode()
-    assert revoke.call_count == 2
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client_.post(base, {**selected, "post": "yes"}, follow=True)
+    assert response.status_code == 200
+    assert "Successfully deleted 2 OAuth tokens." in response.content.decode()
+    sent = sorted(parse_qs(str(call.request.body))["token"][0] for call in revoke.calls)
+    assert sent == [
+        "mallory-access-token-0003",
+        "mallory-refresh-token-0004",
+        "stored-access-token-0001",
+        "stored-refresh-token-0002",
+    ]
     assert OAuthToken.objects.count() == 0
 
 
-def test_state_list_and_delete_expired_action(admin_client_: Client, user: User) -> None:
+def test_delete_button_revokes_at_the_provider(
+    admin_client_: Client,
+    user: User,
+    other_user: User,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    token = make_token(user)
+    kept = make_token(other_user)
+    url = f"/admin/auth_code_flow_django/oauthtoken/{token.pk}/delete/"
+    received: list[str] = []
+
+    def on_revoked(sender: Any, **kwargs: Any) -> None:
+        received.append(kwargs["user"].username)
+
+    token_revoked.connect(on_revoked, dispatch_uid="test-admin-delete")
+    try:
+        with responses.RequestsMock() as mocked:
+            confirmation = admin_client_.get(url)
+            assert "will also be revoked at the provider" in confirmation.content.decode()
+            assert "example token of alice" in confirmation.content.decode()
+            revoke = mocked.post(REVOKE_URL, body="")
+            with django_capture_on_commit_callbacks(execute=True):
+                response = admin_client_.post(url, {"post": "yes"})
+    finally:
+        token_revoked.disconnect(dispatch_uid="test-admin-delete")
+    assert response.status_code == 302
+    hints = [parse_qs(str(call.request.body))["token_type_hint"][0] for call in revoke.calls]
+    assert hints == ["refresh_token", "access_token"]
+    assert list(OAuthToken.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert received == ["alice"]
+
+
+def test_token_page_title_names_the_user(admin_client_: Client, user: User) -> None:
+    token = make_token(user)
+    html = admin_client_.get(f"/admin/auth_code_flow_django/oauthtoken/{token.pk}/change/")
+    assert "example token of alice" in html.content.decode()
+    assert f"user {user.pk}" not in html.content.decode()
+
+
+def test_token_list_query_count_does_not_grow_with_rows(admin_client_: Client, user: User) -> None:
+    base = "/admin/auth_code_flow_django/oauthtoken/"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert admin_client_.get(base).status_code == 200
+        return len(captured)
+
+    make_token(user)
+    one = queries()
+    for index in range(5):
+        make_token(User.objects.create_user(f"user{index}"))
+    assert queries() == one
+
+
+def test_reauthorization_field_says_what_it_means(admin_client_: Client, user: User) -> None:
+    token = make_token(user)
+    url = f"/admin/auth_code_flow_django/oauthtoken/{token.pk}/change/"
+
+    def field() -> str:
+        html = admin_client_.get(url).content.decode()
+        block = html[html.index("field-reauthorization_display") :]
+        return block[block.index('<div class="readonly">') : block.index("</div>") + 6]
+
+    assert field() == '<div class="readonly">No</div>'
+    OAuthToken.objects.update(needs_reauthorization=True)
+    assert "Yes: the provider refused the refresh token" in field()
+
+
+@override_settings(TIME_ZONE="Europe/Paris")
+def test_times_show_their_time_zone(admin_client_: Client, user: User) -> None:
+    token = make_token(user, expires_at=datetime(2026, 11, 28, 4, 5, tzinfo=dt_timezone.utc))
+    html = admin_client_.get("/admin/auth_code_flow_django/oauthtoken/").content.decode()
+    assert "2026-11-28 05:05 CET" in html
+    detail = admin_client_.get(f"/admin/auth_code_flow_django/oauthtoken/{token.pk}/change/")
+    assert "2026-11-28 05:05 CET" in detail.content.decode()
+
+
+@override_settings(USE_TZ=False, TIME_ZONE="America/New_York")
+def test_times_show_their_time_zone_without_time_zone_support(
+    admin_client_: Client, user: User
+) -> None:
+    # Stored naive, in New York time, as the app stores it without time zone support.
+    make_token(user, expires_at=datetime(2026, 7, 1, 13, 30, tzinfo=dt_timezone.utc))
+    html = admin_client_.get("/admin/auth_code_flow_django/oauthtoken/").content.decode()
+    assert "2026-07-01 09:30 EDT" in html
+
+
+def test_state_list_status_and_delete_expired_and_used_action(
+    admin_client_: Client, user: User
+) -> None:
     expired, _, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
     OAuthState.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
     pending, _, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
+    used, _, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
+    OAuthState.objects.consume(used)
+    used_and_expired, _, _verifier = OAuthState.objects.start(user, "example", "https://app/cb")
+    OAuthState.objects.consume(used_and_expired)
+    OAuthState.objects.filter(pk=used_and_expired.pk).update(expires_at=timezone.now())
     base = "/admin/auth_code_flow_django/oauthstate/"
-    html = admin_client_.get(base).content.decode()
+    response = admin_client_.get(base)
+    html = response.content.decode()
     assert "alice" in html
     assert pending.code_verifier_encrypted not in html
-    for status, expected in (
-        ("pending", {pending.pk}),
-        ("expired", {expired.pk}),
-        ("used", set()),
-    ):
+    shown = {
+        row.pk: response.context["cl"].model_admin.status_display(row)
+        for row in response.context["cl"].result_list
+    }
+    assert shown == {
+        expired.pk: "expired",
+        pending.pk: "pending",
+        used.pk: "used",
+        used_and_expired.pk: "used",
+    }
+    for status in ("pending", "expired", "used"):
         response = admin_client_.get(f"{base}?status={status}")
-        assert {s.pk for s in response.context["cl"].result_list} == expected
+        listed = {s.pk for s in response.context["cl"].result_list}
+        assert listed == {pk for pk, shown_status in shown.items() if shown_status == status}
+        assert f'<td class="field-status_display">{status}</td>' in response.content.decode()
     detail = admin_client_.get(f"{base}{pending.pk}/change/").content.decode()
     assert pending.code_verifier not in detail
+    choices = dict(admin_client_.get(base).context["action_form"].fields["action"].choices)
+    assert choices["delete_expired_and_used"] == "Delete expired and used authorizations"
     response = admin_client_.post(
         base,
-        {"action": "delete_expired", "_selected_action": [expired.pk, pending.pk]},
+        {
+            "action": "delete_expired_and_used",
+            "_selected_action": [expired.pk, pending.pk, used.pk, used_and_expired.pk],
+        },
         follow=True,
     )
-    assert "Deleted 1 state." in response.content.decode()
+    assert "Deleted 3 states." in response.content.decode()
     assert list(OAuthState.objects.values_list("pk", flat=True)) == [pending.pk]
+
+
+def test_view_only_staff_cannot_delete_or_revoke(user: User) -> None:
+    from django.contrib.auth.models import Permission
+
+    token = make_token(user)
+    staff = User.objects.create_user("viewer", password="pw", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_oauthtoken"))
+    client = Client()
+    client.force_login(staff)
+    base = "/admin/auth_code_flow_django/oauthtoken/"
+    response = client.get(base)
+    assert response.status_code == 200
+    assert response.context["action_form"] is None  # no action at all: no delete
+    assert client.post(f"{base}{token.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert OAuthToken.objects.count() == 1

@@ -8,7 +8,13 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from auth_code_flow_django.checks import check_app_settings, check_providers, is_loopback
+from auth_code_flow_django.checks import check_app_settings, check_providers
+from auth_code_flow_django.endpoints import endpoint_url
+from auth_code_flow_django.exceptions import EndpointURLError
+from auth_code_flow_django.providers import PRESETS
+
+from .test_endpoints import EVIL_PATHS
+from .test_flow import Manager
 
 GOOD = {"client_id": "id", "client_secret": "secret", "base_uri": "https://p.example"}
 
@@ -31,7 +37,6 @@ def test_valid_configurations_pass() -> None:
     assert (
         ids({"pub": {**GOOD, "client_secret": None, "token_endpoint_auth_method": "none"}}) == []
     )
-    assert ids({}) == []
 
 
 @pytest.mark.parametrize(
@@ -41,11 +46,34 @@ def test_valid_configurations_pass() -> None:
         ({"p": "not a dict"}, ["auth_code_flow_django.E002"]),
         ({"p": {**GOOD, "client_secert": "typo"}}, ["auth_code_flow_django.E003"]),
         ({"p": {**GOOD, "preset": "myspace"}}, ["auth_code_flow_django.E004"]),
+        # Only E004: no follow-on errors for values the preset would have given.
+        ({"p": {"preset": "gihtub", "client_id": "i"}}, ["auth_code_flow_django.E004"]),
+        ({"p": {"preset": "gihtub", "client_secert": "s"}}, ["auth_code_flow_django.E004"]),
+        ({"p": {"preset": ["github"]}}, ["auth_code_flow_django.E004"]),
+        (
+            {"p": {"preset": "nope"}, "q": {**GOOD, "base_uri": "http://q.example"}},
+            ["auth_code_flow_django.E004", "auth_code_flow_django.E008"],
+        ),
+        ({}, ["auth_code_flow_django.W002"]),
+        ({"p": {**GOOD, "api_base_urls": ["https://api.p.example/"]}}, []),
+        ({"p": {**GOOD, "api_base_urls": ["http://127.0.0.1:9000/"]}}, []),
+        (
+            {"p": {**GOOD, "api_base_urls": "https://api.p.example/"}},
+            ["auth_code_flow_django.E030"],
+        ),
+        (
+            {"p": {**GOOD, "api_base_urls": ["http://api.p.example/"]}},
+            ["auth_code_flow_django.E030"],
+        ),
+        (
+            {"p": {**GOOD, "api_base_urls": ["https://api.p.example@evil.example/"]}},
+            ["auth_code_flow_django.E030"],
+        ),
         ({"p": {**GOOD, "client_id": ""}}, ["auth_code_flow_django.E005"]),
         ({"p": {**GOOD, "client_secret": None}}, ["auth_code_flow_django.E006"]),
-        ({"p": {"client_id": "i", "client_secret": "s"}}, ["auth_code_flow_django.E007"] * 2),
-        ({"p": {**GOOD, "base_uri": "ftp://p.example"}}, ["auth_code_flow_django.E007"] * 2),
-        ({"p": {**GOOD, "base_uri": "http://p.example"}}, ["auth_code_flow_django.E008"] * 2),
+        ({"p": {"client_id": "i", "client_secret": "s"}}, ["auth_code_flow_django.E007"]),
+        ({"p": {**GOOD, "base_uri": "ftp://p.example"}}, ["auth_code_flow_django.E007"]),
+        ({"p": {**GOOD, "base_uri": "http://p.example"}}, ["auth_code_flow_django.E008"]),
         ({"p": {**GOOD, "revocation_path": "http://p.example/r"}}, ["auth_code_flow_django.E008"]),
         ({"p": {**GOOD, "redirect_uri": "/relative/"}}, ["auth_code_flow_django.E007"]),
         ({"p": {**GOOD, "issuer": "http://p.example"}}, ["auth_code_flow_django.E008"]),
@@ -58,6 +86,22 @@ def test_valid_configurations_pass() -> None:
         ({"p": {**GOOD, "extra_authorize_params": {"a": 1}}}, ["auth_code_flow_django.E011"]),
         ({"p": {**GOOD, "client_id": 123}}, ["auth_code_flow_django.E011"]),
         ({"Bad Slug": GOOD}, ["auth_code_flow_django.E012"]),
+        (
+            {"p": {**GOOD, "token_endpoint_auth_method": "none", "use_pkce": False}},
+            ["auth_code_flow_django.E014"],
+        ),
+        (
+            {
+                "p": {
+                    **GOOD,
+                    "client_secret": None,
+                    "token_endpoint_auth_method": "none",
+                    "use_pkce": False,
+                }
+            },
+            ["auth_code_flow_django.E014"],
+        ),
+        ({"p": {**GOOD, "use_pkce": False}}, []),
         ({"p": {**GOOD, "authorization_path": None}}, ["auth_code_flow_django.E007"]),
     ],
 )
@@ -119,19 +163,146 @@ def test_checks_are_registered_with_manage_py_check() -> None:
     call_command("check", stdout=StringIO())
 
 
+@pytest.mark.parametrize("setting", ["authorization_path", "access_token_path", "revocation_path"])
+@pytest.mark.parametrize("path", EVIL_PATHS)
+def test_an_endpoint_path_that_could_reach_another_host_is_an_error(
+    setting: str, path: str
+) -> None:
+    assert ids({"p": {**GOOD, setting: path}}) == ["auth_code_flow_django.E013"]
+
+
 @pytest.mark.parametrize(
-    ("host", "expected"),
+    "path",
     [
-        ("localhost", True),
-        ("app.localhost", True),
-        ("127.0.0.1", True),
-        ("127.8.9.1", True),
-        ("[::1]", True),
-        ("::1", True),
-        ("10.0.0.1", False),
-        ("example.com", False),
-        ("localhost.example.com", False),
+        *EVIL_PATHS,
+        "/token",
+        "https://tokens.example/t",
+        "http://tokens.example/t",
+        "http://127.0.0.1:9000/t",
+        "ftp://p.example/t",
+        "token",
+        "",
     ],
 )
-def test_is_loopback(host: str, expected: bool) -> None:
-    assert is_loopback(host) is expected
+def test_the_checks_pass_exactly_the_paths_the_requests_use(path: str) -> None:
+    passes_checks = ids({"p": {**GOOD, "access_token_path": path}}) == []
+    try:
+        Manager(base_uri=GOOD["base_uri"], access_token_path=path).get_access_token_endpoint()
+    except EndpointURLError:
+        usable = False
+    else:
+        usable = True
+    assert passes_checks is usable
+
+
+def test_an_http_base_uri_is_reported_once_on_base_uri() -> None:
+    with override_settings(OAUTH_PROVIDERS={"p": {**GOOD, "base_uri": "http://p.example"}}):
+        (message,) = check_providers()
+    assert message.id == "auth_code_flow_django.E008"
+    assert message.msg.startswith("OAUTH_PROVIDERS['p']: base_uri ")
+    assert message.hint is not None
+    for host in ("localhost", "127.0.0.1", "::1"):
+        assert host in message.hint
+
+
+@pytest.mark.parametrize(
+    ("base_uri", "expected"),
+    [
+        ("https://p.example?tenant=a", ["auth_code_flow_django.E013"]),
+        ("https://user@p.example", ["auth_code_flow_django.E013"]),
+        ("http://[::1]:8000", []),
+        ("https://p.example/prefix/", []),
+    ],
+)
+def test_base_uri_problems(base_uri: str, expected: list[str]) -> None:
+    assert ids({"p": {**GOOD, "base_uri": base_uri}}) == expected
+
+
+def test_absolute_endpoints_need_no_base_uri_but_a_bad_one_is_still_reported() -> None:
+    absolute = {
+        "client_id": "i",
+        "client_secret": "s",
+        "authorization_path": "https://p.example/a",
+        "access_token_path": "https://p.example/t",
+    }
+    assert ids({"p": absolute}) == []
+    assert ids({"p": {**absolute, "base_uri": "http://p.example"}}) == [
+        "auth_code_flow_django.E008"
+    ]
+
+
+def test_a_missing_oauth_providers_setting_is_a_warning(settings: Any) -> None:
+    del settings.OAUTH_PROVIDERS
+    messages = check_providers()
+    assert [m.id for m in messages] == ["auth_code_flow_django.W002"]
+    assert messages[0].hint is not None
+    assert "OAUTH_PROVIDERS" in messages[0].hint
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_passes_the_checks_and_builds_https_endpoints(preset: str) -> None:
+    assert ids({"p": {"preset": preset, "client_id": "i", "client_secret": "s"}}) == []
+    values = PRESETS[preset]
+    for setting in ("authorization_path", "access_token_path", "revocation_path"):
+        if setting in values:
+            url = endpoint_url(values["base_uri"], values[setting], setting)
+            assert url.startswith("https://")
+
+
+ISSUER_ONLY = {"issuer": "https://idp.example/realms/main", "client_id": "i", "client_secret": "s"}
+
+
+def test_a_provider_configured_by_its_issuer_alone_passes() -> None:
+    assert ids({"idp": ISSUER_ONLY}) == []
+    assert ids({"idp": {**ISSUER_ONLY, "scope": "openid email"}}) == []
+    assert ids({"idp": {**ISSUER_ONLY, "issuer": "http://127.0.0.1:8000/o"}}) == []
+    assert ids({"g": {"preset": "google", "client_id": "i", "client_secret": "s"}}) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({**ISSUER_ONLY, "issuer": "https://idp.example/?tenant=1"}, ["E040"]),
+        ({**ISSUER_ONLY, "issuer": "https://idp.example/#x"}, ["E013"]),
+        ({**ISSUER_ONLY, "jwks_uri": "https://user@idp.example/certs"}, ["E013"]),
+        ({**ISSUER_ONLY, "issuer": "http://idp.example"}, ["E008"]),
+        ({**ISSUER_ONLY, "jwks_uri": "http://idp.example/certs"}, ["E008"]),
+        ({**ISSUER_ONLY, "userinfo_endpoint": "/userinfo"}, ["E007"]),
+        ({**ISSUER_ONLY, "discovery": "yes"}, ["E011"]),
+        ({**ISSUER_ONLY, "require_iss": 1}, ["E011"]),
+        ({**ISSUER_ONLY, "access_token_path": "http://idp.example/t"}, ["E008"]),
+        ({**ISSUER_ONLY, "discovery": False}, ["E007"]),
+        ({**GOOD, "scope": "openid"}, ["E041"]),
+        ({**GOOD, "scope": "openid", "issuer": "https://p.example", "discovery": False}, ["E041"]),
+        (
+            {
+                **GOOD,
+                "scope": "openid",
+                "issuer": "https://p.example",
+                "discovery": False,
+                "jwks_uri": "https://p.example/jwks",
+            },
+            [],
+        ),
+    ],
+)
+def test_discovery_and_openid_problems_have_their_ids(
+    entry: dict[str, object], expected: list[str]
+) -> None:
+    assert ids({"idp": entry}) == [f"auth_code_flow_django.{i}" for i in expected]
+
+
+def test_check_never_fetches_discovery() -> None:
+    import responses
+
+    with (
+        responses.RequestsMock() as mocked,
+        override_settings(OAUTH_PROVIDERS={"idp": {**ISSUER_ONLY, "scope": "openid"}}),
+    ):
+        call_command("check", stdout=StringIO())
+        assert len(mocked.calls) == 0
+
+
+def test_discovery_cache_ttl_must_be_positive() -> None:
+    assert app_ids(AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL=0) == ["auth_code_flow_django.E020"]
+    assert app_ids(AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL=60) == []

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -52,10 +53,84 @@ def test_refresh_tokens_refreshes_those_expiring_soon(
 
 def test_refresh_tokens_dry_run_changes_nothing(user: User, mocked: Any) -> None:
     soon(user, 10)
+    before = OAuthToken.objects.get().access_token_encrypted
     out, _ = run("oauth_refresh_tokens", "--dry-run")
     assert "would refresh example token of alice" in out
-    assert "1 token(s) would be refreshed." in out
+    assert "1 token(s) would be refreshed, 0 would need re-authorization" in out
     assert len(mocked.calls) == 0
+    assert OAuthToken.objects.get().access_token_encrypted == before
+
+
+def test_refresh_tokens_dry_run_says_what_the_real_run_does_without_a_refresh_token(
+    user: User, other_user: User, mocked: Any
+) -> None:
+    mocked.post(TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer"})
+    soon(user, 10, refresh_token=None)
+    soon(other_user, 10)
+    out, _ = run("oauth_refresh_tokens", "--dry-run")
+    assert "would mark example token of alice as needing re-authorization" in out
+    assert "would refresh example token of alice" not in out
+    assert "would refresh example token of mallory" in out
+    assert "1 token(s) would be refreshed, 1 would need re-authorization" in out
+    plan = json.loads(run("oauth_refresh_tokens", "--dry-run", "--format", "json")[0])
+    assert plan["would_refresh"] == [{"provider": "example", "user": "mallory"}]
+    assert plan["would_need_reauthorization"] == [{"provider": "example", "user": "alice"}]
+    assert len(mocked.calls) == 0
+    out, _ = run("oauth_refresh_tokens")
+    assert "refreshed: 1, failed: 0, needs re-authorization: 1" in out
+    assert OAuthToken.objects.get(user=user).needs_reauthorization
+
+
+def test_refresh_tokens_dry_run_flags_rows_it_cannot_decrypt(user: User, mocked: Any) -> None:
+    with override_settings(SECRET_KEY=NEW):
+        soon(user, 10)
+    out, _ = run("oauth_refresh_tokens", "--dry-run")
+    assert "would fail: example token of alice cannot be decrypted" in out
+    plan = json.loads(run("oauth_refresh_tokens", "--dry-run", "--format", "json")[0])
+    assert plan["cannot_be_decrypted"] == [{"provider": "example", "user": "alice"}]
+    assert plan["would_refresh"] == []
+
+
+def test_refresh_tokens_reports_an_undecryptable_row_and_goes_on(
+    user: User, other_user: User, mocked: Any
+) -> None:
+    call = mocked.post(
+        TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer", "expires_in": 3600}
+    )
+    with override_settings(SECRET_KEY=NEW):
+        soon(user, 10)  # first in the batch: it expires sooner
+    soon(other_user, 20)
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command("oauth_refresh_tokens", stdout=out, stderr=err)
+    assert info.value.returncode == 1
+    assert "example token of alice: cannot be decrypted with the configured keys" in (
+        err.getvalue()
+    )
+    assert "refreshed: 1, failed: 1" in out.getvalue()
+    assert call.call_count == 1
+    assert OAuthToken.objects.get(user=other_user).access_token == "fresh"
+    assert not OAuthToken.objects.get(user=user).needs_reauthorization
+
+
+def test_refresh_tokens_json_summary(user: User, other_user: User, mocked: Any) -> None:
+    mocked.post(TOKEN_URL, status=503, body="down")
+    with override_settings(SECRET_KEY=NEW):
+        soon(user, 10)
+    soon(other_user, 20)
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("oauth_refresh_tokens", "--format", "json", stdout=out, stderr=StringIO())
+    summary = json.loads(out.getvalue())
+    assert summary["refreshed"] == 0
+    assert summary["failed"] == 2
+    assert summary["failures"][0] == {
+        "provider": "example",
+        "user": "alice",
+        "error": "cannot be decrypted with the configured keys",
+    }
+    assert summary["failures"][1]["user"] == "mallory"
+    assert "stored-" not in out.getvalue()
 
 
 def test_refresh_tokens_failure_exits_1_with_a_summary(
@@ -79,27 +154,35 @@ def test_refresh_tokens_counts_reauthorization(user: User, mocked: Any) -> None:
 
 
 def test_refresh_tokens_shows_a_progress_bar_on_a_terminal(user: User, mocked: Any) -> None:
-    mocked.post(TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer"})
+    # Each refresh gives a token that is due again, so every run below has work to do.
+    reply = {"access_token": "fresh", "token_type": "Bearer", "expires_in": 60, "expires": 60}
+    mocked.post(TOKEN_URL, json=reply)
+    mocked.post("https://stackoverflow.com/oauth/access_token/json", json=reply)
     soon(user, 10)
     soon(user, 20, provider="stackexchange")
-    mocked.post("https://stackoverflow.com/oauth/access_token/json", json={"access_token": "se"})
 
     class Terminal(StringIO):
         def isatty(self) -> bool:
             return True
 
-    out, _ = run("oauth_refresh_tokens", stdout=Terminal())
+    out, _ = run("oauth_refresh_tokens", "--within", "3600", stdout=Terminal())
     assert "\r[" + "#" * 15 + "." * 15 + "] 1/2" in out
     assert "\r[" + "#" * 30 + "] 2/2\n" in out
-    plain, _ = run("oauth_refresh_tokens")
+    plain, _ = run("oauth_refresh_tokens", "--within", "3600")
     assert "\r[" not in plain
+    as_json, _ = run(
+        "oauth_refresh_tokens", "--within", "3600", "--format", "json", stdout=Terminal()
+    )
+    assert json.loads(as_json)["refreshed"] == 2
 
 
 def test_refresh_tokens_bad_arguments() -> None:
-    with pytest.raises(CommandError, match="Unknown provider"):
+    with pytest.raises(CommandError, match="Unknown provider") as info:
         run("oauth_refresh_tokens", "--provider", "nope")
-    with pytest.raises(CommandError, match="--within"):
+    assert info.value.returncode == 2
+    with pytest.raises(CommandError, match="--within") as info:
         run("oauth_refresh_tokens", "--within", "-1")
+    assert info.value.returncode == 2
 
 
 # --- oauth_purge_states --------------------------------------------------------------
@@ -113,6 +196,14 @@ def test_purge_states_deletes_only_expired(user: User) -> None:
     assert out.strip() == "Deleted 1 expired state."
     assert list(OAuthState.objects.values_list("pk", flat=True)) == [fresh.pk]
     assert run("oauth_purge_states")[0].strip() == "Deleted 0 expired states."
+
+
+def test_purge_states_json(user: User) -> None:
+    for _ in range(2):
+        OAuthState.objects.start(user, "example", "https://app/cb")
+    OAuthState.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert json.loads(run("oauth_purge_states", "--format", "json")[0]) == {"deleted": 2}
+    assert OAuthState.objects.count() == 0
 
 
 # --- oauth_rotate_keys ---------------------------------------------------------------
@@ -172,5 +263,134 @@ def test_rotate_keys_reports_undecryptable_values(user: User) -> None:
     with override_settings(SECRET_KEY=NEW), pytest.raises(CommandError) as info:
         run("oauth_rotate_keys")
     assert info.value.returncode == 1
-    with pytest.raises(CommandError, match="batch-size"):
+    with pytest.raises(CommandError, match="batch-size") as info:
         run("oauth_rotate_keys", "--batch-size", "0")
+    assert info.value.returncode == 2
+
+
+def test_rotate_keys_json_summary(user: User, other_user: User) -> None:
+    with override_settings(SECRET_KEY=OLD):
+        make_token(user)
+    make_token(other_user, refresh_token=None)
+    with override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[OLD]):
+        out = StringIO()
+        with pytest.raises(CommandError):
+            call_command("oauth_rotate_keys", "--format", "json", stdout=out, stderr=StringIO())
+    assert json.loads(out.getvalue()) == {
+        "re_encrypted": 2,
+        "already_current": 0,
+        "undecryptable": 1,
+        "changed_meanwhile": 0,
+        "failures": [
+            {
+                "row": "example token of mallory",
+                "field": "access token",
+                "error": "cannot be decrypted with the configured keys",
+            }
+        ],
+    }
+
+
+def test_rotate_keys_reports_each_undecryptable_value(user: User) -> None:
+    make_token(user)
+    err = StringIO()
+    with override_settings(SECRET_KEY=NEW), pytest.raises(CommandError, match="2 value"):
+        call_command("oauth_rotate_keys", stdout=StringIO(), stderr=err)
+    assert err.getvalue().splitlines() == [
+        "example token of alice: access token cannot be decrypted with the configured keys",
+        "example token of alice: refresh token cannot be decrypted with the configured keys",
+    ]
+
+
+def test_rotate_keys_never_overwrites_a_refresh_that_commits_meanwhile(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth_code_flow_django.management.commands import oauth_rotate_keys
+
+    with override_settings(SECRET_KEY=OLD):
+        make_token(user)
+    original = oauth_rotate_keys.Command.plan
+    calls = []
+
+    def plan_then_refresh(obj: Any, fields: tuple[str, ...]) -> Any:
+        result = original(obj, fields)
+        if not calls:  # a refresh commits between the read and the write
+            OAuthToken.objects.filter(pk=obj.pk).update(
+                access_token_encrypted=crypto.encrypt("refreshed-meanwhile")
+            )
+        calls.append(obj.pk)
+        return result
+
+    monkeypatch.setattr(oauth_rotate_keys.Command, "plan", staticmethod(plan_then_refresh))
+    with override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[OLD]):
+        out, _ = run("oauth_rotate_keys")
+        token = OAuthToken.objects.get()
+        assert token.access_token == "refreshed-meanwhile"
+        assert token.refresh_token == "stored-refresh-token-0002"
+        assert crypto.is_current(token.refresh_token_encrypted)
+    assert len(calls) == 2
+    assert out.strip().startswith("Re-encrypted 1 value(s); 1 already")
+
+
+def test_rotate_keys_shows_a_progress_bar_on_a_terminal(user: User, other_user: User) -> None:
+    make_token(user)
+    make_token(other_user)
+    OAuthState.objects.start(user, "example", "https://app/cb")
+
+    class Terminal(StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out, _ = run("oauth_rotate_keys", "--batch-size", "1", stdout=Terminal())
+    assert "] 1/3" in out
+    assert "\r[" + "#" * 30 + "] 3/3\n" in out
+    assert "\r[" not in run("oauth_rotate_keys")[0]
+
+
+def test_rotate_keys_gives_up_on_a_row_that_keeps_changing(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth_code_flow_django.management.commands import oauth_rotate_keys
+
+    with override_settings(SECRET_KEY=OLD):
+        make_token(user)
+    original = oauth_rotate_keys.Command.plan
+
+    def plan_then_change(obj: Any, fields: tuple[str, ...]) -> Any:
+        result = original(obj, fields)
+        # Under the old key again, so that every pass has it to re-encrypt.
+        with override_settings(SECRET_KEY=OLD):
+            OAuthToken.objects.filter(pk=obj.pk).update(
+                access_token_encrypted=crypto.encrypt("refreshed-again")
+            )
+        return result
+
+    monkeypatch.setattr(oauth_rotate_keys.Command, "plan", staticmethod(plan_then_change))
+    out = StringIO()
+    with (
+        override_settings(SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[OLD]),
+        pytest.raises(CommandError, match=r"^1 row\(s\) kept changing\.$") as info,
+    ):
+        call_command("oauth_rotate_keys", "--format", "json", stdout=out, stderr=StringIO())
+    assert info.value.returncode == 1
+    summary = json.loads(out.getvalue())
+    assert summary["changed_meanwhile"] == 1
+    assert summary["re_encrypted"] == 0
+
+
+def test_refresh_tokens_counts_a_connection_removed_meanwhile(
+    user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth_code_flow_django import tokens
+    from auth_code_flow_django.exceptions import NotConnectedError
+
+    soon(user, 10)
+
+    def removed_meanwhile(*args: Any, **kwargs: Any) -> OAuthToken:
+        raise NotConnectedError()
+
+    monkeypatch.setattr(tokens, "refresh", removed_meanwhile)
+    out, err = run("oauth_refresh_tokens")
+    assert "failed: 0" in out
+    assert out.strip().endswith(", disconnected meanwhile: 1")
+    assert err == ""

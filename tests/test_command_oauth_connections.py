@@ -3,12 +3,14 @@ from __future__ import annotations
 import csv
 import json
 import tracemalloc
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 from django.utils import timezone
 
 from auth_code_flow_django.models import OAuthToken
@@ -82,11 +84,46 @@ def test_needs_reauthorization_status(tokens: None) -> None:
     assert json.loads(run("--format", "json", "--active", "--provider", "example")) == []
 
 
-def test_helpful_errors() -> None:
+@pytest.mark.parametrize("output", ["table", "json", "csv"])
+def test_helpful_errors_print_nothing_first(output: str) -> None:
+    out = StringIO()
     with pytest.raises(CommandError, match=r"Unknown provider 'nope'\. Known providers: example"):
-        run("--provider", "nope")
-    with pytest.raises(CommandError, match="No user 'ghost'"):
-        run("--user", "ghost")
+        call_command("oauth_connections", "--provider", "nope", "--format", output, stdout=out)
+    with pytest.raises(CommandError, match="No user 'ghost'") as info:
+        call_command("oauth_connections", "--user", "ghost", "--format", output, stdout=out)
+    assert info.value.returncode == 2
+    assert out.getvalue() == ""
+
+
+def test_table_times_are_to_the_second_with_the_time_zone(user: User) -> None:
+    make_token(user, expires_at=datetime(2026, 11, 28, 4, 5, 6, 789012, tzinfo=dt_timezone.utc))
+    row = run().splitlines()[2]
+    assert "2026-11-28 04:05:06 UTC" in row
+    assert "789" not in row
+    with override_settings(TIME_ZONE="Europe/Paris"):
+        assert "2026-11-28 05:05:06 CET" in run().splitlines()[2]
+
+
+def test_json_and_csv_times_are_iso_8601(user: User) -> None:
+    expires = datetime(2026, 11, 28, 4, 5, 6, 789012, tzinfo=dt_timezone.utc)
+    make_token(user, expires_at=expires)
+    row = json.loads(run("--format", "json"))[0]
+    assert datetime.fromisoformat(row["expires_at"]) == expires
+    assert row["expires_at"].endswith("+00:00")
+    assert datetime.fromisoformat(row["updated_at"]).tzinfo is not None
+    assert (
+        next(csv.DictReader(StringIO(run("--format", "csv"))))["expires_at"] == (row["expires_at"])
+    )
+
+
+@override_settings(USE_TZ=False, TIME_ZONE="Europe/Paris")
+def test_times_without_time_zone_support(user: User) -> None:
+    # Stored naive, in Paris time, as the app stores it without time zone support.
+    make_token(user, expires_at=datetime(2026, 7, 1, 10, 0, 0, 5, tzinfo=dt_timezone.utc))
+    assert "2026-07-01 12:00:00 CEST" in run().splitlines()[2]
+    assert json.loads(run("--format", "json"))[0]["expires_at"] == (
+        "2026-07-01T12:00:00.000005+02:00"
+    )
 
 
 def test_long_values_are_truncated_in_the_table(user: User) -> None:

@@ -4,6 +4,7 @@ import base64
 import io
 import logging
 import math
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +15,7 @@ import responses
 from responses import matchers
 
 from auth_code_flow_django import exceptions as exc
+from auth_code_flow_django import provider_http
 from auth_code_flow_django.flow import (
     AbstractBaseFlowManager,
     TokenResponse,
@@ -24,6 +26,8 @@ from auth_code_flow_django.flow import (
     parse_expires_in,
     states_match,
 )
+
+from .slow_server import SlowServer
 
 TOKEN_URL = "https://auth.example/token"
 REVOKE_URL = "https://auth.example/revoke"
@@ -74,6 +78,13 @@ def test_public_client_needs_no_secret() -> None:
     assert manager.client_secret is None
 
 
+def test_public_client_without_pkce_is_refused() -> None:
+    """RFC 9700 2.1.1: a public client has no secret, so PKCE must bind the code."""
+    with pytest.raises(exc.ImproperlyConfigured, match="must use PKCE"):
+        Manager(client_secret=None, token_endpoint_auth_method="none", use_pkce=False)
+    assert Manager(use_pkce=False).use_pkce is False
+
+
 def test_unknown_auth_method_is_rejected() -> None:
     with pytest.raises(exc.ImproperlyConfigured, match="token_endpoint_auth_method"):
         Manager(token_endpoint_auth_method="private_key_jwt")
@@ -98,7 +109,7 @@ def test_missing_redirect_uri_raises_at_use() -> None:
 
 
 def test_missing_revocation_path_raises() -> None:
-    with pytest.raises(exc.ImproperlyConfigured, match="endpoint"):
+    with pytest.raises(exc.ImproperlyConfigured, match="revocation_path is not set"):
         Manager(revocation_path=None).revoke("tok")
 
 
@@ -207,15 +218,20 @@ def test_authorization_url_parameters() -> None:
     }
 
 
-def test_authorization_path_with_a_query_and_fragment_still_works() -> None:
-    manager = Manager(authorization_path="/oauth?tenant=acme&scope=old#frag")
+def test_authorization_path_keeps_its_query() -> None:
+    manager = Manager(authorization_path="/oauth?tenant=acme&scope=old")
     parts = urlsplit(manager.get_authorization_endpoint("st"))
     query = parse_qs(parts.query)
     assert parts.path == "/oauth"
     assert query["tenant"] == ["acme"]
     assert query["scope"] == ["read write"]
     assert query["state"] == ["st"]
-    assert parts.fragment == ""
+
+
+def test_authorization_path_with_a_fragment_is_refused() -> None:
+    """RFC 6749 3.1: an endpoint URI must not include a fragment."""
+    with pytest.raises(exc.EndpointURLError, match="authorization_path has a fragment"):
+        Manager(authorization_path="/oauth#frag").get_authorization_endpoint("st")
 
 
 def test_absolute_endpoint_paths_and_trailing_slash_base() -> None:
@@ -377,13 +393,16 @@ def test_declared_content_length_over_the_cap_is_refused_unread() -> None:
         Manager().exchange_code(None, "c", "s", check_state=False)
 
 
-@responses.activate
-def test_slow_dripping_reply_hits_the_total_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
-    responses.post(TOKEN_URL, json={"access_token": "at", "token_type": "Bearer"})
-    clock = iter([0.0, 100.0, 200.0, 300.0])
-    monkeypatch.setattr("auth_code_flow_django.flow.time.monotonic", lambda: next(clock))
-    with pytest.raises(exc.AuthCodeFlowError, match="in time"):
-        Manager().exchange_code(None, "c", "s", check_state=False)
+def test_slow_dripping_reply_hits_the_total_deadline() -> None:
+    """A real server on 127.0.0.1 sends the headers, then one byte every 0.2 s."""
+    with SlowServer(interval=0.2) as server:
+        manager = Manager(base_uri=server.base_uri, timeout=1.0)
+        started = time.monotonic()
+        with pytest.raises(exc.AuthCodeFlowError, match="did not answer in time"):
+            manager.exchange_code(None, "c", "s", check_state=False)
+        elapsed = time.monotonic() - started
+        assert server.requests == 1
+    assert 0.95 <= elapsed < 1.6
 
 
 @responses.activate
@@ -403,7 +422,7 @@ def test_read_error_while_streaming_becomes_auth_code_flow_error() -> None:
     response.status_code = 200
     response.raw = io.BytesIO(b"")
     with pytest.raises(exc.AuthCodeFlowError, match="cut off"):
-        Manager()._read_body(response, deadline=float("inf"))
+        provider_http.read_body(response, deadline=float("inf"), max_bytes=1000)
 
 
 # --- token response validation -------------------------------------------------------
@@ -802,3 +821,53 @@ def test_proxies_and_ca_bundle_still_come_from_the_environment(
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     assert Manager()._environment(TOKEN_URL)["verify"] is True
+
+
+# --- hostile nesting -----------------------------------------------------------------
+
+NESTED = [
+    ("arrays", "[" * 60_000),
+    ("objects", '{"a":' * 12_000),
+    ("inside a valid object", '{"access_token": "a", "token_type": "Bearer", "x": ' + "[" * 5000),
+]
+
+
+@pytest.mark.parametrize(("kind", "body"), NESTED, ids=[kind for kind, _ in NESTED])
+@responses.activate
+def test_deeply_nested_token_reply_is_an_invalid_reply(kind: str, body: str) -> None:
+    responses.post(TOKEN_URL, body=body, content_type="application/json")
+    with pytest.raises(exc.InvalidTokenResponseError, match="nested too deeply") as info:
+        Manager().exchange_code(None, "c", "s", check_state=False)
+    assert info.value.response is not None
+
+
+@responses.activate
+def test_deeply_nested_refresh_reply_is_an_invalid_reply() -> None:
+    responses.post(TOKEN_URL, body="[" * 60_000, content_type="text/plain")
+    with pytest.raises(exc.InvalidTokenResponseError, match="nested too deeply"):
+        Manager().refresh("rt")
+
+
+@responses.activate
+def test_deeply_nested_revocation_reply_is_ignored_on_success_and_an_error_otherwise() -> None:
+    responses.post(REVOKE_URL, body="[" * 60_000, content_type="application/json")
+    Manager().revoke("rt")  # RFC 7009 2.2: the body of a 200 is ignored.
+    responses.post(REVOKE_URL, status=400, body="[" * 60_000, content_type="application/json")
+    with pytest.raises(exc.RevocationError, match="HTTP 400"):
+        Manager().revoke("rt")
+
+
+@responses.activate
+def test_brackets_inside_strings_and_moderate_nesting_are_accepted() -> None:
+    extra = "[" * 30 + "]" * 30
+    responses.post(
+        TOKEN_URL,
+        body='{"access_token": "'
+        + "[" * 500
+        + '\\"{", "token_type": "Bearer", "x": '
+        + extra
+        + "}",
+        content_type="application/json",
+    )
+    result = Manager().exchange_code(None, "c", "s", check_state=False)
+    assert result.access_token == "[" * 500 + '"{'

@@ -101,6 +101,23 @@ def test_state_replayed_after_success(alice: Client, mocked: Any, caplog: Any) -
     mocked.calls.reset()
     guard = Guard(mocked, caplog)
     guard.arm()
+    # The user reloads the page: the connection stands, nothing is exchanged again.
+    response = alice.get(CALLBACK, {"state": params["state"], "code": "c1"})
+    guard.check(response, 302)
+    assert response["Location"] == "/oauth/"
+
+
+def test_state_replayed_after_a_failed_exchange(
+    alice: Client, mocked: Any, caplog: Any, connected: OAuthToken
+) -> None:
+    from .conftest import TOKEN_URL
+
+    mocked.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    params = start(alice)
+    assert alice.get(CALLBACK, {"state": params["state"], "code": "c1"}).status_code == 502
+    mocked.calls.reset()
+    guard = Guard(mocked, caplog)
+    guard.arm()
     html = guard.check(alice.get(CALLBACK, {"state": params["state"], "code": "c1"}), 400)
     assert "already completed" in html
 
@@ -290,7 +307,11 @@ def test_issuer_missing_or_mismatched(
     alice: Client, guard: Guard, settings: Any, iss: str | None
 ) -> None:
     settings.OAUTH_PROVIDERS = {
-        "example": {**settings.OAUTH_PROVIDERS["example"], "issuer": "https://provider.example"}
+        "example": {
+            **settings.OAUTH_PROVIDERS["example"],
+            "issuer": "https://provider.example",
+            "discovery": False,
+        }
     }
     params = start(alice)
     guard.arm()

@@ -115,3 +115,43 @@ def test_no_secret_in_any_log_record(
     for text in texts:
         for secret in secrets:
             assert secret not in text, (secret, text)
+
+
+def test_no_nonce_id_token_or_claim_in_any_log_record(
+    alice: Client, settings: Any, mocked: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from django.core.cache import cache
+
+    from .conftest import token_json
+    from .oidc import (
+        JWKS_URL,
+        OPENID_URL,
+        RFC8414_URL,
+        SigningKey,
+        claims,
+        document,
+        jwks,
+        provider_settings,
+    )
+    from .oidc import TOKEN_URL as IDP_TOKEN_URL
+
+    cache.clear()
+    caplog.set_level(logging.DEBUG)
+    settings.OAUTH_PROVIDERS = {"idp": provider_settings()}
+    key = SigningKey("key-1")
+    mocked.get(RFC8414_URL, status=404)
+    mocked.get(OPENID_URL, json=document(token_endpoint_auth_methods_supported=None))
+    mocked.get(JWKS_URL, json=jwks(key))
+    seen: list[str] = []
+    for good in (True, False):
+        params = start(alice, "idp")
+        body = claims(params["nonce"] if good else "NONCE-OF-ANOTHER-FLOW", sub="SUBJECT-42")
+        id_token = key.sign(body)
+        seen += [params["nonce"], id_token]
+        mocked.upsert("POST", IDP_TOKEN_URL, json=token_json(id_token=id_token))
+        response = alice.get("/oauth/idp/callback/", {"state": params["state"], "code": "c"})
+        assert response.status_code == (302 if good else 502)
+    text = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
+    for value in [*seen, "NONCE-OF-ANOTHER-FLOW", "SUBJECT-42", "idp-client-secret-value"]:
+        assert value not in text
+    cache.clear()

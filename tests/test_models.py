@@ -146,6 +146,7 @@ def test_state_expiry_and_purge(user: User) -> None:
         OAuthState.objects.validate(state, user, "example")
     assert list(OAuthState.objects.expired()) == [OAuthState.objects.get(pk=expired.pk)]
     assert "example authorization started" in str(pending)
+    assert str(pending).endswith(" UTC")  # the time says its zone
 
 
 @pytest.mark.parametrize(

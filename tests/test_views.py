@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -241,14 +242,61 @@ def test_state_problems_are_400(alice: Client, query: dict[str, str], expected: 
     assert expected in response.content.decode()
 
 
-def test_replayed_state_is_already_used(alice: Client, mocked: responses.RequestsMock) -> None:
+def test_reloading_the_callback_after_connecting_goes_on_without_a_second_exchange(
+    alice: Client, mocked: responses.RequestsMock
+) -> None:
     mocked.post(TOKEN_URL, json=token_json())
+    params = start(alice, next_url="/oauth/?from=github")
+    query = {"state": params["state"], "code": "c"}
+    assert alice.get(CALLBACK, query)["Location"] == "/oauth/?from=github"
+    stored = OAuthToken.objects.values().get()
+    response = alice.get(CALLBACK, query, follow=True)
+    assert response.redirect_chain == [("/oauth/?from=github", 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "Connected to Example.",
+        "You are connected to Example.",
+    ]
+    assert len(mocked.calls) == 1
+    assert OAuthToken.objects.values().get() == stored
+
+
+def test_reloading_a_callback_whose_exchange_failed_is_already_used(
+    alice: Client, user: User, mocked: responses.RequestsMock
+) -> None:
+    make_token(user)  # connected before this attempt: the attempt did not connect
+    mocked.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
     params = start(alice)
-    alice.get(CALLBACK, {"state": params["state"], "code": "c"})
-    response = alice.get(CALLBACK, {"state": params["state"], "code": "c"})
+    query = {"state": params["state"], "code": "c"}
+    assert alice.get(CALLBACK, query).status_code == 502
+    response = alice.get(CALLBACK, query)
     assert response.status_code == 400
     assert "already completed" in response.content.decode()
     assert len(mocked.calls) == 1
+
+
+def test_reloading_the_callback_after_the_connection_broke_is_already_used(
+    alice: Client, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(TOKEN_URL, json=token_json())
+    params = start(alice)
+    query = {"state": params["state"], "code": "c"}
+    alice.get(CALLBACK, query)
+    OAuthToken.objects.update(needs_reauthorization=True)
+    assert alice.get(CALLBACK, query).status_code == 400
+    OAuthToken.objects.all().delete()
+    assert alice.get(CALLBACK, query).status_code == 400
+    assert len(mocked.calls) == 1
+
+
+def test_another_user_reloading_a_used_callback_is_refused(
+    alice: Client, client_for: Any, other_user: User, mocked: responses.RequestsMock
+) -> None:
+    mocked.post(TOKEN_URL, json=token_json())
+    params = start(alice)
+    query = {"state": params["state"], "code": "c"}
+    alice.get(CALLBACK, query)
+    make_token(other_user)
+    assert client_for(other_user).get(CALLBACK, query).status_code == 400
 
 
 def test_expired_state(alice: Client, mocked: responses.RequestsMock) -> None:
@@ -295,7 +343,11 @@ def test_issuer_is_checked_when_the_provider_has_one(
     alice: Client, settings: Any, mocked: responses.RequestsMock, iss: str | None, status: int
 ) -> None:
     settings.OAUTH_PROVIDERS = {
-        "example": {**settings.OAUTH_PROVIDERS["example"], "issuer": "https://provider.example"}
+        "example": {
+            **settings.OAUTH_PROVIDERS["example"],
+            "issuer": "https://provider.example",
+            "discovery": False,
+        }
     }
     mocked.post(TOKEN_URL, json=token_json())
     params = start(alice)
@@ -417,3 +469,20 @@ def data_queries(context: CaptureQueriesContext) -> list[str]:
     block, a savepoint inside the test's transaction) is not counted."""
     control = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
     return [q["sql"] for q in context.captured_queries if not q["sql"].startswith(control)]
+
+
+@override_settings(TIME_ZONE="Europe/Paris")
+def test_connections_page_shows_the_expiry_with_its_time_zone(alice: Client, user: User) -> None:
+    make_token(user, expires_at=datetime(2026, 11, 28, 4, 5, tzinfo=dt_timezone.utc))
+    html = alice.get("/oauth/").content.decode()
+    assert '<time datetime="2026-11-28T05:05:00+01:00">Nov. 28, 2026, 5:05 a.m. CET</time>' in html
+
+
+@override_settings(USE_TZ=False, TIME_ZONE="America/New_York")
+def test_connections_page_shows_the_time_zone_without_time_zone_support(
+    alice: Client, user: User
+) -> None:
+    # Stored naive, in New York time, as the app stores it without time zone support.
+    make_token(user, expires_at=datetime(2026, 7, 1, 13, 30, tzinfo=dt_timezone.utc))
+    html = alice.get("/oauth/").content.decode()
+    assert ">July 1, 2026, 9:30 a.m. EDT</time>" in html

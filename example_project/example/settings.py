@@ -9,8 +9,13 @@ separate sets of cookies, and logging in at the provider is a real, separate ste
 Environment variables:
 - ``EXAMPLE_DATABASE``: the SQLite file (default ``example_project/db.sqlite3``).
 - ``DEMO_PROVIDER_URL``: where the demo server is reached (default http://localhost:8000).
+- ``DEMO_OIDC_RSA_PRIVATE_KEY``: the PEM key that signs the demo server's ID tokens
+  (default: a new key each time the process starts).
 - ``GITHUB_CLIENT_ID``/``GITHUB_CLIENT_SECRET``, ``STACKEXCHANGE_CLIENT_ID``/
   ``STACKEXCHANGE_CLIENT_SECRET``: enable those real providers.
+- ``OIDC_ISSUER``, ``OIDC_CLIENT_ID``, ``OIDC_CLIENT_SECRET`` (none: a public client),
+  ``OIDC_SCOPE`` (default ``openid profile email``), ``OIDC_DISPLAY_NAME``: any
+  OpenID Connect or RFC 8414 server by its issuer alone, as the provider ``oidc``.
 """
 
 from __future__ import annotations
@@ -80,7 +85,25 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
-# The demo authorization server (django-oauth-toolkit).
+
+def _oidc_signing_key() -> str:
+    key = os.environ.get("DEMO_OIDC_RSA_PRIVATE_KEY")
+    if key:
+        return key
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+# The demo authorization server (django-oauth-toolkit), with OpenID Connect: RS256 ID
+# tokens, its discovery documents (RFC 8414 at the root, see urls.py, and OpenID
+# Connect under /o/), and iss on its authorization responses (RFC 9207).
 OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,
     "ROTATE_REFRESH_TOKEN": True,
@@ -88,8 +111,12 @@ OAUTH2_PROVIDER = {
     # that refreshes the same token from two workers loses the connection.
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
-    "SCOPES": {"read": "Read your demo profile"},
+    "SCOPES": {"read": "Read your demo profile", "openid": "Know who you are there"},
     "DEFAULT_SCOPES": ["read"],
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": _oidc_signing_key(),
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
 }
 
 DEMO_PROVIDER_URL = os.environ.get("DEMO_PROVIDER_URL", "http://localhost:8000").rstrip("/")
@@ -110,6 +137,16 @@ OAUTH_PROVIDERS: dict[str, dict[str, object]] = {
         "use_pkce": True,
         "api_base_urls": [DEMO_PROVIDER_URL.rstrip("/") + "/api/"],
     },
+    # The same server found from its issuer alone: endpoints, client authentication,
+    # revocation and JWKS come from its discovery document; the ID token is checked.
+    "demo-openid": {
+        "display_name": "Demo provider (OpenID Connect)",
+        "issuer": DEMO_PROVIDER_URL + "/o",
+        "client_id": DEMO_CLIENT_ID,
+        "client_secret": DEMO_CLIENT_SECRET,
+        "scope": "openid read",
+        "api_base_urls": [DEMO_PROVIDER_URL.rstrip("/") + "/api/"],
+    },
 }
 
 for slug, preset in (("github", "github"), ("stackexchange", "stackexchange")):
@@ -121,6 +158,19 @@ for slug, preset in (("github", "github"), ("stackexchange", "stackexchange")):
             "client_id": client_id,
             "client_secret": client_secret,
         }
+
+# Any OpenID Connect or RFC 8414 server, by its issuer alone.
+if os.environ.get("OIDC_ISSUER") and os.environ.get("OIDC_CLIENT_ID"):
+    OAUTH_PROVIDERS["oidc"] = {
+        "display_name": os.environ.get("OIDC_DISPLAY_NAME", "OpenID Connect"),
+        "issuer": os.environ["OIDC_ISSUER"],
+        "client_id": os.environ["OIDC_CLIENT_ID"],
+        "scope": os.environ.get("OIDC_SCOPE", "openid profile email"),
+    }
+    if os.environ.get("OIDC_CLIENT_SECRET"):
+        OAUTH_PROVIDERS["oidc"]["client_secret"] = os.environ["OIDC_CLIENT_SECRET"]
+    else:
+        OAUTH_PROVIDERS["oidc"]["token_endpoint_auth_method"] = "none"
 
 LOGGING = {
     "version": 1,

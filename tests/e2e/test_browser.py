@@ -121,7 +121,9 @@ def test_connect_inspect_and_disconnect_in_a_browser(chromium: Any, example_site
     assert "'username': 'alice'" in page.locator("#api-result").inner_text()
     steps.shot(page, "home-api-call")
 
-    admin = chromium.new_context(viewport={"width": 1400, "height": 480}).new_page()
+    # Tall enough for the whole admin sidebar: it scrolls on its own, so a full-page
+    # screenshot alone would cut it off.
+    admin = chromium.new_context(viewport={"width": 1400, "height": 640}).new_page()
     admin.goto(f"{example_site}/admin/auth_code_flow_django/oauthtoken/")
     log_in(admin, "admin")
     admin.wait_for_url(re.compile(r".*/admin/auth_code_flow_django/oauthtoken/$"))
@@ -129,6 +131,10 @@ def test_connect_inspect_and_disconnect_in_a_browser(chromium: Any, example_site
     assert rows.count() == 1
     assert "alice" in rows.first.inner_text()
     assert "active" in rows.first.inner_text()
+    last_link = admin.locator("#nav-sidebar a", has_text="Pending authorizations").bounding_box()
+    assert last_link is not None
+    assert last_link["y"] + last_link["height"] <= 640, "the screenshot would crop the sidebar"
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", rows.first.inner_text())
     admin_list = steps.shot(admin, "admin-token-list")
     rows.first.locator("th a").click()
     masked = admin.locator(".field-masked_access_token .readonly").inner_text()
@@ -153,3 +159,34 @@ def test_connect_inspect_and_disconnect_in_a_browser(chromium: Any, example_site
     if os.environ.get("AUTH_CODE_FLOW_UPDATE_DOCS_SCREENSHOTS"):
         shutil.copy(connected, DOCS / "connections.png")
         shutil.copy(admin_list, DOCS / "admin.png")
+
+
+def test_connect_by_issuer_alone_with_openid_connect_in_a_browser(
+    chromium: Any, example_site: str
+) -> None:
+    """The example's "demo-openid" provider is configured by its issuer alone: the site
+    discovers the demo server, sends a nonce and checks the RS256 ID token."""
+    context = chromium.new_context(viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    page.goto(f"{example_site}/accounts/login/")
+    log_in(page, "bob")
+    page.wait_for_url(f"{example_site}/")
+
+    page.goto(f"{example_site}/oauth/")
+    row = page.locator('[data-provider="demo-openid"]')
+    assert row.locator("[data-status]").get_attribute("data-status") == "none"
+    row.locator("button", has_text="Connect").click()
+    page.wait_for_url(re.compile(r"^http://localhost:\d+/accounts/login/"))
+    log_in(page, "bob")
+    page.wait_for_url(re.compile(r"^http://localhost:\d+/o/authorize/\?.*nonce="))
+    page.click("input[name=allow]")
+    page.wait_for_url(f"{example_site}/oauth/")
+    row = page.locator('[data-provider="demo-openid"]')
+    assert row.locator("[data-status]").get_attribute("data-status") == "active"
+    assert "Connected to Demo provider (OpenID Connect)." in page.content()
+
+    row.locator("button", has_text="Disconnect").click()
+    page.wait_for_url(f"{example_site}/oauth/")
+    row = page.locator('[data-provider="demo-openid"]')
+    assert row.locator("[data-status]").get_attribute("data-status") == "none"
+    context.close()

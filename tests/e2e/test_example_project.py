@@ -63,7 +63,10 @@ def test_demo_setup_creates_users_and_the_client(tmp_path: Path) -> None:
     assert len(clients) == 1
     client_id, redirect_uris, stored_secret = clients[0]
     assert client_id == "demo-client"
-    assert redirect_uris == "http://127.0.0.1:8765/oauth/demo/callback/"
+    assert redirect_uris.split() == [
+        "http://127.0.0.1:8765/oauth/demo/callback/",
+        "http://127.0.0.1:8765/oauth/demo-openid/callback/",
+    ]
     assert stored_secret != "demo-client-secret-not-for-production"  # hashed by the server
 
 
@@ -78,9 +81,10 @@ def test_real_providers_are_enabled_by_environment_variables(tmp_path: Path) -> 
         PYTHONPATH=str(ROOT / "example_project"),
         EXAMPLE_DATABASE=str(tmp_path / "db.sqlite3"),
     )
-    for name in ("GITHUB", "STACKEXCHANGE"):
+    for name in ("GITHUB", "STACKEXCHANGE", "OIDC"):
         base.pop(f"{name}_CLIENT_ID", None)
         base.pop(f"{name}_CLIENT_SECRET", None)
+    base.pop("OIDC_ISSUER", None)
 
     def providers(**extra: str) -> list[str]:
         out = subprocess.run(
@@ -93,12 +97,22 @@ def test_real_providers_are_enabled_by_environment_variables(tmp_path: Path) -> 
         ).stdout
         return list(json.loads(out))
 
-    assert providers() == ["demo"]
-    assert providers(GITHUB_CLIENT_ID="i", GITHUB_CLIENT_SECRET="s") == ["demo", "github"]
+    assert providers() == ["demo", "demo-openid"]
+    assert providers(GITHUB_CLIENT_ID="i", GITHUB_CLIENT_SECRET="s") == [
+        "demo",
+        "demo-openid",
+        "github",
+    ]
     assert providers(
         GITHUB_CLIENT_ID="i",
         GITHUB_CLIENT_SECRET="s",
         STACKEXCHANGE_CLIENT_ID="i",
         STACKEXCHANGE_CLIENT_SECRET="s",
-    ) == ["demo", "github", "stackexchange"]
-    assert providers(GITHUB_CLIENT_ID="only-an-id") == ["demo"]
+    ) == ["demo", "demo-openid", "github", "stackexchange"]
+    assert providers(GITHUB_CLIENT_ID="only-an-id") == ["demo", "demo-openid"]
+    assert providers(OIDC_ISSUER="https://idp.example", OIDC_CLIENT_ID="i") == [
+        "demo",
+        "demo-openid",
+        "oidc",
+    ]
+    assert providers(OIDC_ISSUER="https://idp.example") == ["demo", "demo-openid"]

@@ -4,58 +4,76 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 from django.utils import timezone
 
-from ...models import OAuthToken
+from ...models import OAuthToken, OAuthTokenQuerySet
 from ...providers import get_providers
+from ..base import AppCommand, find_user, human_time, iso_time, unknown_provider
 
 COLUMNS = ("user", "provider", "status", "scope", "expires_at", "updated_at")
 WIDTHS = (24, 16, 22, 24, 25, 25)
 
 
-class Command(BaseCommand):
-    help = "List OAuth connections (one row per user and provider). Never prints a token."
+class Command(AppCommand):
+    help = (
+        "List OAuth connections, one row per user and provider. Never prints a token.\n\n"
+        "Rows are streamed, so the listing runs in constant memory. The table shows times\n"
+        "to the second in the current time zone; json and csv give ISO 8601 with offset."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--provider", help="only this provider (slug)")
         parser.add_argument("--user", help="only this user (username)")
         status = parser.add_mutually_exclusive_group()
-        status.add_argument("--active", action="store_true", help="only tokens still valid")
-        status.add_argument("--expired", action="store_true", help="only expired tokens")
-        parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+        status.add_argument(
+            "--active", action="store_true", help="only connections whose token is still valid"
+        )
+        status.add_argument(
+            "--expired", action="store_true", help="only connections whose token has expired"
+        )
+        parser.add_argument(
+            "--format",
+            choices=("table", "json", "csv"),
+            default="table",
+            help="table for people, json (one array) or csv for scripts (default: %(default)s)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        rows = self.rows(options)
-        writer = {"table": self.write_table, "json": self.write_json, "csv": self.write_csv}
-        writer[options["format"]](rows)
+        # Resolved before anything is printed, so a bad option prints no header.
+        queryset = self.queryset(options)
+        if options["format"] == "table":
+            self.write_table(self.rows(queryset, human_time))
+        elif options["format"] == "json":
+            self.write_json_rows(self.rows(queryset, iso_time))
+        else:
+            self.write_csv(self.rows(queryset, iso_time))
 
-    def rows(self, options: dict[str, Any]) -> Iterator[dict[str, str]]:
+    def queryset(self, options: dict[str, Any]) -> OAuthTokenQuerySet:
         queryset = OAuthToken.objects.all()
         provider = options.get("provider")
         if provider:
             if provider not in get_providers() and not queryset.filter(provider=provider).exists():
-                known = ", ".join(sorted(get_providers())) or "none"
-                raise CommandError(f"Unknown provider {provider!r}. Known providers: {known}.")
+                raise unknown_provider(provider)
             queryset = queryset.filter(provider=provider)
         username = options.get("user")
         if username:
-            user_model = get_user_model()
-            user = user_model._default_manager.filter(
-                **{user_model.USERNAME_FIELD: username}
-            ).first()
-            if user is None:
-                raise CommandError(f"No user {username!r}.")
-            queryset = queryset.filter(user_id=user.pk)
-        now = timezone.now()
+            queryset = queryset.filter(user_id=find_user(username).pk)
         if options.get("active"):
-            queryset = queryset.active(now)
+            queryset = queryset.active()
         elif options.get("expired"):
-            queryset = queryset.expired(now)
+            queryset = queryset.expired()
+        return queryset
+
+    def rows(
+        self, queryset: OAuthTokenQuerySet, when: Callable[[datetime | None], str]
+    ) -> Iterator[dict[str, str]]:
+        now = timezone.now()
         username_field = f"user__{get_user_model().USERNAME_FIELD}"
         values = queryset.order_by("pk").values_list(
             username_field,
@@ -79,8 +97,8 @@ class Command(BaseCommand):
                 "provider": provider_slug,
                 "status": status,
                 "scope": scope,
-                "expires_at": expires_at.isoformat() if expires_at else "",
-                "updated_at": updated_at.isoformat(),
+                "expires_at": when(expires_at),
+                "updated_at": when(updated_at),
             }
 
     def write_table(self, rows: Iterator[dict[str, str]]) -> None:
@@ -99,7 +117,7 @@ class Command(BaseCommand):
             count += 1
         self.stdout.write(f"({count} connection{'s' if count != 1 else ''})")
 
-    def write_json(self, rows: Iterator[dict[str, str]]) -> None:
+    def write_json_rows(self, rows: Iterator[dict[str, str]]) -> None:
         self.stdout.write("[", ending="")
         for index, row in enumerate(rows):
             self.stdout.write(("," if index else "") + "\n  " + json.dumps(row), ending="")

@@ -6,80 +6,153 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.utils import timezone
 
 from ... import tokens
-from ...exceptions import AuthCodeFlowError, ReauthorizationRequiredError
-from ...models import OAuthToken
+from ...crypto import TokenDecryptionError
+from ...exceptions import BaseAuthCodeFlowError, NotConnectedError, ReauthorizationRequiredError
+from ...models import OAuthToken, OAuthTokenQuerySet
 from ...providers import get_providers
+from ..base import EXIT_FAILED, AppCommand, ProgressBar, unknown_provider, usage_error
 
-BAR_WIDTH = 30
+UNDECRYPTABLE = "cannot be decrypted with the configured keys"
 
 
-class Command(BaseCommand):
-    help = "Refresh stored tokens that expire within --within seconds. Exit code 1 if any failed."
+def describe(token: OAuthToken) -> dict[str, str]:
+    return {"provider": token.provider, "user": token.user.get_username()}
+
+
+def name(token: OAuthToken) -> str:
+    return f"{token.provider} token of {token.user.get_username()}"
+
+
+class Command(AppCommand):
+    help = (
+        "Refresh stored tokens that expire within --within seconds.\n\n"
+        "Run it from cron a little more often than --within, so users never wait on a\n"
+        "refresh. A provider that refuses a refresh token marks that connection as\n"
+        "needing re-authorization (not a failure); a provider error or a row that cannot\n"
+        "be decrypted with the configured keys is a failure, reported on stderr, and the\n"
+        "other rows are still refreshed."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--provider", help="only this provider (slug)")
+        parser.add_argument("--provider", help="only this provider (slug; default: all)")
         parser.add_argument(
-            "--within", type=int, default=300, help="seconds before expiry (default 300)"
+            "--within",
+            type=int,
+            default=300,
+            metavar="SECONDS",
+            help="refresh tokens that expire within this many seconds (default: %(default)s)",
         )
-        parser.add_argument("--dry-run", action="store_true", help="list, refresh nothing")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="say what would happen to each token; refresh nothing",
+        )
+        self.add_format_argument(parser, ("text", "json"))
 
     def handle(self, *args: Any, **options: Any) -> None:
         within: int = options["within"]
         if within < 0:
-            raise CommandError("--within must be >= 0.")
-        queryset = (
-            OAuthToken.objects.filter(
-                expires_at__lte=timezone.now() + timedelta(seconds=within),
-                needs_reauthorization=False,
+            raise usage_error("--within must be >= 0.")
+        queryset = self.due(within, options.get("provider"))
+        if options["dry_run"]:
+            self.dry_run(queryset, options["format"])
+            return
+        counts: Counter[str] = Counter()
+        failures: list[dict[str, str]] = []
+        enabled = options["format"] == "text"
+        with ProgressBar(self.stdout, queryset.count(), enabled=enabled) as bar:
+            for token in queryset.iterator():
+                outcome, error = self.refresh_one(token, within)
+                counts[outcome] += 1
+                if error:
+                    failures.append({**describe(token), "error": error})
+                    bar.note(self.stderr, f"{name(token)}: {error}")
+                bar.advance()
+        if options["format"] == "json":
+            self.write_json(
+                {
+                    "refreshed": counts["refreshed"],
+                    "failed": counts["failed"],
+                    "needs_reauthorization": counts["reauthorize"],
+                    "already_fresh": counts["fresh"],
+                    "disconnected": counts["disconnected"],
+                    "failures": failures,
+                }
             )
-            .select_related("user")
-            .order_by("expires_at")
+        else:
+            self.stdout.write(
+                f"refreshed: {counts['refreshed']}, failed: {counts['failed']}, "
+                f"needs re-authorization: {counts['reauthorize']}, "
+                f"already fresh: {counts['fresh']}"
+                + (f", disconnected meanwhile: {n}" if (n := counts["disconnected"]) else "")
+            )
+        if counts["failed"]:
+            raise CommandError(f"{counts['failed']} refresh(es) failed.", returncode=EXIT_FAILED)
+
+    def due(self, within: int, provider: str | None) -> OAuthTokenQuerySet:
+        queryset = OAuthToken.objects.filter(
+            expires_at__lte=timezone.now() + timedelta(seconds=within),
+            needs_reauthorization=False,
         )
-        provider = options.get("provider")
         if provider:
             if provider not in get_providers():
-                known = ", ".join(sorted(get_providers())) or "none"
-                raise CommandError(f"Unknown provider {provider!r}. Known providers: {known}.")
+                raise unknown_provider(provider)
             queryset = queryset.filter(provider=provider)
         else:
             queryset = queryset.filter(provider__in=list(get_providers()))
-        total = queryset.count()
-        if options["dry_run"]:
-            for token in queryset.iterator():
-                self.stdout.write(f"would refresh {token.provider} token of {token.user}")
-            self.stdout.write(f"{total} token(s) would be refreshed.")
-            return
-        counts: Counter[str] = Counter()
-        for done, token in enumerate(queryset.iterator(), start=1):
-            counts[self.refresh_one(token, within)] += 1
-            self.progress(done, total)
-        self.stdout.write(
-            f"refreshed: {counts['refreshed']}, failed: {counts['failed']}, "
-            f"needs re-authorization: {counts['reauthorize']}, "
-            f"already fresh: {counts['fresh']}"
-        )
-        if counts["failed"]:
-            raise CommandError(f"{counts['failed']} refresh(es) failed.", returncode=1)
+        return queryset.select_related("user").order_by("expires_at", "pk")
 
-    def refresh_one(self, token: OAuthToken, within: int) -> str:
+    def refresh_one(self, token: OAuthToken, within: int) -> tuple[str, str]:
+        """Refresh ``token``; return the outcome and, for a failure, why."""
         before = token.access_token_encrypted
         try:
             refreshed = tokens.refresh(token.user, token.provider, within=within)
+        except TokenDecryptionError:  # before its base class, ReauthorizationRequiredError
+            return "failed", UNDECRYPTABLE
         except ReauthorizationRequiredError:
-            return "reauthorize"
-        except AuthCodeFlowError as exc:
-            self.stderr.write(f"{token.provider} token of {token.user}: {exc.description}")
-            return "failed"
-        return "refreshed" if refreshed.access_token_encrypted != before else "fresh"
+            return "reauthorize", ""
+        except NotConnectedError:
+            return "disconnected", ""
+        except BaseAuthCodeFlowError as exc:
+            return "failed", str(exc.description)
+        return ("refreshed" if refreshed.access_token_encrypted != before else "fresh"), ""
 
-    def progress(self, done: int, total: int) -> None:
-        if not self.stdout.isatty():
+    def dry_run(self, queryset: OAuthTokenQuerySet, output: str) -> None:
+        plan: dict[str, list[dict[str, str]]] = {
+            "would_refresh": [],
+            "would_need_reauthorization": [],
+            "cannot_be_decrypted": [],
+        }
+        for token in queryset.iterator():
+            if not token.refresh_token_encrypted:
+                # What the real run does: no refresh token, nothing to refresh with.
+                plan["would_need_reauthorization"].append(describe(token))
+                line = f"would mark {name(token)} as needing re-authorization (no refresh token)"
+            elif not self.decryptable(token):
+                plan["cannot_be_decrypted"].append(describe(token))
+                line = f"would fail: {name(token)} {UNDECRYPTABLE}"
+            else:
+                plan["would_refresh"].append(describe(token))
+                line = f"would refresh {name(token)}"
+            if output == "text":
+                self.stdout.write(line)
+        if output == "json":
+            self.write_json({"dry_run": True, **plan})
             return
-        filled = BAR_WIDTH * done // max(total, 1)
-        bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        self.stdout.write(f"\r[{bar}] {done}/{total}", ending="\n" if done == total else "")
-        self.stdout.flush()
+        self.stdout.write(
+            f"{len(plan['would_refresh'])} token(s) would be refreshed, "
+            f"{len(plan['would_need_reauthorization'])} would need re-authorization, "
+            f"{len(plan['cannot_be_decrypted'])} cannot be decrypted."
+        )
+
+    @staticmethod
+    def decryptable(token: OAuthToken) -> bool:
+        try:
+            token.refresh_token  # noqa: B018
+        except TokenDecryptionError:
+            return False
+        return True

@@ -50,10 +50,11 @@ class Command(BaseCommand):
                 "name": "auth-code-flow-django example",
                 "client_type": application_model.CLIENT_CONFIDENTIAL,
                 "authorization_grant_type": application_model.GRANT_AUTHORIZATION_CODE,
-                "redirect_uris": f"{site}/oauth/demo/callback/",
+                "redirect_uris": f"{site}/oauth/demo/callback/ {site}/oauth/demo-openid/callback/",
                 "client_secret": settings.DEMO_CLIENT_SECRET,
                 "skip_authorization": False,
-                "algorithm": "",
+                # ID tokens signed with the server's RSA key (OpenID Connect).
+                "algorithm": application_model.RS256_ALGORITHM,
             },
         )
         if settings.ROOT_URLCONF != "example.urls":

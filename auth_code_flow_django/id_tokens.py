@@ -1,0 +1,218 @@
+"""OpenID Connect ``id_token`` validation (OpenID Connect Core 1.0, 3.1.3.7).
+
+PyJWT verifies the signature and the registered claims; this module decides which key
+and algorithm it may use and checks what PyJWT does not (``azp``, ``nonce``, ``sub``).
+Keys come from the caller (a JWKS it fetched through the bounded HTTP client): PyJWT
+never fetches anything here. Nothing here imports Django.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import re
+import secrets
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+
+import jwt
+from jwt.exceptions import InvalidKeyError, PyJWKError, PyJWKSetError, PyJWTError
+
+from .exceptions import InvalidTokenResponseError
+from .token_replies import json_too_deep
+
+__all__ = [
+    "ID_TOKEN_ALGORITHMS",
+    "LEEWAY_SECONDS",
+    "InvalidIDTokenError",
+    "make_nonce",
+    "usable_keys",
+    "validate_id_token",
+]
+
+#: Asymmetric algorithms only: never ``none``, never an HMAC, whose "secret" would be
+#: the server's public key for whoever knows the JWKS.
+ID_TOKEN_ALGORITHMS: tuple[str, ...] = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+)
+#: Clock skew allowed on ``exp``, ``iat`` and ``nbf``.
+LEEWAY_SECONDS = 60
+MAX_SUB_LENGTH = 255  # OpenID Connect Core 2
+NONCE_BYTES = 32
+_KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
+_CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+class InvalidIDTokenError(InvalidTokenResponseError):
+    """The ``id_token`` of a token reply is missing or fails a check. The message says
+    which check, never the token or a claim's value."""
+
+    error = "invalid_id_token"
+    default_description = "The provider's ID token is not valid."
+
+
+def make_nonce() -> str:
+    """A fresh ``nonce`` for an authentication request (256 bits from :mod:`secrets`)."""
+    return secrets.token_urlsafe(NONCE_BYTES)
+
+
+def _segment(token: str, index: int) -> dict[str, Any]:
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidIDTokenError("The ID token is not a signed JWT (JWS compact form).")
+    try:
+        raw = base64.urlsafe_b64decode(parts[index] + "=" * (-len(parts[index]) % 4))
+        text = raw.decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidIDTokenError("The ID token is not valid base64url JSON.") from None
+    if json_too_deep(text):
+        raise InvalidIDTokenError("The ID token is nested too deeply.")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        raise InvalidIDTokenError("The ID token is not valid base64url JSON.") from None
+    if not isinstance(value, dict):
+        raise InvalidIDTokenError("The ID token's header or claims are not a JSON object.")
+    return value
+
+
+def _compatible(jwk: Mapping[str, Any], alg: str, kid: object) -> bool:
+    """Whether the JWK ``jwk`` may verify a signature made with ``alg``."""
+    if kid is not None and jwk.get("kid") != kid:
+        return False
+    if jwk.get("use", "sig") != "sig":
+        return False
+    if jwk.get("alg") not in (None, alg):
+        return False
+    ops = jwk.get("key_ops")
+    if isinstance(ops, list) and "verify" not in ops:
+        return False
+    if jwk.get("kty") != _KEY_TYPES.get(alg[:2]):
+        return False
+    return alg not in _CURVES or jwk.get("crv") == _CURVES[alg]
+
+
+def usable_keys(jwks: Mapping[str, Any], alg: str, kid: object) -> list[jwt.PyJWK]:
+    """The keys of ``jwks`` that may verify ``alg`` (with key id ``kid`` when given)."""
+    keys = jwks.get("keys")
+    if not isinstance(keys, list):
+        return []
+    found = []
+    for jwk in keys:
+        if not isinstance(jwk, dict) or not _compatible(jwk, alg, kid):
+            continue
+        try:
+            found.append(jwt.PyJWK(jwk, algorithm=alg))
+        except (PyJWKError, PyJWKSetError, InvalidKeyError, ValueError, TypeError):
+            continue
+    return found
+
+
+def validate_id_token(
+    id_token: object,
+    *,
+    jwks: Callable[[bool], Mapping[str, Any]],
+    issuer: str,
+    client_id: str,
+    nonce: str | None,
+    algorithms: Collection[str] = ID_TOKEN_ALGORITHMS,
+    leeway: float = LEEWAY_SECONDS,
+) -> dict[str, Any]:
+    """The claims of ``id_token`` once every check of OpenID Connect Core 3.1.3.7 passed.
+
+    ``jwks(refresh)`` returns the server's JWK Set; it is called with ``False`` first
+    (a cached set is fine) and, when no key has the token's ``kid``, once more with
+    ``True`` (fetch it again: the server may have rotated its keys). ``algorithms``
+    may only narrow :data:`ID_TOKEN_ALGORITHMS`. When ``nonce`` is given the token
+    must carry it. Raises :class:`InvalidIDTokenError`.
+    """
+    if not isinstance(id_token, str) or not id_token:
+        raise InvalidIDTokenError("The token reply has no ID token.")
+    header = _segment(id_token, 0)
+    _segment(id_token, 1)
+    alg = header.get("alg")
+    allowed = [a for a in algorithms if a in ID_TOKEN_ALGORITHMS]
+    if not isinstance(alg, str) or alg not in allowed:
+        shown = alg if isinstance(alg, str) and alg.isalnum() and len(alg) < 16 else "?"
+        raise InvalidIDTokenError(f"The ID token's algorithm ({shown}) is not allowed.")
+    if "crit" in header:
+        raise InvalidIDTokenError("The ID token has critical header parameters.")
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise InvalidIDTokenError("The ID token's key id is not a string.")
+    keys = usable_keys(jwks(False), alg, kid)
+    if not keys and kid is not None:
+        keys = usable_keys(jwks(True), alg, kid)
+    if not keys:
+        raise InvalidIDTokenError("No key of the provider's JWKS can verify the ID token.")
+    claims = _verified_claims(id_token, keys, alg, issuer, client_id, leeway)
+    _check_other_claims(claims, client_id, nonce)
+    return claims
+
+
+def _verified_claims(
+    id_token: str,
+    keys: list[jwt.PyJWK],
+    alg: str,
+    issuer: str,
+    client_id: str,
+    leeway: float,
+) -> dict[str, Any]:
+    failure: PyJWTError | None = None
+    for key in keys[:8]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                id_token,
+                key,
+                algorithms=[alg],
+                audience=client_id,
+                issuer=issuer,
+                leeway=leeway,
+                options={"require": ["iss", "sub", "aud", "exp", "iat"], "verify_sub": False},
+            )
+        except jwt.InvalidSignatureError as exc:
+            failure = exc
+            continue
+        except jwt.ExpiredSignatureError:
+            raise InvalidIDTokenError("The ID token has expired.") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidIDTokenError("The ID token is issued in the future.") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidIDTokenError("The ID token is not for this client (aud).") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidIDTokenError("The ID token comes from another issuer (iss).") from None
+        except jwt.MissingRequiredClaimError as exc:
+            raise InvalidIDTokenError(f"The ID token has no {exc.claim} claim.") from None
+        except (PyJWTError, ValueError, TypeError, OverflowError):
+            raise InvalidIDTokenError("The ID token is malformed.") from None
+        return claims
+    assert failure is not None
+    raise InvalidIDTokenError("The ID token's signature does not verify.")
+
+
+def _check_other_claims(claims: Mapping[str, Any], client_id: str, nonce: str | None) -> None:
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    azp = claims.get("azp")
+    if (len(audiences) > 1 or azp is not None) and azp != client_id:
+        raise InvalidIDTokenError("The ID token was not issued to this client (azp).")
+    sub = claims["sub"]
+    if not isinstance(sub, str) or not sub or len(sub) > MAX_SUB_LENGTH or _CONTROL.search(sub):
+        raise InvalidIDTokenError("The ID token's subject (sub) is not a usable identifier.")
+    if nonce is None:
+        return
+    received = claims.get("nonce")
+    if not isinstance(received, str):
+        raise InvalidIDTokenError("The ID token has no nonce.")
+    if not hmac.compare_digest(received.encode("utf-8", "replace"), nonce.encode("utf-8")):
+        raise InvalidIDTokenError("The ID token's nonce is not this request's.")

@@ -1,0 +1,210 @@
+"""Show each provider's effective configuration and where each value came from; with
+``--check``, fetch its discovery document and JWK Set live. Never prints a secret."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.management.base import CommandError, CommandParser
+
+from ... import discovery
+from ...checks import check_providers
+from ...conf import conf
+from ...endpoints import endpoint_url
+from ...exceptions import BaseAuthCodeFlowError
+from ...id_tokens import ID_TOKEN_ALGORITHMS, usable_keys
+from ...provider_http import new_session
+from ...providers import PROVIDER_KEYS, Provider, get_providers
+from ...server_metadata import ServerMetadata, fetch_json
+from ..base import EXIT_FAILED, AppCommand, unknown_provider
+
+SECRET_KEYS = frozenset({"client_secret"})
+ENDPOINT_KEYS = ("authorization_path", "access_token_path", "revocation_path")
+
+
+class Command(AppCommand):
+    help = (
+        "Show each OAuth provider's effective configuration (settings, preset, "
+        "discovered values) and where each value came from. --check fetches the "
+        "discovery document and JWK Set live and exits non-zero on any problem. "
+        "Never prints a secret."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--provider", help="only this provider (slug)")
+        parser.add_argument(
+            "--check",
+            action="store_true",
+            help="fetch discovery documents and JWK Sets now; exit 1 on any problem",
+        )
+        self.add_format_argument(parser, ("text", "json"))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        live = bool(options["check"])
+        errors = [m for m in check_providers() if m.is_serious()]
+        if errors:
+            reports = [
+                {"slug": "-", "problems": [f"{m.id}: {m.msg}" for m in errors], "notes": []}
+            ]
+        else:
+            providers = get_providers()
+            slug = options.get("provider")
+            if slug:
+                if slug not in providers:
+                    raise unknown_provider(slug)
+                providers = {slug: providers[slug]}
+            reports = [report(provider, live=live) for provider in providers.values()]
+        if options["format"] == "json":
+            self.write_json(reports)
+        else:
+            for entry in reports:
+                self.stdout.write(as_text(entry))
+        problems = sum(len(entry["problems"]) for entry in reports)
+        if live and problems:
+            raise CommandError(f"{problems} problem(s) found.", returncode=EXIT_FAILED)
+
+
+def shown(name: str, value: object) -> object:
+    if name in SECRET_KEYS:
+        return "(set)" if value else "(not set)"
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict) or hasattr(value, "keys"):
+        return dict(value)  # type: ignore[call-overload]
+    return value
+
+
+def values_of(provider: Provider) -> dict[str, dict[str, Any]]:
+    pending = provider.uses_discovery and provider.metadata is None
+    discoverable = {*discovery.DISCOVERED_FIELDS, "token_endpoint_auth_method"}
+    values: dict[str, dict[str, Any]] = {}
+    for name in sorted(PROVIDER_KEYS - {"preset"}):
+        if pending and name in discoverable and name not in provider.sources:
+            values[name] = {"value": "(from discovery)", "source": "discovery"}
+            continue
+        value = getattr(provider, name)
+        if name in ENDPOINT_KEYS and value:
+            value = endpoint_url(provider.base_uri, value)
+        values[name] = {
+            "value": shown(name, value),
+            "source": provider.sources.get(name, "default"),
+        }
+    return values
+
+
+def report(provider: Provider, *, live: bool) -> dict[str, Any]:
+    problems: list[str] = []
+    notes: list[str] = []
+    state = "off"
+    metadata: ServerMetadata | None = None
+    if provider.uses_discovery:
+        assert provider.issuer is not None
+        if live:
+            try:
+                metadata = discovery.discover(provider.issuer, use_cache=False)
+                state = "fetched"
+            except BaseAuthCodeFlowError as exc:
+                problems.append(exc.description)
+                state = "failed"
+        else:
+            metadata = discovery.cached(provider.issuer)
+            state = "cached" if metadata else "not fetched yet (run with --check)"
+    effective = provider if metadata is None else discovery.with_metadata(provider, metadata)
+    if metadata is not None:
+        notes.extend(metadata_notes(metadata))
+        problem = effective.connect_problem()
+        if problem:
+            problems.append(problem)
+    elif not provider.uses_discovery:
+        problem = effective.connect_problem()
+        if problem:
+            problems.append(problem)
+    if live and effective.requests_openid and effective.jwks_uri:
+        problems.extend(jwks_problems(effective.jwks_uri, metadata))
+    preset = next(
+        (s.removeprefix("preset ") for s in provider.sources.values() if s.startswith("preset ")),
+        None,
+    )
+    return {
+        "slug": provider.slug,
+        "name": provider.name,
+        "preset": preset,
+        "discovery": {
+            "issuer": provider.issuer if provider.uses_discovery else None,
+            "state": state,
+            "url": metadata.source_url if metadata else None,
+            "advertised": _advertised(metadata),
+        },
+        "values": values_of(effective),
+        "problems": problems,
+        "notes": notes,
+    }
+
+
+def _advertised(metadata: ServerMetadata | None) -> dict[str, Any] | None:
+    if metadata is None:
+        return None
+    fields = (
+        "code_challenge_methods_supported",
+        "token_endpoint_auth_methods_supported",
+        "id_token_signing_alg_values_supported",
+        "authorization_response_iss_parameter_supported",
+    )
+    values = dataclasses.asdict(metadata)
+    return {name: shown(name, values[name]) for name in fields}
+
+
+def metadata_notes(metadata: ServerMetadata) -> list[str]:
+    notes = []
+    issuer_host = urlsplit(metadata.issuer).hostname
+    for name, host in sorted(metadata.hosts_other_than_issuer().items()):
+        notes.append(f"{name} is on {host}, not on the issuer's host {issuer_host}.")
+    if metadata.supports_s256 is None:
+        notes.append(
+            "The server does not list code_challenge_methods_supported; PKCE S256 is sent anyway."
+        )
+    return notes
+
+
+def jwks_problems(jwks_uri: str, metadata: ServerMetadata | None) -> list[str]:
+    try:
+        jwks = fetch_json(
+            new_session(),
+            jwks_uri,
+            timeout=float(conf.HTTP_TIMEOUT),
+            connect_timeout=min(5.0, float(conf.HTTP_TIMEOUT)),
+            max_bytes=int(conf.MAX_RESPONSE_BYTES),
+        )
+    except BaseAuthCodeFlowError as exc:
+        return [f"The JWK Set at {jwks_uri} could not be fetched: {exc.description}"]
+    advertised = metadata.id_token_signing_alg_values_supported if metadata else None
+    algorithms = [a for a in (advertised or ID_TOKEN_ALGORITHMS) if a in ID_TOKEN_ALGORITHMS]
+    if not algorithms:
+        return [
+            "The server signs ID tokens only with algorithms this app refuses "
+            f"({', '.join(advertised or ())}); ask for RS256, PS256 or ES256."
+        ]
+    if not any(usable_keys(jwks, alg, None) for alg in algorithms):
+        return [f"The JWK Set at {jwks_uri} has no key to verify {', '.join(algorithms)}."]
+    return []
+
+
+def as_text(entry: dict[str, Any]) -> str:
+    lines = [f"{entry['slug']}" + (f"  ({entry['name']})" if entry.get("name") else "")]
+    if entry.get("preset"):
+        lines.append(f"  preset: {entry['preset']}")
+    found = entry.get("discovery")
+    if found and found["issuer"]:
+        where = f" at {found['url']}" if found["url"] else ""
+        lines.append(f"  discovery: {found['state']}{where}")
+    width = max((len(name) for name in entry.get("values", {})), default=0)
+    for name, item in entry.get("values", {}).items():
+        value = item["value"]
+        text = "-" if value is None or value == "" else json.dumps(value).strip('"')
+        lines.append(f"  {name.ljust(width)}  {text}  [{item['source']}]")
+    lines.extend(f"  problem: {text}" for text in entry["problems"])
+    lines.extend(f"  note: {text}" for text in entry["notes"])
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,285 @@
+"""Token endpoint replies: decoding, error replies and validation (RFC 6749 5.1, 5.2).
+
+Every value kept from a reply is checked here, once, so nothing a database would refuse
+(a NUL, a lone surrogate) is ever stored. Nothing here imports Django.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qsl
+
+import requests
+
+from .exceptions import (
+    AuthCodeFlowError,
+    InvalidGrantError,
+    InvalidTokenResponseError,
+    clean_error_code,
+    clean_provider_text,
+)
+
+__all__ = [
+    "MAX_EXPIRES_IN",
+    "MAX_JSON_DEPTH",
+    "MAX_STORED_LENGTH",
+    "TokenResponse",
+    "check_storable",
+    "decode_body",
+    "granted_scope",
+    "json_too_deep",
+    "parse_expires_in",
+    "raise_for_error",
+    "token_response_from",
+]
+
+logger = logging.getLogger("auth_code_flow_django.token_replies")
+
+# Ten years: a longer lifetime is nonsense and would overflow some date arithmetic.
+MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
+_DIGITS = re.compile(r"[0-9]{1,12}")
+# What no stored provider value may hold: C0/C1 controls (PostgreSQL refuses NUL in
+# text; CR/LF would forge log lines) and lone surrogates (no database can encode them).
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+MAX_STORED_LENGTH = 8192
+#: Deepest JSON nesting accepted: a token reply is flat, and deeper input makes the
+#: parser (and anything that walks the result) run out of stack.
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+_KNOWN_FIELDS = frozenset({"access_token", "refresh_token", "token_type", "scope"})
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    """A validated token endpoint reply (RFC 6749 5.1).
+
+    ``scope`` is the granted scope: the one the provider returned, or the requested one
+    when the reply omits it (RFC 6749 5.1). ``extras`` holds the other fields (the raw
+    ``id_token`` among them).
+    ``repr()`` never shows a token.
+    """
+
+    access_token: str = field(repr=False)
+    token_type: str = "Bearer"
+    expires_in: int | None = None
+    expires_at: datetime | None = None
+    refresh_token: str | None = field(default=None, repr=False)
+    scope: str | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: The validated claims of the OpenID Connect ``id_token`` (when ``openid`` was
+    #: requested); ``repr()`` shows their names only.
+    id_token_claims: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def has_refresh_token(self) -> bool:
+        return bool(self.refresh_token)
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenResponse(token_type={self.token_type!r}, expires_in={self.expires_in!r}, "
+            f"expires_at={self.expires_at!r}, scope={self.scope!r}, "
+            f"has_refresh_token={self.has_refresh_token!r}"
+            + (
+                ""
+                if self.id_token_claims is None
+                else f", id_token_claims={sorted(map(str, self.id_token_claims))!r}"
+            )
+            + ")"
+        )
+
+
+def parse_expires_in(value: object) -> int | None:
+    """A usable lifetime in seconds, or ``None`` for absent or nonsense values."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        value = int(value)
+    elif isinstance(value, str):
+        if not _DIGITS.fullmatch(value.strip()):
+            return None
+        value = int(value.strip())
+    if not isinstance(value, int) or value <= 0 or value > MAX_EXPIRES_IN:
+        return None
+    return value
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise InvalidTokenResponseError("The provider's reply repeats a field.")
+        result[key] = value
+    return result
+
+
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON ``text`` nests arrays and objects more than ``limit`` deep."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub('""', text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def decode_body(response: requests.Response) -> dict[str, Any] | None:
+    """The reply as a mapping (JSON object or form-encoded), or ``None`` if it is neither.
+
+    A JSON value that is not an object or nests more than :data:`MAX_JSON_DEPTH`
+    deep, or any repeated field, is an :class:`InvalidTokenResponseError`.
+    """
+    try:
+        text = response.content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    stripped = text.strip()
+    content_type = response.headers.get("Content-Type", "").lower()
+    if "json" in content_type or stripped.startswith(("{", "[")):
+        if json_too_deep(stripped):
+            raise InvalidTokenResponseError(
+                "The provider's reply is nested too deeply.", response=response
+            )
+        try:
+            value = json.loads(stripped, object_pairs_hook=_reject_duplicate_keys)
+        except ValueError:
+            return None
+        if not isinstance(value, dict):
+            raise InvalidTokenResponseError(
+                "The provider's reply is JSON but not an object.", response=response
+            )
+        return value
+    if "html" in content_type or stripped.startswith("<") or "=" not in stripped:
+        return None
+    try:
+        pairs = parse_qsl(stripped, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        return None
+    return _reject_duplicate_keys(pairs)
+
+
+def raise_for_error(
+    response: requests.Response,
+    body: Mapping[str, Any] | None,
+    error_class: type[AuthCodeFlowError],
+    redact: Callable[[str], str],
+) -> None:
+    """Raise ``error_class`` for a non-2xx reply or one that carries ``error`` (RFC 6749
+    5.2); ``invalid_grant`` raises :class:`InvalidGrantError`. ``redact`` removes secrets
+    from the provider's ``error_description``."""
+    ok = 200 <= response.status_code < 300
+    if ok and (body is None or "error" not in body):
+        return
+    if body is not None and "error" in body:
+        code = clean_error_code(body.get("error"), "server_error")
+        detail = redact(clean_provider_text(body.get("error_description")))
+        message = f"The provider answered {code}" + (f": {detail}" if detail else ".")
+        cls = InvalidGrantError if code == "invalid_grant" else error_class
+        raise cls(message, error=code, response=response)
+    if 300 <= response.status_code < 400:
+        raise error_class(
+            f"The provider answered with a redirect (HTTP {response.status_code}), "
+            "which is not followed.",
+            response=response,
+        )
+    raise error_class(f"The provider answered HTTP {response.status_code}.", response=response)
+
+
+def token_response_from(
+    body: Mapping[str, Any],
+    *,
+    configured_scope: str | None = None,
+    token_type_required: bool = True,
+    expires_in_field: str = "expires_in",
+    previous_refresh_token: str | None = None,
+    previous_scope: str | None = None,
+    now: datetime | None = None,
+    response: requests.Response | None = None,
+) -> TokenResponse:
+    """Validate a decoded token reply into a :class:`TokenResponse`.
+
+    ``previous_scope`` is the scope a reply without ``scope`` keeps (RFC 6749 6: a
+    refresh does not change the scope); by default it is ``configured_scope``.
+    """
+    access_token = body.get("access_token")
+    if not isinstance(access_token, str) or not access_token.strip():
+        raise InvalidTokenResponseError(
+            "The provider's reply has no access token.", response=response
+        )
+    check_storable("access token", access_token, response)
+    token_type = body.get("token_type")
+    if token_type is None and not token_type_required:
+        token_type = "Bearer"
+    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+        shown = clean_provider_text(token_type, 40) or "none"
+        raise InvalidTokenResponseError(
+            f"The provider issued an unsupported token type ({shown}); only Bearer "
+            "tokens are supported.",
+            response=response,
+        )
+    expires_in = parse_expires_in(body.get(expires_in_field))
+    now = now or datetime.now(timezone.utc)
+    expires_at = None if expires_in is None else now + timedelta(seconds=expires_in)
+    refresh_token = body.get("refresh_token")
+    if refresh_token is None or refresh_token == "":
+        refresh_token = previous_refresh_token
+    elif not isinstance(refresh_token, str):
+        raise InvalidTokenResponseError(
+            "The provider's refresh token is not a string.", response=response
+        )
+    else:
+        check_storable("refresh token", refresh_token, response)
+    requested = previous_scope if previous_scope is not None else configured_scope
+    scope = granted_scope(body.get("scope"), requested, response)
+    extras = {k: v for k, v in body.items() if k not in _KNOWN_FIELDS and k != expires_in_field}
+    return TokenResponse(
+        access_token=access_token,
+        token_type="Bearer",
+        expires_in=expires_in,
+        expires_at=expires_at,
+        refresh_token=refresh_token,
+        scope=scope,
+        extras=extras,
+    )
+
+
+def granted_scope(
+    value: object, requested: str | None, response: requests.Response | None
+) -> str | None:
+    """The scope a reply grants: its ``scope`` (a string or a list of strings), or
+    ``requested`` when it has none."""
+    if value is None:
+        return requested
+    if isinstance(value, list) and all(isinstance(s, str) for s in value):
+        value = " ".join(value)
+    if not isinstance(value, str):
+        raise InvalidTokenResponseError(
+            "The provider's granted scope is not a string.", response=response
+        )
+    check_storable("granted scope", value, response)
+    if requested is not None and set(value.replace(",", " ").split()) != set(
+        requested.replace(",", " ").split()
+    ):
+        logger.info("granted scope %r differs from requested %r", value, requested)
+    return value
+
+
+def check_storable(name: str, value: str, response: requests.Response | None) -> None:
+    """Refuse a value no database may store: control characters, lone surrogates, or
+    more than :data:`MAX_STORED_LENGTH` characters."""
+    if len(value) > MAX_STORED_LENGTH or _UNSTORABLE.search(value):
+        raise InvalidTokenResponseError(
+            f"The provider's {name} has control characters or is too long.",
+            response=response,
+        )

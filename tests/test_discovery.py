@@ -1,0 +1,358 @@
+"""A provider configured by its issuer alone: discovery at first use, in Django's cache,
+and what the metadata allows or forbids, through the views and the token API."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.core.management import call_command
+from django.test import Client
+
+from auth_code_flow_django import discovery, tokens
+from auth_code_flow_django.models import OAuthState, OAuthToken
+from auth_code_flow_django.providers import get_provider
+
+from .conftest import make_token, start, token_json
+from .oidc import (
+    AUTHORIZE_URL,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ISSUER,
+    JWKS_URL,
+    OPENID_URL,
+    REVOKE_URL,
+    RFC8414_URL,
+    TOKEN_URL,
+    SigningKey,
+    claims,
+    document,
+    jwks,
+    provider_settings,
+)
+from .slow_server import SlowServer
+
+KEY = SigningKey("key-1")
+CALLBACK = "/oauth/idp/callback/"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def configure(settings: Any, **overrides: Any) -> None:
+    settings.OAUTH_PROVIDERS = {"idp": provider_settings(**overrides)}
+
+
+def serve(mocked: responses.RequestsMock, **overrides: Any) -> None:
+    mocked.upsert(responses.GET, RFC8414_URL, status=404)
+    mocked.upsert(responses.GET, OPENID_URL, json=document(**overrides))
+    mocked.upsert(responses.GET, JWKS_URL, json=jwks(KEY))
+
+
+def token_request(mocked: responses.RequestsMock) -> Any:
+    return next(call.request for call in mocked.calls if call.request.url == TOKEN_URL)
+
+
+def fetches(mocked: responses.RequestsMock, url: str) -> int:
+    return sum(1 for call in mocked.calls if call.request.url == url)
+
+
+def refused_to_start(client: Client, status: int, text: str) -> str:
+    response = client.post("/oauth/idp/authorize/")
+    html = response.content.decode()
+    assert response.status_code == status, html
+    assert text in html
+    assert OAuthState.objects.count() == 0
+    return html
+
+
+def test_issuer_alone_connects(
+    alice: Client, user: User, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked)
+    params = start(alice, "idp")
+    mocked.post(TOKEN_URL, json=token_json(id_token=KEY.sign(claims(params["nonce"]))))
+    response = alice.get(CALLBACK, {"state": params["state"], "code": "c"})
+    assert response.status_code == 302
+    assert OAuthToken.objects.get(user=user, provider="idp")
+    # The server supports client_secret_post only (of the methods this app has).
+    sent = parse_qs(token_request(mocked).body)
+    assert sent["client_secret"] == [CLIENT_SECRET]
+
+
+def test_discovery_is_lazy_and_cached(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked)
+    assert get_provider("idp").metadata is None
+    alice.get("/oauth/")
+    call_command("check")
+    assert len(mocked.calls) == 0
+    start(alice, "idp")
+    start(alice, "idp")
+    assert fetches(mocked, OPENID_URL) == 1
+    assert fetches(mocked, RFC8414_URL) == 1
+
+
+def test_the_cache_lifetime_is_a_setting(
+    alice: Client, settings: Any, mocked: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(settings)
+    settings.AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL = 1
+    serve(mocked)
+    start(alice, "idp")
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now + 2)
+    start(alice, "idp")
+    assert fetches(mocked, OPENID_URL) == 2
+
+
+def test_explicit_values_override_discovered_ones(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(
+        settings,
+        access_token_path="https://idp.example/custom/token",
+        token_endpoint_auth_method="client_secret_basic",
+        scope="profile",
+    )
+    serve(mocked)
+    provider = get_provider("idp").resolved()
+    assert provider.access_token_path == "https://idp.example/custom/token"
+    assert provider.authorization_path == AUTHORIZE_URL
+    assert provider.revocation_path == REVOKE_URL
+    assert provider.sources["access_token_path"] == "settings"
+    assert provider.sources["authorization_path"] == "discovery"
+    assert provider.token_endpoint_auth_method == "client_secret_basic"
+
+
+@pytest.mark.parametrize(
+    ("supported", "has_secret", "expected"),
+    [
+        (None, True, "client_secret_basic"),
+        (["client_secret_basic", "client_secret_post"], True, "client_secret_basic"),
+        (["private_key_jwt", "client_secret_post"], True, "client_secret_post"),
+        (["none", "client_secret_basic"], False, "none"),
+    ],
+)
+def test_client_authentication_is_one_the_server_supports(
+    settings: Any,
+    mocked: responses.RequestsMock,
+    supported: list[str] | None,
+    has_secret: bool,
+    expected: str,
+) -> None:
+    configure(settings, client_secret=CLIENT_SECRET if has_secret else None, scope="profile")
+    serve(mocked, token_endpoint_auth_methods_supported=supported)
+    provider = get_provider("idp").resolved()
+    assert provider.token_endpoint_auth_method == expected
+    assert provider.flow_manager.token_endpoint_auth_method == expected
+
+
+def test_basic_authentication_is_sent_when_the_server_says_nothing(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked, token_endpoint_auth_methods_supported=None)
+    params = start(alice, "idp")
+    mocked.post(TOKEN_URL, json=token_json(id_token=KEY.sign(claims(params["nonce"]))))
+    assert alice.get(CALLBACK, {"state": params["state"], "code": "c"}).status_code == 302
+    header = token_request(mocked).headers["Authorization"]
+    assert base64.b64decode(header.split()[1]).decode() == f"{CLIENT_ID}:{CLIENT_SECRET}"
+
+
+def test_no_supported_client_authentication_refuses_to_start(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked, token_endpoint_auth_methods_supported=["private_key_jwt"])
+    refused_to_start(alice, 503, "none of the client authentication methods")
+
+
+def test_no_s256_refuses_to_start(
+    alice: Client, settings: Any, mocked: responses.RequestsMock, caplog: Any
+) -> None:
+    configure(settings)
+    serve(mocked, code_challenge_methods_supported=["plain"])
+    with caplog.at_level(logging.ERROR, "auth_code_flow_django.views"):
+        refused_to_start(alice, 503, "does not support PKCE with S256")
+    assert "does not support PKCE with S256" in caplog.text
+
+
+def test_no_s256_list_still_sends_s256(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked, code_challenge_methods_supported=None)
+    assert start(alice, "idp")["code_challenge_method"] == "S256"
+
+
+def test_iss_required_when_the_server_advertises_it(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked, authorization_response_iss_parameter_supported=True)
+    params = start(alice, "idp")
+    mocked.post(TOKEN_URL, json=token_json(id_token=KEY.sign(claims(params["nonce"]))))
+    response = alice.get(CALLBACK, {"state": params["state"], "code": "c"})
+    assert response.status_code == 400
+    assert OAuthState.objects.get().used_at is None
+    response = alice.get(CALLBACK, {"state": params["state"], "code": "c", "iss": ISSUER})
+    assert response.status_code == 302
+
+
+def test_iss_not_required_but_checked_when_present(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked)
+    params = start(alice, "idp")
+    query = {"state": params["state"], "code": "c", "iss": "https://evil.example"}
+    assert alice.get(CALLBACK, query).status_code == 400
+    assert OAuthToken.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "text"),
+    [
+        ({"issuer": "https://evil.example/realms/main"}, "names the issuer"),
+        ({"token_endpoint": "http://idp.example/token"}, "uses http://"),
+        ({"authorization_endpoint": None}, "has no authorization_endpoint"),
+    ],
+)
+def test_a_bad_document_is_a_502_and_nothing_is_stored(
+    alice: Client,
+    settings: Any,
+    mocked: responses.RequestsMock,
+    overrides: dict[str, Any],
+    text: str,
+) -> None:
+    configure(settings)
+    serve(mocked, **overrides)
+    refused_to_start(alice, 502, text)
+    assert cache.get(discovery._key("metadata", ISSUER)) is None
+
+
+def test_an_oversized_document_is_a_502(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    settings.AUTH_CODE_FLOW_MAX_RESPONSE_BYTES = 4096
+    serve(mocked, padding="x" * 5000)
+    mocked.upsert(responses.GET, RFC8414_URL, json=document(padding="x" * 5000))
+    refused_to_start(alice, 502, "too large")
+
+
+def test_a_slow_document_is_a_502_within_the_timeout(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    body = b'{"issuer": "' + b"x" * 100 + b'"}'
+    head = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    )
+    mocked.add_passthru("http://127.0.0.1")
+    settings.AUTH_CODE_FLOW_HTTP_TIMEOUT = 1.0
+    with SlowServer(head=head, body=body, interval=0.1) as server:
+        configure(settings, issuer=server.base_uri)
+        started = time.monotonic()
+        refused_to_start(alice, 502, "in time")
+        assert time.monotonic() - started < 3
+
+
+def test_an_unreachable_server_is_a_502(alice: Client, settings: Any) -> None:
+    configure(settings, issuer="http://127.0.0.1:9")
+    with responses.RequestsMock() as mocked:
+        mocked.add_passthru("http://127.0.0.1")
+        refused_to_start(alice, 502, "could not be fetched")
+
+
+def test_openid_without_jwks_uri_refuses_to_start(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked, jwks_uri=None)
+    refused_to_start(alice, 503, "no issuer and jwks_uri")
+
+
+def test_refresh_and_revoke_use_discovered_endpoints(
+    user: User, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked)
+    make_token(user, "idp")
+    OAuthToken.objects.update(expires_at="2000-01-01T00:00:00Z")
+    mocked.post(TOKEN_URL, json=token_json(access_token="fresh-access-token-0009"))
+    assert tokens.get_access_token(user, "idp") == "fresh-access-token-0009"
+    mocked.post(REVOKE_URL)
+    with django_capture_on_commit():
+        assert tokens.revoke(user, "idp")
+    assert fetches(mocked, REVOKE_URL) == 2
+
+
+def test_revocation_is_skipped_when_discovery_fails(
+    user: User, settings: Any, mocked: responses.RequestsMock, caplog: Any
+) -> None:
+    configure(settings)
+    mocked.get(RFC8414_URL, status=404)
+    mocked.get(OPENID_URL, status=503)
+    make_token(user, "idp")
+    with caplog.at_level(logging.WARNING), django_capture_on_commit():
+        assert tokens.revoke(user, "idp")
+    assert OAuthToken.objects.count() == 0
+    assert "cannot revoke idp tokens" in caplog.text
+
+
+def test_other_hosts_are_logged(
+    alice: Client, settings: Any, mocked: responses.RequestsMock, caplog: Any
+) -> None:
+    configure(settings)
+    serve(mocked, token_endpoint="https://tokens.example/token")
+    with caplog.at_level(logging.INFO, "auth_code_flow_django.server_metadata"):
+        start(alice, "idp")
+    assert "token_endpoint=tokens.example" in caplog.text
+
+
+def django_capture_on_commit() -> Any:
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+def test_authorize_url_keeps_the_discovered_query(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked, authorization_endpoint=AUTHORIZE_URL + "?tenant=main")
+    response = alice.post("/oauth/idp/authorize/")
+    query = parse_qs(urlsplit(response["Location"]).query)
+    assert query["tenant"] == ["main"]
+    assert query["client_id"] == [CLIENT_ID]
+
+
+def test_a_cached_document_that_no_longer_passes_the_checks_is_fetched_again(
+    alice: Client, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    serve(mocked)
+    cache.set(
+        discovery._key("metadata", ISSUER),
+        {"document": document(issuer="https://evil.example"), "url": OPENID_URL},
+    )
+    start(alice, "idp")
+    assert fetches(mocked, OPENID_URL) == 1
+    assert discovery.cached(ISSUER) is not None

@@ -1,0 +1,223 @@
+"""ID token checks of the core (OpenID Connect Core 3.1.3.7), without Django."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from auth_code_flow_django.id_tokens import (
+    InvalidIDTokenError,
+    make_nonce,
+    usable_keys,
+    validate_id_token,
+)
+
+from .oidc import CLIENT_ID, ISSUER, SigningKey, claims, compact, hs256_with, jwks
+
+NONCE = "nonce-of-this-flow-0123456789"
+KEY = SigningKey("key-1")
+
+
+def served(*sets: Mapping[str, Any]) -> tuple[Callable[[bool], Mapping[str, Any]], list[bool]]:
+    """A JWKS source answering ``sets`` in turn; records each call's ``refresh``."""
+    calls: list[bool] = []
+
+    def source(refresh: bool) -> Mapping[str, Any]:
+        calls.append(refresh)
+        return sets[min(len(calls), len(sets)) - 1]
+
+    return source, calls
+
+
+def check(token: object, *, keys: Mapping[str, Any] | None = None, **kwargs: Any) -> Any:
+    source, _calls = served(keys if keys is not None else jwks(KEY))
+    options: dict[str, Any] = {"issuer": ISSUER, "client_id": CLIENT_ID, "nonce": NONCE}
+    options.update(kwargs)
+    return validate_id_token(token, jwks=source, **options)
+
+
+def refused(token: object, match: str, **kwargs: Any) -> None:
+    with pytest.raises(InvalidIDTokenError, match=match) as info:
+        check(token, **kwargs)
+    assert NONCE not in str(info.value)
+
+
+def test_a_good_token_gives_its_claims() -> None:
+    result = check(KEY.sign(claims(NONCE)))
+    assert result["sub"] == "248289761001"
+    assert result["preferred_username"] == "alice.idp"
+
+
+def test_an_es256_token_verifies() -> None:
+    key = SigningKey("ec-1", "ES256")
+    assert check(key.sign(claims(NONCE)), keys=jwks(KEY, key))["sub"]
+
+
+def test_a_token_signed_by_another_key_is_refused() -> None:
+    forged = SigningKey("attacker").sign(claims(NONCE), kid=KEY.kid)
+    refused(forged, "signature does not verify")
+
+
+def test_a_tampered_payload_is_refused() -> None:
+    header, _payload, signature = KEY.sign(claims(NONCE)).split(".")
+    other = base64.urlsafe_b64encode(json.dumps(claims(NONCE, sub="admin")).encode())
+    refused(f"{header}.{other.rstrip(b'=').decode()}.{signature}", "signature")
+
+
+def test_alg_none_is_refused() -> None:
+    refused(compact({"alg": "none", "kid": KEY.kid}, claims(NONCE)), r"algorithm \(none\)")
+
+
+def test_hs256_keyed_with_the_public_key_is_refused() -> None:
+    forged = hs256_with(KEY.public_pem(), claims(NONCE), KEY.kid)
+    refused(forged, r"algorithm \(HS256\)")
+
+
+def test_hs256_is_refused_even_when_the_caller_allows_it() -> None:
+    forged = hs256_with(KEY.public_pem(), claims(NONCE), KEY.kid)
+    refused(forged, r"algorithm \(HS256\)", algorithms=("HS256", "RS256"))
+
+
+def test_a_key_is_never_used_with_another_algorithm_than_its_own() -> None:
+    # An RSA key whose JWK says RS256 cannot verify a PS256 signature, and an RSA key
+    # can never verify ES256.
+    assert usable_keys(jwks(KEY), "PS256", KEY.kid) == []
+    assert usable_keys(jwks(KEY), "ES256", KEY.kid) == []
+    encryption_key = {**KEY.jwk(), "use": "enc"}
+    assert usable_keys({"keys": [encryption_key]}, "RS256", KEY.kid) == []
+    assert len(usable_keys(jwks(KEY), "RS256", KEY.kid)) == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "match"),
+    [
+        ({"aud": "another-client"}, r"not for this client \(aud\)"),
+        ({"aud": ["another-client", "third"]}, r"\(aud\)"),
+        ({"iss": "https://evil.example/realms/main"}, r"another issuer \(iss\)"),
+        ({"iss": ISSUER + "/"}, r"\(iss\)"),
+        ({"exp": 1_000_000_000}, "expired"),
+        ({"iat": 4_000_000_000}, "issued in the future"),
+        ({"nbf": 4_000_000_000}, "malformed|future"),
+        ({"exp": None}, "no exp claim"),
+        ({"iat": None}, "no iat claim"),
+        ({"sub": None}, "no sub claim"),
+        ({"sub": ""}, r"subject \(sub\)"),
+        ({"sub": "x" * 256}, r"subject \(sub\)"),
+        ({"sub": "a\nb"}, r"subject \(sub\)"),
+        ({"nonce": None}, "has no nonce"),
+        ({"nonce": "nonce-of-another-flow"}, "nonce is not this request's"),
+        ({"aud": [CLIENT_ID, "other"]}, r"\(azp\)"),
+        ({"aud": [CLIENT_ID, "other"], "azp": "other"}, r"\(azp\)"),
+        ({"azp": "other"}, r"\(azp\)"),
+    ],
+)
+def test_a_bad_claim_is_refused(overrides: dict[str, Any], match: str) -> None:
+    refused(KEY.sign(claims(NONCE, **overrides)), match)
+
+
+def test_several_audiences_with_our_azp_are_accepted() -> None:
+    token = KEY.sign(claims(NONCE, aud=[CLIENT_ID, "other"], azp=CLIENT_ID))
+    assert check(token)["azp"] == CLIENT_ID
+
+
+def test_a_little_clock_skew_is_tolerated() -> None:
+    token = KEY.sign(claims(NONCE, iat=int(__import__("time").time()) + 30))
+    assert check(token)["sub"]
+
+
+def test_no_nonce_expected_accepts_a_token_without_one() -> None:
+    assert check(KEY.sign(claims(None)), nonce=None)["sub"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [None, "", 42, "a.b", "a.b.c.d", "!!!.!!!.!!!", compact({"alg": "RS256"}, {}) + "x"],
+)
+def test_malformed_tokens_are_refused(token: object) -> None:
+    with pytest.raises(InvalidIDTokenError):
+        check(token)
+
+
+def test_a_deeply_nested_token_is_refused_before_parsing() -> None:
+    deep = {"a": json.loads("[" * 100 + "]" * 100)}
+    refused(compact({"alg": "RS256", "kid": KEY.kid}, deep), "nested too deeply")
+
+
+def test_critical_header_parameters_are_refused() -> None:
+    refused(KEY.sign(claims(NONCE), crit=["exp"]), "critical")
+
+
+def test_an_unknown_kid_fetches_the_keys_again_once_then_fails() -> None:
+    source, calls = served(jwks(KEY))
+    token = SigningKey("key-unknown").sign(claims(NONCE))
+    with pytest.raises(InvalidIDTokenError, match="No key"):
+        validate_id_token(token, jwks=source, issuer=ISSUER, client_id=CLIENT_ID, nonce=NONCE)
+    assert calls == [False, True]
+
+
+def test_a_rotated_key_is_found_by_fetching_the_keys_again() -> None:
+    new = SigningKey("key-2")
+    source, calls = served(jwks(KEY), jwks(new))
+    token = new.sign(claims(NONCE))
+    result = validate_id_token(token, jwks=source, issuer=ISSUER, client_id=CLIENT_ID, nonce=NONCE)
+    assert result["sub"]
+    assert calls == [False, True]
+
+
+def test_a_known_kid_does_not_fetch_the_keys_again() -> None:
+    source, calls = served(jwks(KEY))
+    validate_id_token(
+        KEY.sign(claims(NONCE)), jwks=source, issuer=ISSUER, client_id=CLIENT_ID, nonce=NONCE
+    )
+    assert calls == [False]
+
+
+def test_a_token_without_kid_is_checked_with_each_key_of_its_type() -> None:
+    other = SigningKey("key-3")
+    token = KEY.sign(claims(NONCE), kid=None)
+    assert check(token, keys=jwks(other, KEY))["sub"]
+
+
+def test_nonces_are_unpredictable() -> None:
+    values = {make_nonce() for _ in range(50)}
+    assert len(values) == 50
+    assert all(len(v) >= 43 for v in values)
+
+
+def test_messages_show_no_claim_value() -> None:
+    token = KEY.sign(claims(NONCE, sub="secret-subject-value", aud="another-client"))
+    with pytest.raises(InvalidIDTokenError) as info:
+        check(token)
+    assert "secret-subject-value" not in repr(info.value)
+    assert "another-client" not in str(info.value)
+
+
+def test_claims_that_are_not_an_object_are_refused() -> None:
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256"}').rstrip(b"=").decode()
+    array = base64.urlsafe_b64encode(b"[1, 2]").rstrip(b"=").decode()
+    latin = base64.urlsafe_b64encode(b"\xff\xfe").rstrip(b"=").decode()
+    refused(f"{header}.{array}.c2ln", "not a JSON object")
+    refused(f"{header}.{latin}.c2ln", "not valid base64url JSON")
+
+
+def test_a_non_string_kid_is_refused() -> None:
+    token = compact({"alg": "RS256", "kid": 7}, claims(NONCE))
+    refused(token, "key id is not a string")
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {"keys": "not a list"},
+        {"keys": [{**KEY.jwk(), "key_ops": ["encrypt"]}]},
+        {"keys": [{**KEY.jwk(), "n": "!!"}]},
+        {"keys": ["not a key"]},
+        {},
+    ],
+)
+def test_unusable_keys_are_skipped(keys: dict[str, Any]) -> None:
+    refused(KEY.sign(claims(NONCE)), "No key", keys=keys)

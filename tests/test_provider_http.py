@@ -1,0 +1,167 @@
+"""The bounded client, against real sockets: a total deadline however slowly a
+provider answers."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from auth_code_flow_django import provider_http
+from auth_code_flow_django.exceptions import AuthCodeFlowError
+
+from .slow_server import DripRelay, SlowServer, make_tls_files
+
+TIMEOUT = 1.0
+#: The deadline plus room for a loaded machine; the unbounded client took 7.8 s here.
+LIMIT = 1.6
+
+
+def timed_send(url: str, session: requests.Session | None = None, **kwargs: Any) -> float:
+    started = time.monotonic()
+    with pytest.raises(AuthCodeFlowError, match="did not answer in time"):
+        provider_http.send(
+            session or provider_http.new_session(),
+            "POST",
+            url,
+            data={"grant_type": "authorization_code"},
+            timeout=TIMEOUT,
+            connect_timeout=TIMEOUT,
+            max_bytes=65536,
+            **kwargs,
+        )
+    return time.monotonic() - started
+
+
+def test_body_dripping_one_byte_at_a_time_ends_at_the_deadline() -> None:
+    with SlowServer(interval=0.2) as server:
+        elapsed = timed_send(server.url)
+    assert TIMEOUT - 0.05 <= elapsed < LIMIT
+
+
+def test_status_line_and_headers_dripping_end_at_the_deadline() -> None:
+    with SlowServer(interval=0.2, slow_head=True) as server:
+        elapsed = timed_send(server.url)
+    assert TIMEOUT - 0.05 <= elapsed < LIMIT
+
+
+def test_a_reply_over_tls_keeps_the_deadline(tmp_path: Path) -> None:
+    cert_file, key_file = make_tls_files(tmp_path)
+    environment = {"proxies": {}, "verify": str(cert_file)}
+    for slow_head in (False, True):
+        with SlowServer(interval=0.2, slow_head=slow_head, tls=(cert_file, key_file)) as server:
+            elapsed = timed_send(server.url, environment=environment)
+            assert server.requests == 1
+        assert TIMEOUT - 0.05 <= elapsed < LIMIT
+
+
+def test_a_prompt_reply_over_tls_is_read_whole(tmp_path: Path) -> None:
+    cert_file, key_file = make_tls_files(tmp_path)
+    body = b'{"access_token": "at"}'
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    tls = (cert_file, key_file)
+    with SlowServer(head=head, body=body, step=len(body), interval=0, tls=tls) as server:
+        response = provider_http.send(
+            provider_http.new_session(),
+            "POST",
+            server.url,
+            timeout=TIMEOUT,
+            connect_timeout=TIMEOUT,
+            max_bytes=65536,
+            environment={"proxies": {}, "verify": str(cert_file)},
+        )
+    assert response.content == body
+
+
+def test_a_tls_handshake_dripped_byte_by_byte_ends_in_time(tmp_path: Path) -> None:
+    """The handshake is bounded by the connect timeout (the ssl module makes a socket
+    timeout the handshake's total), the rest by the deadline."""
+    cert_file, key_file = make_tls_files(tmp_path)
+    body = b'{"access_token": "at"}'
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    tls = (cert_file, key_file)
+    with (
+        SlowServer(head=head, body=body, step=len(body), interval=0, tls=tls) as server,
+        DripRelay(server.port, interval=0.05) as relay,
+    ):
+        elapsed = timed_send(
+            f"https://127.0.0.1:{relay.port}/token",
+            environment={"proxies": {}, "verify": str(cert_file)},
+        )
+    assert TIMEOUT - 0.05 <= elapsed < LIMIT
+
+
+def test_a_reply_through_a_proxy_keeps_the_deadline() -> None:
+    with SlowServer(interval=0.2) as proxy:
+        # An http:// URL through a proxy: the proxy itself drips the reply.
+        environment = {"proxies": {"http": proxy.base_uri}, "verify": True}
+        elapsed = timed_send("http://provider.example/token", environment=environment)
+        assert proxy.requests == 1
+    assert TIMEOUT - 0.05 <= elapsed < LIMIT
+
+
+def test_a_session_not_made_here_still_checks_the_deadline_between_chunks() -> None:
+    size = 3 * provider_http.CHUNK_BYTES
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode()
+    with SlowServer(
+        head=head, body=b"a" * size, step=provider_http.CHUNK_BYTES, interval=0.6
+    ) as s:
+        elapsed = timed_send(s.url, session=requests.Session())
+    # The last chunk arrives at 1.2 s, after the deadline: refused, not accepted late.
+    assert 1.1 <= elapsed < 1.7
+
+
+def test_a_prompt_reply_is_read_whole() -> None:
+    body = b'{"access_token": "at", "token_type": "Bearer"}'
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    with SlowServer(head=head, body=body, step=len(body), interval=0) as server:
+        response = provider_http.send(
+            provider_http.new_session(),
+            "POST",
+            server.url,
+            timeout=TIMEOUT,
+            connect_timeout=TIMEOUT,
+            max_bytes=65536,
+        )
+    assert response.status_code == 200
+    assert response.content == body
+
+
+def test_a_read_starting_after_the_deadline_fails_without_waiting() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        right.sendall(b"data")
+        reader = provider_http._DeadlineReader(
+            left, left.makefile("rb", buffering=0), time.monotonic() - 1
+        )
+        with pytest.raises(TimeoutError):
+            reader.readinto(bytearray(4))
+        reader.close()
+        assert reader.closed
+
+
+def test_proxy_managers_are_bounded_and_reused() -> None:
+    adapter = provider_http.BoundedAdapter()
+    manager = adapter.proxy_manager_for("http://proxy.internal:3128")
+    assert adapter.proxy_manager_for("http://proxy.internal:3128") is manager
+    for pool_class in manager.pool_classes_by_scheme.values():
+        assert pool_class.ConnectionCls.response_class is provider_http._DeadlineHTTPResponse
+
+
+def test_new_sessions_mount_the_bounded_adapter() -> None:
+    session = provider_http.new_session()
+    assert session.trust_env is False
+    for url in ("https://provider.example/", "http://127.0.0.1/"):
+        assert isinstance(session.get_adapter(url), provider_http.BoundedAdapter)
+
+
+def test_outside_send_the_bounded_session_reads_as_requests_does() -> None:
+    body = b'{"ok": true}'
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    with SlowServer(head=head, body=body, step=4, interval=0.05) as server:
+        response = provider_http.new_session().post(server.url, timeout=TIMEOUT)
+    assert response.content == body
