@@ -13,7 +13,9 @@ use and the suite must pass under (each one is a CI cell):
 
 - ``atomic_requests``: ``ATOMIC_REQUESTS = True``;
 - ``no_tz``: ``USE_TZ = False``;
-- ``router``: the app's models on a second alias, ``oauth`` (see ``tests/routers.py``);
+- ``router``: the app's models on a second alias, ``oauth``, of the same database (see
+  ``tests/routers.py``); for PostgreSQL and MariaDB: two connections to one SQLite file
+  cannot both write inside one transaction;
 - ``uuid_user``: a custom user model whose primary key is a UUID (``tests/custom_user``).
 """
 
