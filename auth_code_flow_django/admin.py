@@ -84,6 +84,7 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
     list_display = (
         "user",
         "provider",
+        "account_display",
         "scope",
         "expires_display",
         "status_display",
@@ -94,6 +95,8 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
     fields = (
         "user",
         "provider",
+        "account_id",
+        "account_name",
         "status_display",
         "token_type",
         "scope",
@@ -105,6 +108,13 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
         "updated_display",
     )
     readonly_fields = fields
+
+    def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
+        return (*super().get_search_fields(request), "account_id", "account_name")
+
+    @admin.display(description=_("account"), ordering="account_name")
+    def account_display(self, obj: OAuthToken) -> str:
+        return obj.account_display or "-"
 
     @admin.display(description=_("status"))
     def status_display(self, obj: OAuthToken) -> str:

@@ -9,6 +9,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -19,6 +20,8 @@ from .endpoints import absolute_url, check_base_uri, endpoint_url
 from .endpoints import is_loopback as is_loopback
 from .exceptions import EndpointURLError, EndpointURLProblem
 from .flow import CLIENT_AUTH_METHODS
+from .identity import IDENTITY_KEYS
+from .presets import merged_values, unfilled_placeholders
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -36,6 +39,9 @@ _STR_KEYS = (
     "expires_in_field",
     "client_id",
     "client_secret",
+    "success_field",
+    "tenant",
+    "realm",
 )
 
 
@@ -137,15 +143,25 @@ def _check_provider(slug: object, entry: object) -> list[CheckMessage]:
                 id=_id(3),
             )
         )
-    values: dict[str, object] = {}
-    if preset is not None:
-        values.update(PRESETS[preset])
-    values.update(entry)
-    errors.extend(_check_values(where, values))
+    values: dict[str, object] = merged_values(entry)
+    unfilled = unfilled_placeholders(values)
+    if unfilled:
+        errors.append(
+            Error(
+                f"{where}: the {preset} preset needs {', '.join(unfilled)}.",
+                hint="For example "
+                '{"preset": "keycloak", "base_uri": "https://sso.example.com", '
+                '"realm": "myrealm"}.',
+                id=_id(49),
+            )
+        )
+    errors.extend(_check_values(where, values, check_urls=not unfilled))
     return errors
 
 
-def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+def _check_values(
+    where: str, values: Mapping[str, object], *, check_urls: bool = True
+) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     method = values.get("token_endpoint_auth_method", "client_secret_post")
     if method not in CLIENT_AUTH_METHODS:
@@ -204,6 +220,9 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
         isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
     ):
         bad_types.append("extra_authorize_params")
+    for key in ("bearer_token_types", "invalid_grant_errors"):
+        if not _is_str_list(values.get(key, ())):
+            bad_types.append(key)
     if bad_types:
         errors.append(
             Error(
@@ -213,18 +232,106 @@ def _check_values(where: str, values: Mapping[str, object]) -> list[CheckMessage
                 id=_id(11),
             )
         )
+    errors.extend(_check_identity(where, values.get("identity", {})))
+    if not check_urls:
+        return errors
     errors.extend(_check_endpoints(where, values))
     errors.extend(_check_openid(where, values))
-    errors.extend(_check_api_base_urls(where, values.get("api_base_urls", ())))
+    errors.extend(_check_api_base_urls(where, values))
     return errors
 
 
-def _check_api_base_urls(where: str, value: object) -> list[CheckMessage]:
-    ok = isinstance(value, (list, tuple)) and all(
-        _usable_url(url, "api_base_urls") for url in value
-    )
-    if ok:
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value)
+
+
+def _is_fields(value: object) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    return isinstance(value, (list, tuple)) and bool(value) and _is_str_list(value) and all(value)
+
+
+def _check_identity(where: str, identity: object) -> list[CheckMessage]:
+    """E047: the ``identity`` mapping's shape."""
+    problems: list[str] = []
+    if not isinstance(identity, Mapping):
+        problems.append("it must be a dict")
+    else:
+        unknown = sorted(str(k) for k in identity if k not in IDENTITY_KEYS)
+        if unknown:
+            problems.append(f"unknown keys {', '.join(unknown)}")
+        for key in ("url", "token_param"):
+            if identity.get(key) is not None and not (
+                isinstance(identity[key], str) and identity[key]
+            ):
+                problems.append(f"{key} must be a non-empty string")
+        for key in ("id", "name"):
+            if key in identity and not _is_fields(identity[key]):
+                problems.append(f"{key} must be a field path or a list of them")
+        params = identity.get("params", {})
+        if not isinstance(params, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+        ):
+            problems.append("params must be a dict of strings")
+    if not problems:
         return []
+    return [
+        Error(
+            f"{where}: identity is not valid: {'; '.join(problems)}.",
+            hint='For example {"url": "https://api.github.com/user", "id": "id", '
+            f'"name": ["login", "name"]}}. Keys: {", ".join(sorted(IDENTITY_KEYS))}.',
+            id=_id(47),
+        )
+    ]
+
+
+def _resolved(base: object, url: object, setting: str) -> str | None:
+    """``url`` (absolute, or relative to ``base``) as the requests build it, or ``None``."""
+    try:
+        return endpoint_url(base, url, setting)
+    except EndpointURLError:
+        return None
+
+
+def _under_any(url: str, prefixes: Sequence[str]) -> bool:
+    parts = urlsplit(url)
+    for prefix in prefixes:
+        allowed = urlsplit(prefix)
+        path = allowed.path.rstrip("/")
+        if (parts.scheme, parts.netloc) == (allowed.scheme, allowed.netloc) and (
+            parts.path == path or parts.path.startswith(path + "/")
+        ):
+            return True
+    return False
+
+
+def _check_api_base_urls(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    """E030 for ``api_base_urls`` (absolute, or relative to ``base_uri``), and E048 for
+    an identity URL the token may not be sent to."""
+    value = values.get("api_base_urls", ())
+    base = values.get("base_uri")
+    prefixes = (
+        [_resolved(base, url, "api_base_urls") for url in value]
+        if isinstance(value, (list, tuple))
+        else [None]
+    )
+    usable = [prefix for prefix in prefixes if prefix is not None]
+    if len(usable) == len(prefixes):
+        identity = values.get("identity", {})
+        url = identity.get("url") if isinstance(identity, Mapping) else None
+        if not isinstance(url, str) or not url:
+            return []  # no identity request, or E047
+        resolved = _resolved(base, url, "identity url")
+        if resolved is not None and _under_any(resolved, usable):
+            return []
+        return [
+            Error(
+                f"{where}: identity url is not under the provider's api_base_urls.",
+                hint="The access token is sent only to https:// URLs under "
+                "api_base_urls: add the identity URL's API prefix to them.",
+                id=_id(48),
+            )
+        ]
     return [
         Error(
             f"{where}: api_base_urls must be a list of https:// URL prefixes.",

@@ -135,6 +135,14 @@ class AbstractBaseFlowManager(ABC):
     token_type_required: bool = True
     #: The reply field that holds the lifetime (Stack Exchange says ``expires``).
     expires_in_field: str = "expires_in"
+    #: ``token_type`` values, besides ``Bearer``, of tokens used as Bearer tokens.
+    bearer_token_types: tuple[str, ...] = ()
+    #: A field every successful reply carries as ``true`` (Slack's ``ok``): the
+    #: provider answers errors with a 200.
+    success_field: str | None = None
+    #: ``error`` codes a provider uses for ``invalid_grant`` (Slack:
+    #: ``invalid_refresh_token``): the grant is gone, the user must connect again.
+    invalid_grant_errors: tuple[str, ...] = ()
     #: Seconds to wait to connect, and in total for the whole reply.
     connect_timeout: float = 5.0
     timeout: float = 10.0
@@ -390,7 +398,12 @@ class AbstractBaseFlowManager(ABC):
         *secret_values: str | None,
     ) -> None:
         raise_for_error(
-            response, body, error_class, lambda text: self._redact(text, *secret_values)
+            response,
+            body,
+            error_class,
+            lambda text: self._redact(text, *secret_values),
+            self.success_field,
+            self.invalid_grant_errors,
         )
 
     # --- the code exchange, as in the seed ------------------------------------------
@@ -598,6 +611,7 @@ class AbstractBaseFlowManager(ABC):
             configured_scope=self.scope,
             token_type_required=self.token_type_required,
             expires_in_field=self.expires_in_field,
+            bearer_token_types=self.bearer_token_types,
             previous_refresh_token=previous_refresh_token,
             previous_scope=previous_scope,
             now=now,

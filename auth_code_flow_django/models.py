@@ -8,6 +8,7 @@ the PKCE verifier, the OpenID Connect nonce and the tokens are encrypted
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -25,11 +26,13 @@ from .exceptions import (
     StateMissingError,
 )
 from .flow import make_code_verifier, make_state
+from .identity import MAX_ACCOUNT_ID_LENGTH, MAX_ACCOUNT_NAME_LENGTH
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from .flow import TokenResponse
+    from .identity import Account
 
 MAX_STATE_LENGTH = 512
 
@@ -161,30 +164,62 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             needs_reauthorization=False,
         )
 
-    def store(self, user: AbstractBaseUser, provider: str, result: TokenResponse) -> OAuthToken:
-        """Insert or update ``user``'s one token for ``provider`` in one statement
-        (``INSERT ... ON CONFLICT DO UPDATE``, or ``ON DUPLICATE KEY UPDATE`` on
-        MySQL/MariaDB), so concurrent connections of the same account cannot collide.
-        A refresh in flight loses its claim: it cannot overwrite the new grant.
-        Sends ``token_obtained`` once committed."""
-        token = OAuthToken(user_id=user.pk, provider=provider)
-        token.apply(result)
-        update_fields = [
-            "access_token_encrypted",
-            "token_type",
-            "scope",
-            "expires_at",
-            "needs_reauthorization",
-            "refresh_claim",
-            "refresh_claimed_until",
-            "updated_at",
-        ]
-        if result.refresh_token:
-            update_fields.append("refresh_token_encrypted")
+    def store(
+        self,
+        user: AbstractBaseUser,
+        provider: str,
+        result: TokenResponse,
+        *,
+        account: Account | None = None,
+        on_replace: Callable[[OAuthToken], None] | None = None,
+    ) -> OAuthToken:
+        """Insert or update ``user``'s one token for ``provider``; send ``token_obtained``
+        once committed.
+
+        ``account`` is the provider account the reply belongs to (``None``: unknown).
+        A reply without a refresh token keeps the stored one only for the same account
+        (or when neither names one: a provider without identity); that is one
+        ``UPDATE`` conditional on the stored account. Otherwise the row is replaced in
+        one statement (``INSERT ... ON CONFLICT DO UPDATE``, or ``ON DUPLICATE KEY
+        UPDATE`` on MySQL/MariaDB), so concurrent connections cannot collide. When the
+        stored connection was another account's, ``on_replace`` is called with it once
+        committed (to revoke its grant). A refresh in flight loses its claim: it cannot
+        overwrite the new grant."""
         using = router.db_for_write(OAuthToken)
-        features = connections[using].features
+        queryset = self.using(using)
+        token = OAuthToken(
+            user_id=user.pk,
+            provider=provider,
+            account_id=account.id if account else "",
+            account_name=account.name if account else "",
+            account_checked_at=timezone.now(),
+        )
+        token.apply(result)
+        # One atomic block: a failure after a write leaves nothing half-saved.
         with transaction.atomic(using=using):
-            self.using(using).bulk_create(
+            previous = None
+            if token.account_id or not result.refresh_token:
+                previous = queryset.filter(user_id=user.pk, provider=provider).first()
+            if (
+                previous is not None
+                and not result.refresh_token
+                and previous.account_id == token.account_id
+            ):
+                kept = self._keep_refresh_token(queryset, previous, token)
+                if kept is not None:
+                    signals.send_on_commit(signals.token_obtained, kept, user, using=using)
+                    return kept
+            replaced = (
+                previous is not None
+                and bool(previous.account_id)
+                and bool(token.account_id)
+                and previous.account_id != token.account_id
+            )
+            update_fields = [*_TOKEN_FIELDS, "refresh_token_encrypted", "updated_at"]
+            if replaced:
+                update_fields.append("created_at")
+            features = connections[using].features
+            queryset.bulk_create(
                 [token],
                 update_conflicts=True,
                 # MySQL's upsert takes no conflict target: the one unique key decides.
@@ -196,13 +231,42 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
                 update_fields=update_fields,
             )
             if cast("int | None", token.pk) is None:  # MySQL returns no ids from upserts
-                token = self.using(using).get(user_id=user.pk, provider=provider)
-            elif not result.refresh_token:
-                # The row kept the refresh token it had: defer the field so it is read
-                # from the database only if someone asks for it.
-                del token.__dict__["refresh_token_encrypted"]
+                token = queryset.get(user_id=user.pk, provider=provider)
+            if replaced and on_replace is not None:
+                assert previous is not None
+                old = previous
+                transaction.on_commit(lambda: on_replace(old), using=using)
             signals.send_on_commit(signals.token_obtained, token, user, using=using)
         return token
+
+    def _keep_refresh_token(
+        self, queryset: OAuthTokenQuerySet, previous: OAuthToken, token: OAuthToken
+    ) -> OAuthToken | None:
+        """Write ``token``'s values over ``previous`` but keep its refresh token, if the
+        row still belongs to the same account; ``None`` if it changed meanwhile."""
+        changes = {name: getattr(token, name) for name in _TOKEN_FIELDS}
+        changes["updated_at"] = timezone.now()
+        updated = queryset.filter(pk=previous.pk, account_id=previous.account_id).update(**changes)
+        if not updated:
+            return None
+        for name, value in changes.items():
+            setattr(previous, name, value)
+        return previous
+
+
+#: What a new grant writes over a stored row (besides the refresh token).
+_TOKEN_FIELDS = (
+    "access_token_encrypted",
+    "token_type",
+    "scope",
+    "expires_at",
+    "needs_reauthorization",
+    "refresh_claim",
+    "refresh_claimed_until",
+    "account_id",
+    "account_name",
+    "account_checked_at",
+)
 
 
 class OAuthToken(models.Model):
@@ -232,6 +296,19 @@ class OAuthToken(models.Model):
     # is the only one to call the provider with this row's refresh token.
     refresh_claim = models.CharField(max_length=32, blank=True, default="", editable=False)
     refresh_claimed_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The provider account (plain text: identifiers, not secrets), validated like every
+    # stored provider value. Empty when the provider did not say (yet).
+    account_id = models.CharField(
+        _("account id"), max_length=MAX_ACCOUNT_ID_LENGTH, blank=True, default=""
+    )
+    account_name = models.CharField(
+        _("account"), max_length=MAX_ACCOUNT_NAME_LENGTH, blank=True, default=""
+    )
+    # The last look-up of the account: an unknown one is looked up again once per
+    # access token, when this is not later than ``updated_at``.
+    account_checked_at = models.DateTimeField(
+        _("account looked up"), null=True, blank=True, editable=False
+    )
 
     objects = OAuthTokenQuerySet.as_manager()
 
@@ -276,6 +353,11 @@ class OAuthToken(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def account_display(self) -> str:
+        """The provider account's name, else its id, else ``""`` (unknown)."""
+        return self.account_name or self.account_id
 
     def expires_within(self, seconds: int) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now() + timedelta(

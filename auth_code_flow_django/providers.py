@@ -1,8 +1,9 @@
 """Providers: ``settings.OAUTH_PROVIDERS`` turned into immutable :class:`Provider` objects.
 
-Each entry is a dict keyed by the provider's slug. A ``preset`` fills in endpoints and
-quirks; any preset value can be overridden. Quirks are declared here as data
-(``token_type_required``, ``expires_in_field`` ...) so the views have no special cases.
+Each entry is a dict keyed by the provider's slug. A ``preset`` (:mod:`.presets`) fills
+in endpoints, quirks and the identity mapping; any preset value can be overridden.
+Quirks are data (``token_type_required``, ``expires_in_field``, ``success_field`` ...)
+so the views have no special cases.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from django.dispatch import receiver
 
 from . import discovery
 from .conf import conf
+from .endpoints import endpoint_url
 from .exceptions import ImproperlyConfigured, NotConnectedError
 from .flow import AbstractBaseFlowManager, ClientAuthMethod, new_session
+from .presets import PRESETS, merged_values, unfilled_placeholders
 from .server_metadata import ServerMetadata
 
 __all__ = [
@@ -34,60 +37,6 @@ __all__ = [
     "get_provider",
     "get_providers",
 ]
-
-PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
-    {
-        "stackexchange": {
-            "display_name": "Stack Exchange",
-            "base_uri": "https://stackoverflow.com",
-            "authorization_path": "/oauth",
-            "access_token_path": "/oauth/access_token/json",
-            "scope": "no_expiry",
-            # Its token reply has no token_type and says "expires", not "expires_in".
-            "token_type_required": False,
-            "expires_in_field": "expires",
-            "api_base_urls": ("https://api.stackexchange.com/",),
-        },
-        "github": {
-            "display_name": "GitHub",
-            "base_uri": "https://github.com",
-            "authorization_path": "/login/oauth/authorize",
-            "access_token_path": "/login/oauth/access_token",
-            "scope": "read:user",
-            "api_base_urls": ("https://api.github.com/",),
-            # JSON only when asked with Accept (always sent); errors come as a 200 with
-            # "error", which the core treats as an error for every provider.
-        },
-        "google": {
-            "display_name": "Google",
-            "base_uri": "https://accounts.google.com",
-            "authorization_path": "/o/oauth2/v2/auth",
-            "access_token_path": "https://oauth2.googleapis.com/token",
-            "revocation_path": "https://oauth2.googleapis.com/revoke",
-            # OpenID Connect with the endpoints above: the ID token is checked against
-            # this issuer and JWKS, and no iss is required on the callback.
-            "issuer": "https://accounts.google.com",
-            "discovery": False,
-            "require_iss": False,
-            "jwks_uri": "https://www.googleapis.com/oauth2/v3/certs",
-            "scope": "openid email",
-            "extra_authorize_params": {"access_type": "offline", "prompt": "consent"},
-            "api_base_urls": (
-                "https://www.googleapis.com/",
-                "https://openidconnect.googleapis.com/",
-            ),
-        },
-        "gitlab": {
-            "display_name": "GitLab",
-            "base_uri": "https://gitlab.com",
-            "authorization_path": "/oauth/authorize",
-            "access_token_path": "/oauth/token",
-            "revocation_path": "/oauth/revoke",
-            "scope": "read_user",
-            "api_base_urls": ("https://gitlab.com/api/",),
-        },
-    }
-)
 
 
 class UnknownProviderError(NotConnectedError, LookupError):
@@ -130,6 +79,18 @@ class Provider:
     expires_in_field: str = "expires_in"
     #: URL prefixes ``authorized_session`` may send the token to (RFC 6750 5.3).
     api_base_urls: tuple[str, ...] = ()
+    #: ``token_type`` values, besides Bearer, of tokens used as Bearer tokens.
+    bearer_token_types: tuple[str, ...] = ()
+    #: A field every successful reply carries as ``true`` (Slack: ``ok``).
+    success_field: str | None = None
+    #: ``error`` codes that mean ``invalid_grant`` (Slack: ``invalid_refresh_token``).
+    invalid_grant_errors: tuple[str, ...] = ()
+    #: Where the connected account is read (see :mod:`.identity`): ``url``, ``params``,
+    #: ``token_param``, ``id`` and ``name``.
+    identity: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
+    #: Filled into a preset's ``{tenant}`` (Microsoft Entra ID) and ``{realm}`` (Keycloak).
+    tenant: str | None = None
+    realm: str | None = None
     #: Where each value set for this provider came from ("settings", "preset NAME",
     #: "discovery"); values absent here are defaults.
     sources: Mapping[str, str] = dataclasses.field(
@@ -230,6 +191,9 @@ _NOT_FLOW_SETTINGS = frozenset(
         "userinfo_endpoint",
         "sources",
         "metadata",
+        "identity",
+        "tenant",
+        "realm",
     }
 )
 #: Provider fields that are not settings.
@@ -280,15 +244,16 @@ class ProviderFlowManager(AbstractBaseFlowManager):
 
 def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
     """Build one provider from its settings entry (merged over its preset)."""
-    values: dict[str, Any] = {}
-    sources: dict[str, str] = {}
     preset = raw.get("preset")
-    if preset is not None:
-        if preset not in PRESETS:
-            raise ImproperlyConfigured(f"OAUTH_PROVIDERS[{slug!r}]: unknown preset {preset!r}.")
-        values.update(PRESETS[preset])
-        sources.update(dict.fromkeys(PRESETS[preset], f"preset {preset}"))
-    values.update({k: v for k, v in raw.items() if k != "preset"})
+    if preset is not None and preset not in PRESETS:
+        raise ImproperlyConfigured(f"OAUTH_PROVIDERS[{slug!r}]: unknown preset {preset!r}.")
+    values = merged_values(raw)
+    unfilled = unfilled_placeholders(values)
+    if unfilled:
+        raise ImproperlyConfigured(
+            f"OAUTH_PROVIDERS[{slug!r}]: the preset needs {', '.join(unfilled)}."
+        )
+    sources: dict[str, str] = dict.fromkeys(PRESETS[preset], f"preset {preset}") if preset else {}
     sources.update({k: "settings" for k in raw if k != "preset"})
     unknown = sorted(set(values) - PROVIDER_KEYS)
     if unknown:
@@ -300,7 +265,18 @@ def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
     values["extra_authorize_params"] = MappingProxyType(
         dict(values.get("extra_authorize_params") or {})
     )
-    values["api_base_urls"] = tuple(values.get("api_base_urls") or ())
+    base_uri = values.get("base_uri")
+    values["api_base_urls"] = tuple(
+        endpoint_url(base_uri, url) for url in values.get("api_base_urls") or ()
+    )
+    values["bearer_token_types"] = tuple(values.get("bearer_token_types") or ())
+    values["invalid_grant_errors"] = tuple(values.get("invalid_grant_errors") or ())
+    identity = dict(values.get("identity") or {})
+    if identity.get("url"):
+        identity["url"] = endpoint_url(base_uri, identity["url"])
+    if "params" in identity:
+        identity["params"] = MappingProxyType(dict(identity["params"] or {}))
+    values["identity"] = MappingProxyType(identity)
     return Provider(slug=slug, sources=MappingProxyType(sources), **values)
 
 

@@ -10,7 +10,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -34,6 +34,7 @@ __all__ = [
     "check_storable",
     "decode_body",
     "granted_scope",
+    "is_storable",
     "json_too_deep",
     "parse_expires_in",
     "raise_for_error",
@@ -174,18 +175,34 @@ def raise_for_error(
     body: Mapping[str, Any] | None,
     error_class: type[AuthCodeFlowError],
     redact: Callable[[str], str],
+    success_field: str | None = None,
+    invalid_grant_errors: Collection[str] = (),
 ) -> None:
     """Raise ``error_class`` for a non-2xx reply or one that carries ``error`` (RFC 6749
     5.2); ``invalid_grant`` raises :class:`InvalidGrantError`. ``redact`` removes secrets
-    from the provider's ``error_description``."""
+    from the provider's ``error_description``.
+
+    With ``success_field`` (Slack's ``ok``), a 2xx reply must also carry that field set
+    to ``true``: such providers answer every error with a 200. Codes in
+    ``invalid_grant_errors`` mean ``invalid_grant`` (a provider's own name for it).
+    """
+    grant_gone = {"invalid_grant", *invalid_grant_errors}
     ok = 200 <= response.status_code < 300
+    if ok and body is not None and success_field and body.get(success_field) is not True:
+        code = clean_error_code(body.get("error"), "server_error")
+        cls = InvalidGrantError if code in grant_gone else error_class
+        raise cls(
+            f"The provider answered {code} ({success_field} is not true).",
+            error=code,
+            response=response,
+        )
     if ok and (body is None or "error" not in body):
         return
     if body is not None and "error" in body:
         code = clean_error_code(body.get("error"), "server_error")
         detail = redact(clean_provider_text(body.get("error_description")))
         message = f"The provider answered {code}" + (f": {detail}" if detail else ".")
-        cls = InvalidGrantError if code == "invalid_grant" else error_class
+        cls = InvalidGrantError if code in grant_gone else error_class
         raise cls(message, error=code, response=response)
     if 300 <= response.status_code < 400:
         raise error_class(
@@ -202,6 +219,7 @@ def token_response_from(
     configured_scope: str | None = None,
     token_type_required: bool = True,
     expires_in_field: str = "expires_in",
+    bearer_token_types: Collection[str] = ("bearer",),
     previous_refresh_token: str | None = None,
     previous_scope: str | None = None,
     now: datetime | None = None,
@@ -211,6 +229,8 @@ def token_response_from(
 
     ``previous_scope`` is the scope a reply without ``scope`` keeps (RFC 6749 6: a
     refresh does not change the scope); by default it is ``configured_scope``.
+    ``bearer_token_types`` are the ``token_type`` values (lowercase) of tokens used as
+    Bearer tokens (Slack says ``bot``).
     """
     access_token = body.get("access_token")
     if not isinstance(access_token, str) or not access_token.strip():
@@ -221,7 +241,10 @@ def token_response_from(
     token_type = body.get("token_type")
     if token_type is None and not token_type_required:
         token_type = "Bearer"
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
+    if not isinstance(token_type, str) or token_type.lower() not in {
+        "bearer",
+        *(t.lower() for t in bearer_token_types),
+    }:
         shown = clean_provider_text(token_type, 40) or "none"
         raise InvalidTokenResponseError(
             f"The provider issued an unsupported token type ({shown}); only Bearer "
@@ -275,10 +298,16 @@ def granted_scope(
     return value
 
 
+def is_storable(value: str, max_length: int = MAX_STORED_LENGTH) -> bool:
+    """Whether a database may store ``value``: no control characters, no lone
+    surrogates, at most ``max_length`` characters."""
+    return len(value) <= max_length and not _UNSTORABLE.search(value)
+
+
 def check_storable(name: str, value: str, response: requests.Response | None) -> None:
     """Refuse a value no database may store: control characters, lone surrogates, or
     more than :data:`MAX_STORED_LENGTH` characters."""
-    if len(value) > MAX_STORED_LENGTH or _UNSTORABLE.search(value):
+    if not is_storable(value):
         raise InvalidTokenResponseError(
             f"The provider's {name} has control characters or is too long.",
             response=response,

@@ -31,13 +31,13 @@ from django.db.models.signals import post_delete
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import signals
-from .checks import is_loopback
+from . import identity, signals
 from .conf import conf
 from .crypto import TokenDecryptionError
-from .endpoints import absolute_url
+from .endpoints import absolute_url, is_loopback
 from .exceptions import (
     AuthCodeFlowError,
+    BaseAuthCodeFlowError,
     EndpointURLError,
     InvalidGrantError,
     NotConnectedError,
@@ -50,9 +50,20 @@ from .providers import Provider, UnknownProviderError, get_provider
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+    from .token_replies import TokenResponse
+
     User = AbstractBaseUser | AnonymousUser
 
-__all__ = ["OAuthSession", "authorized_session", "get_access_token", "refresh", "revoke"]
+__all__ = [
+    "OAuthSession",
+    "authorized_session",
+    "connect",
+    "fetch_account",
+    "get_access_token",
+    "identify",
+    "refresh",
+    "revoke",
+]
 
 logger = logging.getLogger("auth_code_flow_django.tokens")
 
@@ -125,7 +136,159 @@ def _access_token(user: User, provider: str) -> str:
         raise ReauthorizationRequiredError()
     if token.expires_within(conf.REFRESH_LEEWAY):
         token = refresh(user, provider)
+    config = get_provider(provider)
+    if _account_due(config, token):
+        _look_up_account(config, token)
     return token.access_token
+
+
+# --- who is connected -----------------------------------------------------------------
+
+
+def _id_fields(config: Provider) -> tuple[str, ...]:
+    return identity.field_paths(config.identity.get("id"), identity.DEFAULT_ID_FIELDS)
+
+
+def _name_fields(config: Provider) -> tuple[str, ...]:
+    return identity.field_paths(config.identity.get("name"), identity.DEFAULT_NAME_FIELDS)
+
+
+@sensitive_variables()
+def identify(config: Provider, result: TokenResponse) -> identity.Account | None:
+    """The provider account ``result`` belongs to, or ``None`` when unknown.
+
+    Read from the ``id_token`` claims when they name one; else from the provider's
+    identity request (``identity["url"]``); else from the token reply itself (an
+    ``identity`` without ``url``, such as Slack's); else, for a provider without
+    ``identity``, from its OpenID Connect UserInfo endpoint (set, or discovered). See
+    :func:`fetch_account`.
+    """
+    if result.id_token_claims:
+        account = identity.account_from(
+            result.id_token_claims, _id_fields(config), _name_fields(config)
+        )
+        if account is not None:
+            return account
+    if config.identity and not config.identity.get("url"):
+        account = identity.account_from(result.extras, _id_fields(config), _name_fields(config))
+        if account is None:
+            logger.warning("the %s token reply names no account", config.slug)
+        return account
+    return fetch_account(config, result.access_token)
+
+
+def _identity_url(config: Provider) -> tuple[str, bool] | None:
+    """The URL to ask who is connected, and whether it must be under the provider's
+    ``api_base_urls``: ``identity["url"]`` must; the UserInfo endpoint of a provider
+    without ``identity`` is the provider's own, like its token endpoint."""
+    url = config.identity.get("url")
+    if url:
+        return url, True
+    if not config.identity and config.userinfo_endpoint:
+        return config.userinfo_endpoint, False
+    return None
+
+
+@sensitive_variables()
+def fetch_account(config: Provider, access_token: str) -> identity.Account | None:
+    """Ask the provider's identity URL (or UserInfo endpoint) whose ``access_token`` it
+    is; ``None`` when it has none, or (logged) when the request fails or the reply
+    names no account. The token goes only to https URLs (http on loopback), and an
+    ``identity["url"]`` only under the provider's ``api_base_urls``."""
+    target = _identity_url(config)
+    if target is None:
+        return None
+    url, api = target
+    try:
+        if api:
+            check_api_url(config, url)
+        else:
+            absolute_url(url, "userinfo_endpoint")
+        document = identity.fetch_identity_document(
+            config.flow_manager,
+            access_token,
+            url,
+            params=config.identity.get("params"),
+            token_param=config.identity.get("token_param"),
+        )
+    except (AuthCodeFlowError, UntrustedURLError, EndpointURLError) as exc:
+        logger.warning(
+            "looking up the %s account failed (%s); it is looked up again later",
+            config.slug,
+            exc.description,
+        )
+        return None
+    account = identity.account_from(document, _id_fields(config), _name_fields(config))
+    if account is None:
+        logger.warning("the %s identity reply names no account", config.slug)
+    return account
+
+
+def _account_due(config: Provider, token: OAuthToken) -> bool:
+    """Whether to look up a connection's unknown account again: once per access token
+    (not since the token was last written), and only for a provider that may have an
+    identity URL (a discovered one may have a UserInfo endpoint)."""
+    if token.account_id:
+        return False
+    checked = token.account_checked_at
+    if checked is not None and checked > token.updated_at:
+        return False
+    if config.identity:
+        return bool(config.identity.get("url"))
+    return bool(config.userinfo_endpoint) or config.uses_discovery
+
+
+def _look_up_account(config: Provider, token: OAuthToken) -> None:
+    try:
+        config = config.resolved()
+    except BaseAuthCodeFlowError as exc:
+        logger.warning("cannot look up the %s account: %s", config.slug, exc.description)
+    account = fetch_account(config, token.access_token)
+    changes: dict[str, Any] = {"account_checked_at": timezone.now()}
+    if account is not None:
+        changes.update(account_id=account.id, account_name=account.name)
+    # Only the row that still holds this token and no account: a reconnection
+    # meanwhile wrote its own.
+    queryset = _tokens().filter(
+        pk=token.pk, access_token_encrypted=token.access_token_encrypted, account_id=""
+    )
+    _retrying(lambda: queryset.update(**changes))
+    for name, value in changes.items():
+        setattr(token, name, value)
+
+
+@sensitive_variables()
+def connect(user: AbstractBaseUser, config: Provider, result: TokenResponse) -> OAuthToken:
+    """Store a new grant for ``user`` (see :meth:`OAuthTokenQuerySet.store`), with the
+    account it belongs to. A connection to another account at the provider is
+    replaced: its grant is revoked where the provider supports it, and
+    ``token_revoked`` is sent for it."""
+
+    def replaced(old: OAuthToken) -> None:
+        pair = _stored_pair(config, old)
+        _revoke_at_provider(config, *pair)
+        signals.send(signals.token_revoked, old, user)
+        logger.info(
+            "replaced the %s connection of user %s by another account", config.slug, user.pk
+        )
+
+    account = identify(config, result)
+    return OAuthToken.objects.store(
+        user, config.slug, result, account=account, on_replace=replaced
+    )
+
+
+def _stored_pair(config: Provider, token: OAuthToken) -> tuple[str | None, str | None]:
+    """The refresh and access token of ``token`` to revoke (``None`` when they cannot
+    be decrypted, or when nothing will be revoked)."""
+    pair: list[str | None] = [None, None]
+    if config.supports_revocation and conf.REVOKE_ON_DISCONNECT:
+        for index, name in enumerate(("refresh_token", "access_token")):
+            try:
+                pair[index] = getattr(token, name)
+            except TokenDecryptionError:
+                logger.warning("cannot decrypt the %s of %r to revoke it", name, token)
+    return pair[0], pair[1]
 
 
 def _claim_lifetime() -> timedelta:
@@ -441,21 +604,13 @@ def _token_deleted(
         config: Provider | None = get_provider(instance.provider)
     except UnknownProviderError:
         config = None
-    pair: list[str | None] = [None, None]
-    if config is not None and config.supports_revocation and conf.REVOKE_ON_DISCONNECT:
-        for index, name in enumerate(("refresh_token", "access_token")):
-            try:
-                pair[index] = getattr(instance, name)
-            except TokenDecryptionError:
-                logger.warning("cannot decrypt the %s of %r to revoke it", name, instance)
+    pair = (None, None) if config is None else _stored_pair(config, instance)
     user = instance.user
 
     def after_commit() -> None:
         if config is not None:
-            _revoke_at_provider(config, pair[0], pair[1])
-        signals.token_revoked.send(
-            sender=OAuthToken, user=user, provider=instance.provider, token=instance
-        )
+            _revoke_at_provider(config, *pair)
+        signals.send(signals.token_revoked, instance, user)
 
     transaction.on_commit(after_commit, using=using)
 

@@ -188,16 +188,21 @@ class AuthorizeView(ProviderMixin, View):
             return self.render_error(request, error)
         redirect_uri = self.get_redirect_uri()
         nonce = make_nonce() if provider.requests_openid else None
-        _oauth_state, state, verifier = OAuthState.objects.start(
+        oauth_state, state, verifier = OAuthState.objects.start(
             _user(request), provider.slug, redirect_uri, next_url, nonce=nonce
         )
-        url = provider.flow_manager.get_authorization_endpoint(
-            state,
-            code_verifier=verifier,
-            redirect_uri=redirect_uri,
-            extra_params=self.get_extra_authorize_params(),
-            nonce=nonce,
-        )
+        try:
+            url = provider.flow_manager.get_authorization_endpoint(
+                state,
+                code_verifier=verifier,
+                redirect_uri=redirect_uri,
+                extra_params=self.get_extra_authorize_params(),
+                nonce=nonce,
+            )
+        except BaseAuthCodeFlowError as error:  # an endpoint URL the checks refuse too
+            oauth_state.delete()
+            logger.error("cannot start connecting %s: %s", self.provider.slug, error)
+            return self.render_error(request, error)
         return HttpResponseRedirect(url)
 
 
@@ -277,7 +282,7 @@ class CallbackView(ProviderMixin, View):
             redirect_uri=oauth_state.redirect_uri,
             nonce=oauth_state.nonce,
         )
-        token = OAuthToken.objects.store(user, self.provider.slug, result)
+        token = tokens.connect(user, self.provider, result)
         logger.info("connected %s for user %s", self.provider.slug, user.pk)
         return token, safe_next(request, oauth_state.next_url)
 

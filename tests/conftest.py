@@ -15,6 +15,7 @@ from django.test import Client
 from hypothesis import settings as hypothesis_settings
 
 from auth_code_flow_django.flow import TokenResponse
+from auth_code_flow_django.identity import Account
 from auth_code_flow_django.models import OAuthToken
 
 User = get_user_model()
@@ -93,7 +94,9 @@ def token_json(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v is not None}
 
 
-def make_token(user: User, provider: str = "example", **overrides: Any) -> OAuthToken:
+def make_token(
+    user: User, provider: str = "example", account: Account | None = None, **overrides: Any
+) -> OAuthToken:
     result = TokenResponse(
         **{
             "access_token": "stored-access-token-0001",
@@ -102,7 +105,7 @@ def make_token(user: User, provider: str = "example", **overrides: Any) -> OAuth
             **overrides,
         }
     )
-    return OAuthToken.objects.store(user, provider, result)
+    return OAuthToken.objects.store(user, provider, result, account=account)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -13,6 +13,7 @@ from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from auth_code_flow_django.identity import Account
 from auth_code_flow_django.models import OAuthState, OAuthToken
 from auth_code_flow_django.signals import token_revoked
 
@@ -77,6 +78,21 @@ def test_token_search_and_filters(admin_client_: Client, user: User, other_user:
     OAuthToken.objects.filter(user=user).update(needs_reauthorization=True)
     assert users("?status=needs_reauthorization") == {"alice"}
     assert "needs re-authorization" in admin_client_.get(base).content.decode()
+
+
+def test_token_list_shows_and_searches_the_account(
+    admin_client_: Client, user: User, other_user: User
+) -> None:
+    make_token(user, account=Account("583231", "octocat"))
+    make_token(other_user, account=Account("1", "hubot"))
+    base = "/admin/auth_code_flow_django/oauthtoken/"
+    response = admin_client_.get(base + "?q=octo")
+    assert [t.user.username for t in response.context["cl"].result_list] == ["alice"]
+    assert "octocat" in response.content.decode()
+    response = admin_client_.get(base + "?q=583231")
+    assert [t.user.username for t in response.context["cl"].result_list] == ["alice"]
+    OAuthToken.objects.filter(user=other_user).update(account_name="")
+    assert '<td class="field-account_display">1</td>' in admin_client_.get(base).content.decode()
 
 
 def test_delete_selected_revokes_at_the_provider_after_a_warning(

@@ -11,6 +11,7 @@ from django.test import override_settings
 from auth_code_flow_django.checks import check_app_settings, check_providers
 from auth_code_flow_django.endpoints import endpoint_url
 from auth_code_flow_django.exceptions import EndpointURLError
+from auth_code_flow_django.presets import merged_values
 from auth_code_flow_django.providers import PRESETS
 
 from .test_endpoints import EVIL_PATHS
@@ -239,14 +240,51 @@ def test_a_missing_oauth_providers_setting_is_a_warning(settings: Any) -> None:
     assert "OAUTH_PROVIDERS" in messages[0].hint
 
 
+#: What a preset needs besides the client credentials.
+PRESET_NEEDS = {"keycloak": {"base_uri": "https://sso.example.com", "realm": "r"}}
+
+
 @pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_every_preset_passes_the_checks_and_builds_https_endpoints(preset: str) -> None:
-    assert ids({"p": {"preset": preset, "client_id": "i", "client_secret": "s"}}) == []
-    values = PRESETS[preset]
+    entry = {"preset": preset, "client_id": "i", "client_secret": "s"}
+    entry.update(PRESET_NEEDS.get(preset, {}))
+    assert ids({"p": entry}) == []
+    values = merged_values(entry)
     for setting in ("authorization_path", "access_token_path", "revocation_path"):
         if setting in values:
             url = endpoint_url(values["base_uri"], values[setting], setting)
             assert url.startswith("https://")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"preset": "github", "client_id": "i", "client_secret": "s"},
+        {"preset": "gitlab", "client_id": "i", "client_secret": "s"},
+        {"preset": "gitlab", "client_id": "i", "client_secret": "s", "base_uri": "https://g.test"},
+        {"preset": "google", "client_id": "i", "client_secret": "s"},
+        {"preset": "microsoft", "client_id": "i", "client_secret": "s", "tenant": "contoso"},
+        {"preset": "slack", "client_id": "i", "client_secret": "s"},
+        {"preset": "discord", "client_id": "i", "client_secret": "s"},
+        {"preset": "bitbucket", "client_id": "i", "client_secret": "s"},
+        {
+            "preset": "stackexchange",
+            "client_id": "i",
+            "client_secret": "s",
+            "identity": {"params": {"key": "k"}},
+        },
+        {
+            "preset": "keycloak",
+            "client_id": "i",
+            "client_secret": "s",
+            "base_uri": "https://sso.test",
+            "realm": "r",
+        },
+        {**GOOD, "api_base_urls": ["/api/"], "identity": {"url": "/api/me", "id": ["a", "b"]}},
+    ],
+)
+def test_every_preset_passes_the_checks(entry: dict[str, object]) -> None:
+    assert ids({"p": entry}) == []
 
 
 ISSUER_ONLY = {"issuer": "https://idp.example/realms/main", "client_id": "i", "client_secret": "s"}
@@ -257,6 +295,60 @@ def test_a_provider_configured_by_its_issuer_alone_passes() -> None:
     assert ids({"idp": {**ISSUER_ONLY, "scope": "openid email"}}) == []
     assert ids({"idp": {**ISSUER_ONLY, "issuer": "http://127.0.0.1:8000/o"}}) == []
     assert ids({"g": {"preset": "google", "client_id": "i", "client_secret": "s"}}) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ({**GOOD, "identity": "https://p.example/me"}, ["auth_code_flow_django.E047"]),
+        ({**GOOD, "identity": {"endpoint": "x"}}, ["auth_code_flow_django.E047"]),
+        ({**GOOD, "identity": {"id": ""}}, ["auth_code_flow_django.E047"]),
+        ({**GOOD, "identity": {"name": ["a", 1]}}, ["auth_code_flow_django.E047"]),
+        ({**GOOD, "identity": {"params": {"site": 1}}}, ["auth_code_flow_django.E047"]),
+        ({**GOOD, "identity": {"url": 5}}, ["auth_code_flow_django.E047"]),
+        (
+            {**GOOD, "identity": {"url": "https://p.example/me"}},
+            ["auth_code_flow_django.E048"],
+        ),
+        (
+            {
+                **GOOD,
+                "api_base_urls": ["https://api.p.example/"],
+                "identity": {"url": "http://api.p.example/me"},
+            },
+            ["auth_code_flow_django.E048"],
+        ),
+        (
+            {"preset": "keycloak", "client_id": "i", "client_secret": "s"},
+            ["auth_code_flow_django.E049"],
+        ),
+        (
+            {**GOOD, "preset": "keycloak", "realm": None},
+            ["auth_code_flow_django.E049"],
+        ),
+        ({**GOOD, "tenant": 5}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "success_field": True}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "bearer_token_types": "bot"}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "invalid_grant_errors": [1]}, ["auth_code_flow_django.E011"]),
+        (
+            {**GOOD, "api_base_urls": ["/api/"], "base_uri": None},
+            ["auth_code_flow_django.E007", "auth_code_flow_django.E030"],
+        ),
+    ],
+)
+def test_each_identity_and_preset_problem_has_its_id(
+    entry: dict[str, object], expected: list[str]
+) -> None:
+    assert ids({"p": entry}) == expected
+
+
+def test_a_preset_placeholder_message_names_what_is_missing() -> None:
+    with override_settings(
+        OAUTH_PROVIDERS={"kc": {"preset": "keycloak", "client_id": "i", "client_secret": "s"}}
+    ):
+        (message,) = check_providers()
+    assert "base_uri, realm" in message.msg
+    assert message.hint
 
 
 @pytest.mark.parametrize(

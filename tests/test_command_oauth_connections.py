@@ -13,6 +13,8 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
+from auth_code_flow_django.identity import Account
+from auth_code_flow_django.management.commands.oauth_connections import COLUMNS
 from auth_code_flow_django.models import OAuthToken
 
 from .conftest import make_token
@@ -38,7 +40,17 @@ def tokens(user: User, other_user: User) -> None:
 def test_table(tokens: None) -> None:
     output = run()
     lines = output.splitlines()
-    assert lines[0].split() == ["user", "provider", "status", "scope", "expires_at", "updated_at"]
+    assert lines[0].split() == list(COLUMNS)
+    assert COLUMNS == (
+        "user",
+        "provider",
+        "account_id",
+        "account_name",
+        "status",
+        "scope",
+        "expires_at",
+        "updated_at",
+    )
     assert len(lines) == 2 + 3 + 1
     assert lines[-1] == "(3 connections)"
     assert "ALICE-ACCESS" not in output
@@ -63,6 +75,16 @@ def test_json_and_filters(tokens: None) -> None:
     )
 
 
+def test_every_format_prints_the_account(user: User) -> None:
+    make_token(user, account=Account("583231", "octocat"))
+    (row,) = json.loads(run("--format", "json"))
+    assert (row["account_id"], row["account_name"]) == ("583231", "octocat")
+    (csv_row,) = csv.DictReader(StringIO(run("--format", "csv")))
+    assert (csv_row["account_id"], csv_row["account_name"]) == ("583231", "octocat")
+    assert "583231" in run().splitlines()[2]
+    assert "octocat" in run().splitlines()[2]
+
+
 def test_empty_json_is_valid() -> None:
     assert json.loads(run("--format", "json")) == []
     assert run().splitlines()[-1] == "(0 connections)"
@@ -71,7 +93,7 @@ def test_empty_json_is_valid() -> None:
 def test_csv(tokens: None) -> None:
     rows = list(csv.DictReader(StringIO(run("--format", "csv"))))
     assert len(rows) == 3
-    assert set(rows[0]) == {"user", "provider", "status", "scope", "expires_at", "updated_at"}
+    assert set(rows[0]) == set(COLUMNS)
     assert "ALICE-ACCESS" not in run("--format", "csv")
 
 

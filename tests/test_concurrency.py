@@ -272,3 +272,29 @@ def test_concurrent_first_connections_of_two_providers_and_one_user(
     )
     assert all(isinstance(r, int) for r in results), results
     assert OAuthToken.objects.count() == 1
+
+
+def test_concurrent_reconnects_never_pair_an_account_with_another_s_refresh_token(
+    shared_db: Any,
+) -> None:
+    """Reconnections of one user, half with the stored account and half with another,
+    all without a refresh token: whichever wins, the row never keeps the first
+    account's refresh token beside the other account."""
+    from auth_code_flow_django.flow import TokenResponse
+    from auth_code_flow_django.identity import Account
+
+    user = User.objects.create_user("alice")
+    for _round in range(5):
+        make_token(user, account=Account("A", "a"), refresh_token="refresh-of-a")
+
+        def reconnect(index: int) -> OAuthToken:
+            account = Account("A", "a") if index % 2 else Account("B", "b")
+            result = TokenResponse(access_token=f"access-{index}-of-{account.id}")
+            return OAuthToken.objects.store(user, "example", result, account=account)
+
+        results = run_in_threads(THREADS, reconnect)
+        assert all(isinstance(r, OAuthToken) for r in results), results
+        token = OAuthToken.objects.get()
+        assert token.access_token.endswith(f"-of-{token.account_id}")
+        if token.refresh_token is not None:
+            assert token.account_id == "A"

@@ -108,9 +108,11 @@ def test_a_good_id_token_connects_and_passes_its_claims_on(
     seen: list[TokenResponse] = []
     store = models_module.OAuthTokenQuerySet.store
 
-    def spy(self: Any, user: Any, provider: str, result: TokenResponse) -> OAuthToken:
+    def spy(
+        self: Any, user: Any, provider: str, result: TokenResponse, **kwargs: Any
+    ) -> OAuthToken:
         seen.append(result)
-        return store(self, user, provider, result)
+        return store(self, user, provider, result, **kwargs)
 
     monkeypatch.setattr(models_module.OAuthTokenQuerySet, "store", spy)
     response = callback(alice, idp, lambda p: KEY.sign(claims(p["nonce"])))
@@ -121,6 +123,9 @@ def test_a_good_id_token_connects_and_passes_its_claims_on(
     assert claims_seen["sub"] == "248289761001"
     assert claims_seen["preferred_username"] == "alice.idp"
     assert "248289761001" not in repr(seen[0])
+    # Who is connected: the ID token's subject and preferred username.
+    token = OAuthToken.objects.get(user=user, provider="idp")
+    assert (token.account_id, token.account_name) == ("248289761001", "alice.idp")
     assert "'sub'" in repr(seen[0])
 
 

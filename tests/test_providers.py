@@ -52,6 +52,10 @@ def test_unknown_provider() -> None:
         ({"preset": "nope", "client_id": "i"}, "unknown preset"),
         ({"client_id": "i", "colour": "red"}, "unknown keys colour"),
         ({"client_secret": "s"}, "client_id is required"),
+        (
+            {"preset": "keycloak", "client_id": "i", "base_uri": "https://sso.test"},
+            "the preset needs realm",
+        ),
     ],
 )
 def test_build_errors(raw: dict[str, object], match: str) -> None:

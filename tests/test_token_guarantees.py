@@ -412,3 +412,24 @@ def test_error_reports_hide_the_tokens_of_a_failed_refresh(
     for secret in secrets:
         assert secret
         assert secret not in report
+
+
+# --- a bad endpoint at runtime -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_authorize_with_an_endpoint_the_checks_refuse_is_an_error_page(
+    alice: Client, settings: Any, mocked: Any
+) -> None:
+    settings.OAUTH_PROVIDERS = {
+        **settings.OAUTH_PROVIDERS,
+        "example": {
+            **settings.OAUTH_PROVIDERS["example"],
+            "authorization_path": "@evil.example/authorize",
+        },
+    }
+    response = alice.post("/oauth/example/authorize/")
+    assert response.status_code == 503
+    assert b"evil.example" not in response.content
+    assert OAuthState.objects.count() == 0
+    assert len(mocked.calls) == 0

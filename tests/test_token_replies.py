@@ -1,8 +1,22 @@
 from __future__ import annotations
 
-import pytest
+import json
 
-from auth_code_flow_django.token_replies import MAX_JSON_DEPTH, json_too_deep
+import pytest
+import requests
+
+from auth_code_flow_django.exceptions import (
+    AuthCodeFlowError,
+    InvalidGrantError,
+    InvalidTokenResponseError,
+)
+from auth_code_flow_django.token_replies import (
+    MAX_JSON_DEPTH,
+    TokenResponse,
+    json_too_deep,
+    raise_for_error,
+    token_response_from,
+)
 
 
 @pytest.mark.parametrize(
@@ -19,3 +33,52 @@ from auth_code_flow_django.token_replies import MAX_JSON_DEPTH, json_too_deep
 )
 def test_json_too_deep(text: str, expected: bool) -> None:
     assert json_too_deep(text) is expected
+
+
+def _reply(status: int, body: dict[str, object]) -> requests.Response:
+    response = requests.Response()
+    response.status_code = status
+    response._content = json.dumps(body).encode()
+    response.headers["Content-Type"] = "application/json"
+    return response
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"ok": False, "error": "invalid_code"}, "invalid_code"),
+        ({"ok": False}, "server_error"),
+        ({"ok": "true", "access_token": "x"}, "server_error"),
+        ({"access_token": "x"}, "server_error"),
+    ],
+)
+def test_success_field_must_be_true(body: dict[str, object], error: str) -> None:
+    with pytest.raises(AuthCodeFlowError) as raised:
+        raise_for_error(_reply(200, body), body, AuthCodeFlowError, str, "ok")
+    assert raised.value.error == error
+
+
+def test_success_field_false_with_invalid_grant_needs_reauthorization() -> None:
+    body = {"ok": False, "error": "invalid_grant"}
+    with pytest.raises(InvalidGrantError):
+        raise_for_error(_reply(200, body), body, AuthCodeFlowError, str, "ok")
+
+
+def test_success_field_true_passes_and_is_ignored_without_the_quirk() -> None:
+    raise_for_error(_reply(200, {"ok": True}), {"ok": True}, AuthCodeFlowError, str, "ok")
+    raise_for_error(_reply(200, {"ok": False}), {"ok": False}, AuthCodeFlowError, str)
+
+
+def test_bearer_token_types_accept_a_provider_s_own_type() -> None:
+    body = {"access_token": "xoxb-1", "token_type": "bot"}
+    with pytest.raises(InvalidTokenResponseError):
+        token_response_from(body)
+    assert token_response_from(body, bearer_token_types=("bot",)).token_type == "Bearer"
+    with pytest.raises(InvalidTokenResponseError):
+        token_response_from({**body, "token_type": "mac"}, bearer_token_types=("bot",))
+
+
+def test_id_token_claims_are_not_in_the_repr() -> None:
+    result = TokenResponse(access_token="a", id_token_claims={"sub": "secret-subject"})
+    assert "secret-subject" not in repr(result)
+    assert TokenResponse(access_token="a").id_token_claims is None

@@ -136,6 +136,8 @@ OAUTH_PROVIDERS: dict[str, dict[str, object]] = {
         "token_endpoint_auth_method": "client_secret_basic",
         "use_pkce": True,
         "api_base_urls": [DEMO_PROVIDER_URL.rstrip("/") + "/api/"],
+        # Who is connected: the demo API names the token's owner.
+        "identity": {"url": "/api/me/", "id": "username", "name": "username"},
     },
     # The same server found from its issuer alone: endpoints, client authentication,
     # revocation and JWKS come from its discovery document; the ID token is checked.

@@ -115,6 +115,7 @@ def test_connect_inspect_and_disconnect_in_a_browser(chromium: Any, example_site
     demo_row = page.locator('[data-provider="demo"]')
     assert demo_row.locator("[data-status]").get_attribute("data-status") == "active"
     assert "Connected to Demo provider." in page.content()
+    assert demo_row.locator(".acf-account").inner_text() == "Connected as alice"
     connected = steps.shot(page, "connections-connected")
 
     page.goto(f"{example_site}/")

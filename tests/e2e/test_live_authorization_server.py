@@ -61,6 +61,7 @@ def demo(settings: Any, authorization_server: str) -> str:
             "scope": "read",
             "token_endpoint_auth_method": "client_secret_basic",
             "api_base_urls": [f"{authorization_server}/api/"],
+            "identity": {"url": "/api/me/", "id": "username", "name": "username"},
         }
     }
     return authorization_server
@@ -151,12 +152,15 @@ def test_connect_then_call_the_protected_resource(browser: Browser, alice: User)
     assert token.refresh_token
     assert token.expires_at is not None
     assert token.scope == "read"
+    # Who is connected: the server's account, asked with the new token.
+    assert (token.account_id, token.account_name) == ("alice", "alice")
     with tokens.authorized_session(alice, "demo") as session:
         me = session.get(f"{browser.server}/api/me/", timeout=30)
     assert me.status_code == 200
     assert me.json() == {"username": "alice", "provider": "demo"}
     page = browser.http.get(f"{browser.site}/oauth/", timeout=30).text
     assert 'data-status="active"' in page
+    assert "Connected as <strong>alice</strong>" in page
 
 
 def test_the_server_requires_pkce(browser: Browser, alice: User) -> None:

@@ -69,9 +69,11 @@ def stored(monkeypatch: pytest.MonkeyPatch) -> list[TokenResponse]:
     seen: list[TokenResponse] = []
     store = models_module.OAuthTokenQuerySet.store
 
-    def spy(self: Any, user: Any, provider: str, result: TokenResponse) -> OAuthToken:
+    def spy(
+        self: Any, user: Any, provider: str, result: TokenResponse, **kwargs: Any
+    ) -> OAuthToken:
         seen.append(result)
-        return store(self, user, provider, result)
+        return store(self, user, provider, result, **kwargs)
 
     monkeypatch.setattr(models_module.OAuthTokenQuerySet, "store", spy)
     return seen
@@ -112,6 +114,8 @@ def test_issuer_alone_connects_checks_the_id_token_refreshes_and_revokes(
     assert claims["nonce"] == state.nonce
     assert isinstance(claims["sub"], str)
     assert claims["sub"]
+    # Who is connected: the ID token's subject.
+    assert token.account_id == claims["sub"]
     assert api_me(browser.server, token.access_token).json()["username"] == "alice"
 
     # Refresh through the discovered token endpoint.

@@ -16,8 +16,17 @@ from ...models import OAuthToken, OAuthTokenQuerySet
 from ...providers import get_providers
 from ..base import AppCommand, find_user, human_time, iso_time, unknown_provider
 
-COLUMNS = ("user", "provider", "status", "scope", "expires_at", "updated_at")
-WIDTHS = (24, 16, 22, 24, 25, 25)
+COLUMNS = (
+    "user",
+    "provider",
+    "account_id",
+    "account_name",
+    "status",
+    "scope",
+    "expires_at",
+    "updated_at",
+)
+WIDTHS = (24, 16, 24, 24, 22, 24, 25, 25)
 
 
 class Command(AppCommand):
@@ -78,14 +87,23 @@ class Command(AppCommand):
         values = queryset.order_by("pk").values_list(
             username_field,
             "provider",
+            "account_id",
+            "account_name",
             "needs_reauthorization",
             "scope",
             "expires_at",
             "updated_at",
         )
-        for user, provider_slug, reauth, scope, expires_at, updated_at in values.iterator(
-            chunk_size=500
-        ):
+        for (
+            user,
+            provider_slug,
+            account_id,
+            account_name,
+            reauth,
+            scope,
+            expires_at,
+            updated_at,
+        ) in values.iterator(chunk_size=500):
             if reauth:
                 status = OAuthToken.STATUS_REAUTHORIZE
             elif expires_at is not None and expires_at <= now:
@@ -95,6 +113,8 @@ class Command(AppCommand):
             yield {
                 "user": str(user),
                 "provider": provider_slug,
+                "account_id": account_id,
+                "account_name": account_name,
                 "status": status,
                 "scope": scope,
                 "expires_at": when(expires_at),

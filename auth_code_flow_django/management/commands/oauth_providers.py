@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -71,9 +72,9 @@ def shown(name: str, value: object) -> object:
     if name in SECRET_KEYS:
         return "(set)" if value else "(not set)"
     if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, dict) or hasattr(value, "keys"):
-        return dict(value)  # type: ignore[call-overload]
+        return [shown(name, v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: shown(name, v) for k, v in value.items()}
     return value
 
 
