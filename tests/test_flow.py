@@ -871,3 +871,11 @@ def test_brackets_inside_strings_and_moderate_nesting_are_accepted() -> None:
     )
     result = Manager().exchange_code(None, "c", "s", check_state=False)
     assert result.access_token == "[" * 500 + '"{'
+
+
+def test_openid_without_an_issuer_or_jwks_uri_is_a_configuration_error() -> None:
+    """Validating an ID token needs both: without them nothing is fetched or trusted."""
+    with pytest.raises(exc.ImproperlyConfigured, match="no issuer"):
+        Manager(jwks_uri="https://provider.example/jwks").validate_id_token("a.b.c", nonce="n")
+    with pytest.raises(exc.ImproperlyConfigured, match="no jwks_uri"):
+        Manager(issuer="https://provider.example").get_jwks()
