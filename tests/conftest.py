@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from django.contrib.auth.models import User
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.test import Client
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -15,6 +18,8 @@ from hypothesis import settings as hypothesis_settings
 from auth_code_flow_django.flow import TokenResponse
 from auth_code_flow_django.identity import Account
 from auth_code_flow_django.models import OAuthToken
+
+User = get_user_model()
 
 # CI explores a fixed set of examples so that a landing never depends on luck; local
 # runs keep drawing new ones.
@@ -108,6 +113,23 @@ def make_token(
     return OAuthToken.objects.store(user, provider, result, account=account)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under the ``router`` configuration every database test is transactional and may
+    use both aliases.
+
+    ``default`` and ``oauth`` are two connections to one database. Inside the test
+    case's transaction neither would see the other's uncommitted rows (and SQLite lets
+    only one of them write), so each test commits for real and the tables are emptied
+    after it, as on a site.
+    """
+    if "router" not in django_settings.TEST_CONFIG:
+        return
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if item.get_closest_marker("django_db") or {"db", "transactional_db"} & set(fixtures):
+            item.add_marker(pytest.mark.django_db(transaction=True, databases="__all__"), False)
+
+
 @pytest.fixture
 def postgres(transactional_db: Any) -> None:
     """The test database is a real PostgreSQL server, with real commits between threads."""
@@ -118,6 +140,68 @@ def postgres(transactional_db: Any) -> None:
         connection.vendor == "postgresql",
         "needs PostgreSQL: set AUTH_CODE_FLOW_TEST_POSTGRES (bash .ci/run starts one)",
     )
+
+
+@pytest.fixture
+def mariadb(transactional_db: Any) -> None:
+    """The test database is a real MariaDB (or MySQL) server."""
+    from django.db import connection
+
+    require(
+        "mariadb",
+        connection.vendor == "mysql",
+        "needs MariaDB: set AUTH_CODE_FLOW_TEST_MARIADB (bash .ci/run starts one)",
+    )
+
+
+@pytest.fixture
+def shared_db(transactional_db: Any, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A test database that other threads and processes see: every write commits.
+
+    PostgreSQL and MariaDB serve the test database itself. SQLite in memory cannot be
+    opened by another process (and threads would share one cache with table locks, not
+    SQLite's real locking), so each in-memory alias is pointed at a new, migrated file
+    for the test. Yields ``{alias: database name}`` for processes to open.
+    """
+    from django.core.management import call_command
+    from django.db import connections
+
+    swapped = []
+    for alias in connections:
+        conn = connections[alias]
+        if conn.vendor == "sqlite" and conn.is_in_memory_db():
+            # The in-memory database lives as long as its connection: keep it aside.
+            swapped.append((conn, conn.settings_dict["NAME"], conn.connection))
+    path = str(tmp_path / "shared.sqlite3")
+    for conn, _name, _raw in swapped:
+        conn.connection = None
+        # The one settings dict of the alias: connections of other threads see it too.
+        conn.settings_dict["NAME"] = path
+    try:
+        if swapped:
+            call_command("migrate", verbosity=0, interactive=False)
+        yield {alias: connections[alias].settings_dict["NAME"] for alias in connections}
+    finally:
+        for conn, name, raw in swapped:
+            conn.close()
+            conn.settings_dict["NAME"] = name
+            conn.connection = raw
+
+
+@contextmanager
+def committed(alias: str) -> Iterator[None]:
+    """A block whose writes on ``alias`` are committed at its end, with their on-commit
+    callbacks run: a transaction of its own in a transactional test; inside the test
+    case's transaction, which never commits, the callbacks are run as if it had."""
+    from django.db import connections, transaction
+    from django.test import TestCase
+
+    if connections[alias].in_atomic_block:
+        with TestCase.captureOnCommitCallbacks(using=alias, execute=True):
+            yield
+    else:
+        with transaction.atomic(using=alias):
+            yield
 
 
 def run_in_threads(count: int, target: Any) -> list[Any]:

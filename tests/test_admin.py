@@ -7,7 +7,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -18,6 +18,8 @@ from auth_code_flow_django.models import OAuthState, OAuthToken
 from auth_code_flow_django.signals import token_revoked
 
 from .conftest import REVOKE_URL, make_token
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

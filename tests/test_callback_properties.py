@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 import responses
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.test import Client
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -20,6 +20,8 @@ from auth_code_flow_django.models import OAuthState, OAuthToken
 from auth_code_flow_django.views import SINGLE_PARAMS
 
 from .conftest import TOKEN_URL, start
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

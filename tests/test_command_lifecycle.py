@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
@@ -17,6 +17,8 @@ from auth_code_flow_django import crypto
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
 from .conftest import TOKEN_URL, make_token
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

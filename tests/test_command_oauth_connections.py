@@ -8,7 +8,7 @@ from datetime import timezone as dt_timezone
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
@@ -18,6 +18,8 @@ from auth_code_flow_django.management.commands.oauth_connections import COLUMNS
 from auth_code_flow_django.models import OAuthToken
 
 from .conftest import make_token
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

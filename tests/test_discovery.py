@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
@@ -39,6 +39,8 @@ from .oidc import (
     provider_settings,
 )
 from .slow_server import SlowServer
+
+User = get_user_model()
 
 KEY = SigningKey("key-1")
 CALLBACK = "/oauth/idp/callback/"

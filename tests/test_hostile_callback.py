@@ -10,13 +10,15 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
 from .conftest import TOKEN_URL, make_token, start
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 from hypothesis import given
@@ -29,6 +29,8 @@ from auth_code_flow_django.providers import get_provider
 from auth_code_flow_django.token_replies import is_storable
 
 from .conftest import REVOKE_URL, TOKEN_URL, make_token, start, token_json
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

@@ -9,13 +9,15 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from auth_code_flow_django import tokens
 from auth_code_flow_django.models import OAuthToken
 
 from .conftest import REVOKE_URL, TOKEN_URL, start
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

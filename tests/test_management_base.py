@@ -5,7 +5,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.management import ManagementUtility, load_command_class
 from django.core.management.base import OutputWrapper
 from django.db import connections
@@ -15,6 +15,8 @@ from auth_code_flow_django.management.base import ProgressBar
 from auth_code_flow_django.models import OAuthToken
 
 from .conftest import TOKEN_URL, make_token
+
+User = get_user_model()
 
 COMMANDS = ("oauth_connections", "oauth_refresh_tokens", "oauth_purge_states", "oauth_rotate_keys")
 # Options every Django command has; their help is Django's.

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
 
@@ -12,6 +12,8 @@ from auth_code_flow_django.flow import TokenResponse
 from auth_code_flow_django.models import OAuthState, OAuthToken, mask, state_digest
 
 from .conftest import make_token
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 
@@ -33,6 +33,8 @@ from .oidc import (
     jwks,
     provider_settings,
 )
+
+User = get_user_model()
 
 KEY = SigningKey("key-1")
 CALLBACK = "/oauth/idp/callback/"

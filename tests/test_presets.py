@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
@@ -22,6 +22,8 @@ from auth_code_flow_django.presets import PRESETS
 from auth_code_flow_django.providers import build_provider
 
 from .conftest import start
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

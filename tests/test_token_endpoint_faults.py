@@ -14,12 +14,14 @@ from typing import Any
 import pytest
 import requests
 import responses
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
 from .conftest import TOKEN_URL, start
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db
 

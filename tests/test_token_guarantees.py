@@ -17,7 +17,7 @@ import pytest
 import responses
 from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection, router, transaction
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 from django.views.debug import ExceptionReporter
@@ -212,7 +212,7 @@ def test_no_revocation_when_the_deletion_rolls_back(
     make_token(user)
 
     def delete_then_fail() -> None:
-        with transaction.atomic():
+        with transaction.atomic(using=router.db_for_write(OAuthToken)):
             OAuthToken.objects.all().delete()
             raise Boom
 

@@ -8,7 +8,9 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 import responses
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.db import router, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -16,7 +18,10 @@ from auth_code_flow_django import exceptions as exc
 from auth_code_flow_django import signals, tokens
 from auth_code_flow_django.models import OAuthToken
 
-from .conftest import REVOKE_URL, TOKEN_URL, make_token
+from .conftest import REVOKE_URL, TOKEN_URL, committed, make_token
+
+User = get_user_model()
+TOKENS_DB = router.db_for_write(OAuthToken)
 
 pytestmark = pytest.mark.django_db
 API = "https://api.provider.example/me"
@@ -291,19 +296,15 @@ def received() -> Any:
         getattr(signals, name).disconnect(handler)
 
 
-def test_signals_are_sent_after_commit(
-    user: User, mocked: Any, received: Any, django_capture_on_commit_callbacks: Any
-) -> None:
+def test_signals_are_sent_after_commit(user: User, mocked: Any, received: Any) -> None:
     mocked.post(TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer"})
     mocked.post(REVOKE_URL, body="")
-    with django_capture_on_commit_callbacks(execute=False) as pending:
+    with committed(TOKENS_DB):
         expiring(user, -1)
-    assert received == []
-    for callback in pending:
-        callback()
-    with django_capture_on_commit_callbacks(execute=True):
+        assert received == []
+    with committed(TOKENS_DB):
         tokens.get_access_token(user, "example")
-    with django_capture_on_commit_callbacks(execute=True):
+    with committed(TOKENS_DB):
         tokens.revoke(user, "example")
     assert [name for name, _ in received] == ["token_obtained", "token_refreshed", "token_revoked"]
     for _name, kwargs in received:
@@ -313,21 +314,16 @@ def test_signals_are_sent_after_commit(
     assert received[1][1]["token"].access_token == "fresh"
 
 
-def test_no_signal_when_the_transaction_rolls_back(
-    user: User, received: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    from django.db import transaction
-
+def test_no_signal_when_the_transaction_rolls_back(user: User, received: Any) -> None:
     def connect_then_fail() -> None:
-        with transaction.atomic():
+        with transaction.atomic(using=TOKENS_DB):
             make_token(user)
             raise RuntimeError("rollback")
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with committed(TOKENS_DB):
         with pytest.raises(RuntimeError):
             connect_then_fail()
         make_token(user, provider="stackexchange")
-    assert len(callbacks) == 1
     assert [kwargs["provider"] for _name, kwargs in received] == ["stackexchange"]
 
 

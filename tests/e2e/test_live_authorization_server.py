@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from auth_code_flow_django import exceptions as exc
@@ -25,6 +25,8 @@ from auth_code_flow_django.models import OAuthState, OAuthToken
 from auth_code_flow_django.providers import get_provider
 
 from .servers import DEMO_CLIENT_SECRET, forms, free_port, manage_py_server
+
+User = get_user_model()
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 

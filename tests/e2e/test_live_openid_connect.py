@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
@@ -35,6 +35,8 @@ from .test_live_authorization_server import (  # noqa: F401 -- fixtures
     authorization_server,
     connect,
 )
+
+User = get_user_model()
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db(transaction=True)]
 
