@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings
-from django.db import connections, models, router, transaction
+from django.db import OperationalError, connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +35,33 @@ if TYPE_CHECKING:
     from .identity import Account
 
 MAX_STATE_LENGTH = 512
+
+
+def stored_datetime(value: datetime) -> datetime:
+    """``value`` as the database takes it: aware with ``USE_TZ``, else naive local time
+    (as ``timezone.now()`` gives then; backends refuse aware datetimes without it)."""
+    if settings.USE_TZ and timezone.is_naive(value):
+        return timezone.make_aware(value)
+    if not settings.USE_TZ and timezone.is_aware(value):
+        return timezone.make_naive(value)
+    return value
+
+
+T = TypeVar("T")
+
+
+def retry_on_deadlock(using: str, write: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``write`` (one transaction), again when the database chose it as the victim of
+    a deadlock: InnoDB does so between concurrent upserts of one unique key, and asks
+    the client to retry. Inside a caller's transaction the error is the caller's."""
+    for attempt in range(attempts):
+        try:
+            return write()
+        except OperationalError as exc:
+            last = attempt == attempts - 1
+            if last or "deadlock" not in str(exc).lower() or connections[using].in_atomic_block:
+                raise
+    raise AssertionError("unreachable")
 
 
 def state_digest(state: str) -> str:
@@ -195,49 +222,57 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             account_checked_at=timezone.now(),
         )
         token.apply(result)
+        previous = None
+        if token.account_id or not result.refresh_token:
+            # Read before the transaction: SQLite cannot turn a transaction that has
+            # read into one that writes while another connection does the same. The
+            # writes below are conditional, so a change meanwhile is still caught.
+            previous = queryset.filter(user_id=user.pk, provider=provider).first()
         # One atomic block: a failure after a write leaves nothing half-saved.
-        with transaction.atomic(using=using):
-            previous = None
-            if token.account_id or not result.refresh_token:
-                previous = queryset.filter(user_id=user.pk, provider=provider).first()
-            if (
-                previous is not None
-                and not result.refresh_token
-                and previous.account_id == token.account_id
-            ):
-                kept = self._keep_refresh_token(queryset, previous, token)
-                if kept is not None:
-                    signals.send_on_commit(signals.token_obtained, kept, user, using=using)
-                    return kept
-            replaced = (
-                previous is not None
-                and bool(previous.account_id)
-                and bool(token.account_id)
-                and previous.account_id != token.account_id
-            )
-            update_fields = [*_TOKEN_FIELDS, "refresh_token_encrypted", "updated_at"]
-            if replaced:
-                update_fields.append("created_at")
-            features = connections[using].features
-            queryset.bulk_create(
-                [token],
-                update_conflicts=True,
-                # MySQL's upsert takes no conflict target: the one unique key decides.
-                unique_fields=(
-                    ["user", "provider"]
-                    if features.supports_update_conflicts_with_target
-                    else None
-                ),
-                update_fields=update_fields,
-            )
-            if cast("int | None", token.pk) is None:  # MySQL returns no ids from upserts
-                token = queryset.get(user_id=user.pk, provider=provider)
-            if replaced and on_replace is not None:
-                assert previous is not None
-                old = previous
-                transaction.on_commit(lambda: on_replace(old), using=using)
-            signals.send_on_commit(signals.token_obtained, token, user, using=using)
-        return token
+
+        def write() -> OAuthToken:
+            saved = token
+            with transaction.atomic(using=using):
+                if (
+                    previous is not None
+                    and not result.refresh_token
+                    and previous.account_id == token.account_id
+                ):
+                    kept = self._keep_refresh_token(queryset, previous, token)
+                    if kept is not None:
+                        signals.send_on_commit(signals.token_obtained, kept, user, using=using)
+                        return kept
+                replaced = (
+                    previous is not None
+                    and bool(previous.account_id)
+                    and bool(token.account_id)
+                    and previous.account_id != token.account_id
+                )
+                update_fields = [*_TOKEN_FIELDS, "refresh_token_encrypted", "updated_at"]
+                if replaced:
+                    update_fields.append("created_at")
+                features = connections[using].features
+                queryset.bulk_create(
+                    [token],
+                    update_conflicts=True,
+                    # MySQL's upsert takes no conflict target: the one unique key decides.
+                    unique_fields=(
+                        ["user", "provider"]
+                        if features.supports_update_conflicts_with_target
+                        else None
+                    ),
+                    update_fields=update_fields,
+                )
+                if cast("int | None", token.pk) is None:  # MySQL returns no ids from upserts
+                    saved = queryset.get(user_id=user.pk, provider=provider)
+                if replaced and on_replace is not None:
+                    assert previous is not None
+                    old = previous
+                    transaction.on_commit(lambda: on_replace(old), using=using)
+                signals.send_on_commit(signals.token_obtained, saved, user, using=using)
+            return saved
+
+        return retry_on_deadlock(using, write)
 
     def _keep_refresh_token(
         self, queryset: OAuthTokenQuerySet, previous: OAuthToken, token: OAuthToken
@@ -378,10 +413,8 @@ class OAuthToken(models.Model):
         self.token_type = result.token_type
         self.scope = result.scope or ""
         self.expires_at = result.expires_at
-        if self.expires_at is not None and not settings.USE_TZ:
-            # Backends refuse aware datetimes when USE_TZ is False; keep local time,
-            # as timezone.now() does then.
-            self.expires_at = timezone.make_naive(self.expires_at)
+        if self.expires_at is not None:
+            self.expires_at = stored_datetime(self.expires_at)
         self.needs_reauthorization = False
         self.refresh_claim = ""
         self.refresh_claimed_until = None

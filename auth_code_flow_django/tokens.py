@@ -99,7 +99,8 @@ def _retrying(operation: Callable[[], T]) -> T:
         except OperationalError as exc:
             now = time.monotonic()
             give_up = give_up or now + _claim_lifetime().total_seconds()
-            if "locked" not in str(exc) or now > give_up:
+            # Inside a transaction the failed statement has spoilt it: not ours to retry.
+            if "locked" not in str(exc) or now > give_up or connections[_db()].in_atomic_block:
                 raise
         time.sleep(POLL_SECONDS)
 

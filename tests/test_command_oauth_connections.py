@@ -117,6 +117,7 @@ def test_helpful_errors_print_nothing_first(output: str) -> None:
     assert out.getvalue() == ""
 
 
+@override_settings(USE_TZ=True)
 def test_table_times_are_to_the_second_with_the_time_zone(user: User) -> None:
     make_token(user, expires_at=datetime(2026, 11, 28, 4, 5, 6, 789012, tzinfo=dt_timezone.utc))
     row = run().splitlines()[2]

@@ -7,6 +7,7 @@ import base64
 import logging
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from auth_code_flow_django import discovery, tokens
 from auth_code_flow_django.models import OAuthState, OAuthToken
@@ -297,7 +299,7 @@ def test_refresh_and_revoke_use_discovered_endpoints(
     configure(settings)
     serve(mocked)
     make_token(user, "idp")
-    OAuthToken.objects.update(expires_at="2000-01-01T00:00:00Z")
+    OAuthToken.objects.update(expires_at=timezone.now() - timedelta(days=1))
     mocked.post(TOKEN_URL, json=token_json(access_token="fresh-access-token-0009"))
     assert tokens.get_access_token(user, "idp") == "fresh-access-token-0009"
     mocked.post(REVOKE_URL)

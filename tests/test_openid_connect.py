@@ -4,6 +4,7 @@ nothing stored and the state consumed."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,6 +13,7 @@ import responses
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
 
 from auth_code_flow_django import models as models_module
 from auth_code_flow_django.crypto import decrypt
@@ -218,7 +220,7 @@ def test_id_token_of_a_refresh_is_not_trusted_blindly(
     from auth_code_flow_django import tokens
 
     assert callback(alice, idp, lambda p: KEY.sign(claims(p["nonce"]))).status_code == 302
-    OAuthToken.objects.update(expires_at="2000-01-01T00:00:00Z")
+    OAuthToken.objects.update(expires_at=timezone.now() - timedelta(days=1))
     idp.upsert(
         responses.POST,
         TOKEN_URL,

@@ -473,6 +473,7 @@ def data_queries(context: CaptureQueriesContext) -> list[str]:
 
 
 @override_settings(TIME_ZONE="Europe/Paris")
+@override_settings(USE_TZ=True)
 def test_connections_page_shows_the_expiry_with_its_time_zone(alice: Client, user: User) -> None:
     make_token(user, expires_at=datetime(2026, 11, 28, 4, 5, tzinfo=dt_timezone.utc))
     html = alice.get("/oauth/").content.decode()

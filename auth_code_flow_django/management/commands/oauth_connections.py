@@ -84,7 +84,8 @@ class Command(AppCommand):
     ) -> Iterator[dict[str, str]]:
         now = timezone.now()
         username_field = f"user__{get_user_model().USERNAME_FIELD}"
-        values = queryset.order_by("pk").values_list(
+        values = queryset.values_list(
+            "pk",
             username_field,
             "provider",
             "account_id",
@@ -95,6 +96,7 @@ class Command(AppCommand):
             "updated_at",
         )
         for (
+            _pk,
             user,
             provider_slug,
             account_id,
@@ -103,7 +105,7 @@ class Command(AppCommand):
             scope,
             expires_at,
             updated_at,
-        ) in values.iterator(chunk_size=500):
+        ) in keyset_chunks(values):
             if reauth:
                 status = OAuthToken.STATUS_REAUTHORIZE
             elif expires_at is not None and expires_at <= now:
@@ -148,3 +150,20 @@ class Command(AppCommand):
         writer.writeheader()
         for row in rows:
             writer.writerow(row)
+
+
+def keyset_chunks(values: Any, size: int = 500) -> Iterator[tuple[Any, ...]]:
+    """The rows in primary-key order, ``size`` at a time, each chunk its own query
+    (``WHERE pk > last``): memory stays flat on every backend, including MySQL's
+    drivers, which read a whole result set even for ``.iterator()``. Rows start with
+    the primary key."""
+    last = None
+    while True:
+        chunk = values.order_by("pk")
+        if last is not None:
+            chunk = chunk.filter(pk__gt=last)
+        rows = list(chunk[:size])
+        yield from rows
+        if len(rows) < size:
+            return
+        last = rows[-1][0]
