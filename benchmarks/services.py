@@ -1,0 +1,237 @@
+"""Throwaway servers for the multi-process benchmarks, on loopback, stopped on exit.
+
+PostgreSQL and MariaDB start through the same scripts CI uses (``.ci/postgres.sh``,
+``.ci/mariadb.sh``), so a benchmark measures the database the suite is tested on.
+Redis and gunicorn start here. Each is a context manager; leaving it stops the server
+and removes its files, whatever happened inside.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASES = ("postgresql", "mariadb", "sqlite")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(
+    port: int, *, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout:.0f} s")
+
+
+def _keywords(dsn: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in dsn.split())
+
+
+def _script(name: str, body: str, env: Mapping[str, str] | None = None) -> list[str]:
+    result = subprocess.run(
+        ["bash", "-c", f"set -euo pipefail; source .ci/{name}.sh; {body}"],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.splitlines()
+
+
+@contextmanager
+def postgres() -> Iterator[dict[str, str]]:
+    """A PostgreSQL 15 cluster; yields libpq keywords (host, port, user, dbname)."""
+    dsn, directory = _script(
+        "postgres", 'start_postgres >/dev/null; echo "$PG_DSN"; echo "$PG_DIR"'
+    )
+    try:
+        yield _keywords(dsn)
+    finally:
+        _script("postgres", "stop_postgres", {"PG_DIR": directory})
+
+
+@contextmanager
+def mariadb() -> Iterator[dict[str, str]]:
+    """A MariaDB server; yields the same keywords as :func:`postgres`."""
+    dsn, directory = _script(
+        "mariadb", 'start_mariadb >/dev/null; echo "$MARIADB_DSN"; echo "$MARIADB_DIR"'
+    )
+    try:
+        yield _keywords(dsn)
+    finally:
+        _script("mariadb", "stop_mariadb", {"MARIADB_DIR": directory})
+
+
+@contextmanager
+def sqlite() -> Iterator[dict[str, str]]:
+    """A SQLite file in memory-backed storage where there is one; yields its path."""
+    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    directory = tempfile.mkdtemp(prefix="acfd-bench-", dir=base)
+    try:
+        yield {"path": os.path.join(directory, "db.sqlite3")}
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextmanager
+def database(kind: str) -> Iterator[dict[str, str]]:
+    starters = {"postgresql": postgres, "mariadb": mariadb, "sqlite": sqlite}
+    with starters[kind]() as keywords:
+        yield keywords
+
+
+def django_database(
+    kind: str, keywords: Mapping[str, str], *, pool: bool = False
+) -> dict[str, object]:
+    """A ``DATABASES`` entry for what :func:`database` yielded, as a site would write it."""
+    if kind == "sqlite":
+        # WAL: readers never wait for the writer, the journal mode a site under
+        # several processes runs SQLite in (the README's SQLite note).
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": keywords["path"],
+            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL;", "timeout": 20},
+        }
+    common = {
+        "NAME": keywords["dbname"],
+        "USER": keywords["user"],
+        "PASSWORD": keywords.get("password", ""),
+        "HOST": keywords["host"],
+        "PORT": keywords["port"],
+    }
+    if kind == "postgresql":
+        options: dict[str, object] = {"pool": {"min_size": 2, "max_size": 8}} if pool else {}
+        return {"ENGINE": "django.db.backends.postgresql", **common, "OPTIONS": options}
+    return {
+        "ENGINE": "django.db.backends.mysql",
+        **common,
+        "OPTIONS": {"charset": "utf8mb4", "isolation_level": "read committed"},
+    }
+
+
+def _install(package: str, command: str) -> str:
+    found = shutil.which(command) or (
+        f"/usr/bin/{command}" if os.path.exists(f"/usr/bin/{command}") else None
+    )
+    if found:
+        return found
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", package],
+        check=True,
+        env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        stdout=subprocess.DEVNULL,
+    )
+    found = shutil.which(command)
+    if not found:
+        raise RuntimeError(f"{package} installed but {command} is not on PATH")
+    return found
+
+
+@contextmanager
+def redis() -> Iterator[str]:
+    """A Redis server (Debian's ``redis-server``, installed when missing) with no
+    persistence; yields its URL."""
+    binary = _install("redis-server", "redis-server")
+    port = free_port()
+    directory = tempfile.mkdtemp(prefix="acfd-redis-")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            directory,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process=process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextmanager
+def gunicorn(
+    wsgi: str,
+    env: Mapping[str, str],
+    *,
+    workers: int = 4,
+    threads: int = 1,
+    cwd: Path = ROOT,
+    log: Path | None = None,
+) -> Iterator[str]:
+    """``gunicorn`` serving ``wsgi`` (``module:callable``) with ``workers`` processes;
+    yields its base URL. ``env`` goes to the workers (``DJANGO_SETTINGS_MODULE``...)."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        wsgi,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread" if threads > 1 else "sync",
+        "--timeout",
+        "60",
+        "--graceful-timeout",
+        "5",
+        "--log-level",
+        "warning",
+    ]
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(
+        command, cwd=cwd, env={**os.environ, **env}, stdout=output, stderr=output
+    )
+    try:
+        wait_for_port(port, process=process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log:
+            output.close()  # type: ignore[union-attr]
