@@ -57,6 +57,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if __name__ == "__main__":
@@ -210,6 +211,10 @@ class Outcome:
     users: int
     seconds: float = 0.0
     flows_ok: int = 0
+    #: CPU seconds the site's and the demo server's gunicorn processes used in the run.
+    cpu: dict[str, float] = field(default_factory=dict)
+    #: The 1-minute load average of the machine before and after the run.
+    load: tuple[float, float] = (0.0, 0.0)
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
     providers: dict[str, int] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)
@@ -327,6 +332,38 @@ def summarize_steps(samples: Mapping[str, list[float]]) -> dict[str, dict[str, f
     return steps
 
 
+def server_processes(url: str) -> list[int]:
+    """The gunicorn master serving ``url`` and its workers."""
+    bind = f"127.0.0.1:{urlsplit(url).port}".encode()
+    parents: dict[int, int] = {}
+    masters = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        if b"gunicorn" in command and bind in command:
+            masters.append(int(entry.name))
+    return masters + [pid for pid, parent in parents.items() if parent in masters]
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes ``pids`` have used so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def read_probe(path: Path) -> tuple[Counter[str], Counter[str]]:
     signals: Counter[str] = Counter()
     hits: Counter[str] = Counter()
@@ -439,10 +476,15 @@ def one_run(
             "--loglevel",
             "WARNING",
         ]
+        processes = {"site": server_processes(site), "provider": server_processes(provider)}
+        before = {name: cpu_seconds(pids) for name, pids in processes.items()}
+        load_before = os.getloadavg()[0]
         with open(folder / "locust.log", "wb") as log:
             locust = subprocess.run(
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
             )
+        outcome.cpu = {name: cpu_seconds(pids) - before[name] for name, pids in processes.items()}
+        outcome.load = (load_before, os.getloadavg()[0])
         if not results.exists():
             outcome.problems.append(f"Locust wrote no results (exit {locust.returncode})")
             return outcome
@@ -532,6 +574,12 @@ def print_outcome(outcome: Outcome) -> None:
         print(
             f"  {step:<20}{figures['n']:>6.0f}{figures['p50']:>9.1f}{figures['p95']:>9.1f}"
             f"{figures['p99']:>9.1f}{figures['mean']:>9.1f}"
+        )
+    if outcome.flows_ok and outcome.cpu:
+        print(
+            f"  CPU per flow: site {outcome.cpu['site'] / outcome.flows_ok * 1000:.0f} ms, "
+            f"demo server {outcome.cpu['provider'] / outcome.flows_ok * 1000:.0f} ms; "
+            f"load average {outcome.load[0]:.1f} before, {outcome.load[1]:.1f} after"
         )
     site, server = outcome.counts.get("site", {}), outcome.counts.get("provider", {})
     print(
@@ -736,6 +784,15 @@ def report(
         )
         label = f"{o.database}, {o.variant} ({o.flows_ok}/{o.flows})"
         print(f"  {label:<36}{o.flows_per_second:>8.1f}  {cells}")
+    print("\n  CPU ms per flow (site + demo server), and the load average around each run:")
+    for o in outcomes:
+        if o.flows_ok and o.cpu:
+            site_ms = o.cpu["site"] / o.flows_ok * 1000
+            server_ms = o.cpu["provider"] / o.flows_ok * 1000
+            print(
+                f"    {o.database}, {o.variant:<24} {site_ms:6.0f} + {server_ms:4.0f}"
+                f"   load {o.load[0]:.1f} -> {o.load[1]:.1f}"
+            )
     print("\n  discovery document / JWK Set fetched by the site's workers:")
     for o in outcomes:
         if o.fetches:
