@@ -789,16 +789,18 @@ def report(
         if o.flows_ok and o.cpu:
             site_ms = o.cpu["site"] / o.flows_ok * 1000
             server_ms = o.cpu["provider"] / o.flows_ok * 1000
+            label = f"{o.database}, {o.variant}"
             print(
-                f"    {o.database}, {o.variant:<24} {site_ms:6.0f} + {server_ms:4.0f}"
+                f"    {label:<36} {site_ms:6.0f} + {server_ms:4.0f}"
                 f"   load {o.load[0]:.1f} -> {o.load[1]:.1f}"
             )
     print("\n  discovery document / JWK Set fetched by the site's workers:")
     for o in outcomes:
         if o.fetches:
             cache = "LocMem (per process)" if o.variant == "LocMem cache" else "Redis (shared)"
+            label = f"{o.database}, {o.variant}"
             print(
-                f"    {o.database}, {o.variant:<24} {cache:<22} metadata {o.fetches['metadata']}"
+                f"    {label:<36} {cache:<22} metadata {o.fetches['metadata']}"
                 f", JWK Set {o.fetches['jwks']}"
             )
     failed = [o for o in outcomes if o.problems]
