@@ -93,6 +93,12 @@ class CountingProvider(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
+    def refuse_access_token(self) -> None:
+        """Stop accepting the current access token (as a provider that revoked it early),
+        the refresh token staying valid."""
+        with self.lock:
+            self.access_token = f"stampede-at-{secrets.token_hex(12)}"
+
     def issue(self) -> tuple[str, str]:
         """A new access token and refresh token, the current ones from now on."""
         with self.lock:
@@ -283,12 +289,12 @@ def database_version(kind: str) -> str:
 
     from django.db import connection
 
-    if kind == "sqlite":
-        return f"SQLite {sqlite3.sqlite_version}"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT version()")
+        cursor.execute("PRAGMA journal_mode" if kind == "sqlite" else "SELECT version()")
         text = str(cursor.fetchone()[0])
     connection.close()
+    if kind == "sqlite":
+        return f"SQLite {sqlite3.sqlite_version} {text}"
     if kind == "postgresql":
         return " ".join(text.split()[:2])
     number = text.split("-")[0]
@@ -363,9 +369,12 @@ class Tally:
 def one_round(
     number: int, base_url: str, cookie: str, provider: CountingProvider, args: Any, tally: Tally
 ) -> None:
-    """Expire the token, release the callers, check what the provider counted, what each
-    caller got and what the row holds."""
-    expire_token()
+    """Expire the token (or have the API refuse it), release the callers, check what the
+    provider counted, what each caller got and what the row holds."""
+    if args.trigger == "expiry":
+        expire_token()
+    else:
+        provider.refuse_access_token()
     before = provider.counters()
     results = stampede(base_url, cookie, args.callers)
     after = provider.counters()
@@ -385,7 +394,7 @@ def one_round(
         problems.append(f"{counted['refreshes']} refresh requests, not 1")
     if counted["reused"]:
         problems.append(f"{counted['reused']} refresh tokens presented twice")
-    if counted["api_refused"]:
+    if counted["api_refused"] and args.trigger == "expiry":
         problems.append(f"the API refused {counted['api_refused']} calls")
     if counted["revocations"]:
         problems.append(f"{counted['revocations']} revocation requests")
@@ -420,6 +429,9 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             "DEMO_PROVIDER_URL": provider.url,
             "DJANGO_SETTINGS_MODULE": "benchmarks.stampede_settings",
             "PYTHONPATH": os.pathsep.join(["example_project", "."]),
+            "STAMPEDE_ATOMIC_REQUESTS": "1" if args.atomic_requests else "0",
+            "STAMPEDE_CONN_MAX_AGE": str(args.conn_max_age),
+            "STAMPEDE_SQLITE_DEFAULTS": "1" if args.sqlite_defaults else "0",
         }
         os.environ.update(env)
         import django
@@ -444,7 +456,14 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             for number in range(1, args.rounds + 1):
                 if tally.problems and not args.keep_going:
                     break
-                one_round(number, base_url, cookie, provider, args, tally)
+                try:
+                    one_round(number, base_url, cookie, provider, args, tally)
+                except Exception as exc:  # the benchmark's own reads and writes
+                    tally.failed_rounds += 1
+                    tally.problems.append(
+                        f"round {number}: the benchmark failed: {type(exc).__name__}: {exc}"
+                    )
+                    break
         if tally.problems:
             tail = log.read_text(errors="replace").splitlines()[-40:]
             if tail:
@@ -478,7 +497,8 @@ def machine(args: argparse.Namespace) -> str:
         f"{platform.release()}; Python {platform.python_version()}, Django "
         f"{django.get_version()}, gunicorn {gunicorn.__version__} (gthread, "
         f"{args.workers} workers x {args.threads} threads); provider answers a refresh "
-        f"in {args.delay * 1000:.0f} ms"
+        f"in {args.delay * 1000:.0f} ms; ATOMIC_REQUESTS {args.atomic_requests}, "
+        f"CONN_MAX_AGE {args.conn_max_age}; refresh due by {args.trigger}"
     )
 
 
@@ -525,6 +545,25 @@ def main() -> int:
         "--delay", type=float, default=0.2, help="seconds the provider takes to refresh"
     )
     parser.add_argument(
+        "--trigger",
+        choices=("expiry", "401"),
+        default="expiry",
+        help="what makes the refresh due: the stored expiry passed (default), or the API "
+        "answering 401 to a token the row still calls valid (each caller then refreshes "
+        "with stale_access_token)",
+    )
+    parser.add_argument(
+        "--atomic-requests", action="store_true", help="ATOMIC_REQUESTS on the site"
+    )
+    parser.add_argument(
+        "--conn-max-age", type=int, default=0, help="the site's CONN_MAX_AGE (seconds)"
+    )
+    parser.add_argument(
+        "--sqlite-defaults",
+        action="store_true",
+        help="SQLite in Django's default options (rollback journal, 5 s timeout), not WAL",
+    )
+    parser.add_argument(
         "--keep-going", action="store_true", help="run every round even after a failed one"
     )
     parser.add_argument("--summary", help=argparse.SUPPRESS)
@@ -547,7 +586,11 @@ def main() -> int:
         f"--workers={args.workers}",
         f"--threads={args.threads}",
         f"--delay={args.delay}",
+        f"--conn-max-age={args.conn_max_age}",
+        f"--trigger={args.trigger}",
         *(["--keep-going"] if args.keep_going else []),
+        *(["--atomic-requests"] if args.atomic_requests else []),
+        *(["--sqlite-defaults"] if args.sqlite_defaults else []),
     ]
     for kind in databases:
         started = time.monotonic()
