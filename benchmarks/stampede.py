@@ -404,7 +404,7 @@ def one_round(
     if wrong:
         problems.append(f"{len(wrong)} callers got a token the provider did not just issue")
     if len(pids) < min(2, args.workers):
-        problems.append("one worker process served every caller")
+        problems.append(f"only {len(pids)} worker processes served the callers")
     state = stored_state()
     if (state["access_token"], state["refresh_token"]) != issued:
         problems.append("the row does not hold the pair just issued")
