@@ -18,6 +18,14 @@ answer a refresh, so the callers overlap. Any deviation exits non-zero.
     python benchmarks/stampede.py --database mariadb --rounds 100
     python benchmarks/stampede.py --slim           # 3 rounds per database, for CI
 
+Variants: ``--trigger 401`` (the row still calls the token valid but the API refuses
+it, so every caller refreshes with ``stale_access_token``), ``--atomic-requests``,
+``--conn-max-age N``, ``--sqlite-defaults`` (SQLite in Django's default options: the
+rollback journal, in which a transaction that has read keeps every other connection
+from committing; with ``--atomic-requests`` concurrent callers then get "database is
+locked", which is why the README asks for WAL), ``--callers``, ``--workers``,
+``--threads``, ``--delay``, ``--keep-going``.
+
 Needs ``pip install -e ".[bench,mysql,example]"``; PostgreSQL and MariaDB start through
 ``.ci/postgres.sh`` and ``.ci/mariadb.sh`` (Debian's packages, installed when missing).
 Prints the machine, then per database: rounds, callers per round, refreshes counted,
