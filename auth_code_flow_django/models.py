@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -283,17 +284,20 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
         self, queryset: OAuthTokenQuerySet, token: OAuthToken, user: AbstractBaseUser
     ) -> OAuthToken | None:
         """Insert ``token`` as ``user``'s first connection to its provider; ``None``
-        when the user has one already. In its own atomic block (a savepoint inside the
-        caller's), so the failed insert leaves the caller's transaction usable."""
+        when the user has one already. One statement, so in autocommit it needs no
+        transaction of its own; inside the caller's transaction it runs in a
+        savepoint, so a failed insert leaves that transaction usable."""
         using = queryset.db
+        in_transaction = connections[using].in_atomic_block
         try:
-            with transaction.atomic(using=using):
-                queryset.bulk_create([token])
-                signals.send_on_commit(signals.token_obtained, token, user, using=using)
+            with transaction.atomic(using=using) if in_transaction else nullcontext():
+                # Not bulk_create(): it always opens a transaction of its own.
+                token.save(force_insert=True, using=using)
         except IntegrityError:
             token.pk = None
             token._state.adding = True
             return None
+        signals.send_on_commit(signals.token_obtained, token, user, using=using)
         return token
 
     def _keep_refresh_token(

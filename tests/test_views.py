@@ -374,18 +374,23 @@ def test_provider_error_description_is_escaped(alice: Client) -> None:
 
 
 def test_database_failure_while_saving_rolls_back_and_shows_503(
-    alice: Client, mocked: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+    alice: Client,
+    user: User,
+    mocked: responses.RequestsMock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The row is written, then the database fails before the save completes: the
-    written row must be rolled back, not left half-saved."""
+    """A reconnection writes the stored row over (the upsert), then the database fails
+    before the save completes: the write must be rolled back, the old connection left
+    whole. (A first connection is one INSERT: it is saved whole or not at all.)"""
     from django.db import DatabaseError
 
     from auth_code_flow_django import signals
 
-    written: list[int] = []
+    make_token(user)
+    written: list[str] = []
 
     def fail_after_the_write(signal: Any, token: OAuthToken, *args: Any, **kwargs: Any) -> None:
-        written.append(OAuthToken.objects.filter(pk=token.pk).count())
+        written.append(OAuthToken.objects.get(pk=token.pk).access_token)
         raise DatabaseError("connection lost")
 
     mocked.post(TOKEN_URL, json=token_json())
@@ -394,7 +399,27 @@ def test_database_failure_while_saving_rolls_back_and_shows_503(
     response = alice.get(CALLBACK, {"state": params["state"], "code": "c"})
     assert response.status_code == 503
     assert "could not be saved" in response.content.decode()
-    assert written == [1]  # there was something to roll back
+    assert written == ["access-token-value-1234"]  # there was something to roll back
+    stored = OAuthToken.objects.get()
+    assert (stored.access_token, stored.refresh_token) == (
+        "stored-access-token-0001",
+        "stored-refresh-token-0002",
+    )
+
+
+def test_database_failure_on_a_first_connection_stores_nothing_and_shows_503(
+    alice: Client, mocked: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import DatabaseError
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise DatabaseError("connection lost")
+
+    mocked.post(TOKEN_URL, json=token_json())
+    params = start(alice)
+    monkeypatch.setattr(OAuthToken, "save", refuse)
+    response = alice.get(CALLBACK, {"state": params["state"], "code": "c"})
+    assert response.status_code == 503
     assert OAuthToken.objects.count() == 0
 
 
