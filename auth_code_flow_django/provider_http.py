@@ -17,6 +17,7 @@ import socket
 import time
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -180,6 +181,27 @@ def read_body(response: requests.Response, deadline: float, max_bytes: int) -> N
     response._content = b"".join(chunks)
 
 
+def _prepare(
+    method: str,
+    url: str,
+    data: dict[str, str] | None,
+    json: dict[str, str] | None,
+    headers: dict[str, str] | None,
+) -> requests.PreparedRequest:
+    """The request a :class:`ProviderSession` sends. Prepared here: the session has
+    nothing to merge in (merging costs more than the rest of the request), and a form
+    is encoded as requests encodes it, without its per-call protocol checks (slow
+    before Python 3.12)."""
+    merged = {**_DEFAULT_HEADERS, **(headers or {})}
+    body: str | None = None
+    if data:
+        body = urlencode(data)
+        if not any(name.lower() == "content-type" for name in merged):
+            merged["Content-Type"] = "application/x-www-form-urlencoded"
+    # params="": a query already in ``url``; an empty mapping costs the same checks.
+    return requests.Request(method, url, data=body, json=json, headers=merged, params="").prepare()
+
+
 def send(
     session: requests.Session,
     method: str,
@@ -207,12 +229,7 @@ def send(
     token = _deadline.set(deadline)
     try:
         if isinstance(session, ProviderSession):
-            # Prepared here: the session has nothing to merge in, and merging costs
-            # more than the rest of the request.
-            request = requests.Request(
-                method, url, data=data, json=json, headers={**_DEFAULT_HEADERS, **(headers or {})}
-            ).prepare()
-            response = session.send(request, **options)
+            response = session.send(_prepare(method, url, data, json, headers), **options)
         else:
             response = session.request(
                 method, url, data=data, json=json, headers=headers, **options

@@ -241,3 +241,33 @@ def test_a_session_not_made_here_keeps_its_own_headers(
     _get(session, url, {"Authorization": "Bearer user-a"})
     assert seen[0]["X-Site"] == "example"
     assert seen[0]["Authorization"] == "Bearer user-a"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {
+            "grant_type": "authorization_code",
+            "code": "a b+c/é&=",
+            "redirect_uri": "https://x/?q=1",
+        },
+        {"refresh_token": "\u2603 snow", "scope": ""},
+    ],
+)
+def test_a_form_is_encoded_as_requests_encodes_it(data: dict[str, str]) -> None:
+    ours = provider_http._prepare("POST", "https://provider.example/token?x=1", data, None, None)
+    theirs = requests.Session().prepare_request(
+        requests.Request("POST", "https://provider.example/token?x=1", data=data)
+    )
+    assert ours.body == theirs.body
+    assert ours.url == theirs.url
+    assert ours.headers["Content-Type"] == theirs.headers["Content-Type"]
+    assert ours.headers["Content-Length"] == theirs.headers["Content-Length"]
+
+
+def test_a_content_type_given_by_the_caller_is_kept() -> None:
+    prepared = provider_http._prepare(
+        "POST", "https://provider.example/token", {"a": "b"}, None, {"content-type": "text/x"}
+    )
+    assert prepared.headers["Content-Type"] == "text/x"
+    assert provider_http._prepare("GET", "https://p.example/", None, None, None).body is None
