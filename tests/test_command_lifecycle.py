@@ -381,15 +381,16 @@ def test_rotate_keys_gives_up_on_a_row_that_keeps_changing(
 def test_refresh_tokens_counts_a_connection_removed_meanwhile(
     user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from auth_code_flow_django import tokens
-    from auth_code_flow_django.exceptions import NotConnectedError
+    from auth_code_flow_django.management.commands.oauth_refresh_tokens import Command
 
     soon(user, 10)
+    refresh_one = Command.refresh_one
 
-    def removed_meanwhile(*args: Any, **kwargs: Any) -> OAuthToken:
-        raise NotConnectedError()
+    def removed_after_the_read(self: Command, token: OAuthToken, within: int) -> Any:
+        OAuthToken.objects.filter(pk=token.pk).delete()
+        return refresh_one(self, token, within)
 
-    monkeypatch.setattr(tokens, "refresh", removed_meanwhile)
+    monkeypatch.setattr(Command, "refresh_one", removed_after_the_read)
     out, err = run("oauth_refresh_tokens")
     assert "failed: 0" in out
     assert out.strip().endswith(", disconnected meanwhile: 1")
