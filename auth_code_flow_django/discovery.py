@@ -6,6 +6,12 @@ metadata is fetched (:mod:`.server_metadata`), kept in the cache for
 ``AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL`` seconds, and fills every value the settings
 do not give. JWK Sets are cached the same way and fetched again once when an
 ``id_token`` names a key they lack.
+
+A document missing from the cache is fetched by one caller at a time: the first adds a
+lock entry to the cache (``cache.add``, atomic in Django's shared backends) and the
+others wait for its result, so with a cache shared by every worker (Redis,
+Memcached, the database) a cold cache costs the server one request, not one per
+worker. A waiter fetches by itself after ``AUTH_CODE_FLOW_HTTP_TIMEOUT`` seconds.
 """
 
 from __future__ import annotations
@@ -13,9 +19,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
+import math
+import secrets
 import threading
+import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.cache import cache
 
@@ -67,22 +76,58 @@ def _fetch_options() -> dict[str, Any]:
     }
 
 
-def discover(issuer: str, *, use_cache: bool = True) -> ServerMetadata:
-    """The checked metadata of ``issuer``, from the cache or fetched (and cached)."""
-    key = _key("metadata", issuer)
-    if use_cache:
-        known = cached(issuer)
+T = TypeVar("T")
+
+#: Seconds between two looks at the cache while another caller fetches.
+WAIT_INTERVAL = 0.02
+
+
+def _fetch_once(key: str, read: Callable[[], T | None], fetch: Callable[[], T]) -> T:
+    """``read()`` (the cache entry ``key``) when there is one, else ``fetch()``, which
+    caches it: one caller at a time fetches, across every process sharing the cache.
+    The others wait for its entry, and fetch by themselves after the HTTP timeout (the
+    fetcher failed or died: its lock entry expires then too)."""
+    known = read()
+    if known is not None:
+        return known
+    lock, owner = f"{key}:fetching", secrets.token_hex(8)
+    wait = float(conf.HTTP_TIMEOUT)
+    deadline = time.monotonic() + wait
+    held = cache.add(lock, owner, math.ceil(wait) + 1)
+    while not held:
+        time.sleep(WAIT_INTERVAL)
+        known = read()
         if known is not None:
             return known
-    metadata = fetch_metadata(_session(), issuer, **_fetch_options())
-    logger.info("discovered the metadata of %s at %s", issuer, metadata.source_url)
-    if use_cache:
-        cache.set(
-            key,
-            {"document": metadata.as_document(), "url": metadata.source_url},
-            conf.DISCOVERY_CACHE_TTL,
-        )
-    return metadata
+        if time.monotonic() >= deadline:
+            break
+        held = cache.add(lock, owner, math.ceil(wait) + 1)
+    try:
+        # The previous holder may have cached it between our look and our lock.
+        known = read() if held else None
+        return known if known is not None else fetch()
+    finally:
+        if held and cache.get(lock) == owner:
+            cache.delete(lock)
+
+
+def discover(issuer: str, *, use_cache: bool = True) -> ServerMetadata:
+    """The checked metadata of ``issuer``, from the cache or fetched (and cached)."""
+
+    def fetch() -> ServerMetadata:
+        metadata = fetch_metadata(_session(), issuer, **_fetch_options())
+        logger.info("discovered the metadata of %s at %s", issuer, metadata.source_url)
+        if use_cache:
+            cache.set(
+                _key("metadata", issuer),
+                {"document": metadata.as_document(), "url": metadata.source_url},
+                conf.DISCOVERY_CACHE_TTL,
+            )
+        return metadata
+
+    if not use_cache:
+        return fetch()
+    return _fetch_once(_key("metadata", issuer), lambda: cached(issuer), fetch)
 
 
 def cached(issuer: str) -> ServerMetadata | None:
@@ -157,13 +202,20 @@ def cached_jwks(
     if not jwks_uri:
         raise ImproperlyConfigured("The provider has no jwks_uri to check ID tokens with.")
     key = _key("jwks", jwks_uri)
-    if not refresh:
-        cached = cache.get(key)
-        if isinstance(cached, dict):
-            return cached
-    jwks = dict(fetch())
-    cache.set(key, jwks, conf.DISCOVERY_CACHE_TTL)
-    return jwks
+
+    def fetch_and_cache() -> dict[str, Any]:
+        jwks = dict(fetch())
+        cache.set(key, jwks, conf.DISCOVERY_CACHE_TTL)
+        return jwks
+
+    if refresh:
+        return fetch_and_cache()
+
+    def read() -> dict[str, Any] | None:
+        entry = cache.get(key)
+        return entry if isinstance(entry, dict) else None
+
+    return _fetch_once(key, read, fetch_and_cache)
 
 
 def forget() -> None:

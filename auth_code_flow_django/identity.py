@@ -150,7 +150,7 @@ def fetch_identity_document(
         timeout=manager.timeout,
         connect_timeout=manager.connect_timeout,
         max_bytes=manager.max_response_bytes,
-        environment=provider_http.environment_for(url),
+        environment=manager._environment(url),
     )
     try:
         body = decode_body(response)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings
-from django.db import OperationalError, connections, models, router, transaction
+from django.db import IntegrityError, OperationalError, connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -222,6 +222,11 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             account_checked_at=timezone.now(),
         )
         token.apply(result)
+        # Most connections are new: one INSERT, and the unique key tells when the user
+        # is connected already (a reconnection, or a concurrent first connection).
+        inserted = self._insert_new(queryset, token, user)
+        if inserted is not None:
+            return inserted
         previous = None
         if token.account_id or not result.refresh_token:
             # Read before the transaction: SQLite cannot turn a transaction that has
@@ -273,6 +278,23 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             return saved
 
         return retry_on_deadlock(using, write)
+
+    def _insert_new(
+        self, queryset: OAuthTokenQuerySet, token: OAuthToken, user: AbstractBaseUser
+    ) -> OAuthToken | None:
+        """Insert ``token`` as ``user``'s first connection to its provider; ``None``
+        when the user has one already. In its own atomic block (a savepoint inside the
+        caller's), so the failed insert leaves the caller's transaction usable."""
+        using = queryset.db
+        try:
+            with transaction.atomic(using=using):
+                queryset.bulk_create([token])
+                signals.send_on_commit(signals.token_obtained, token, user, using=using)
+        except IntegrityError:
+            token.pk = None
+            token._state.adding = True
+            return None
+        return token
 
     def _keep_refresh_token(
         self, queryset: OAuthTokenQuerySet, previous: OAuthToken, token: OAuthToken

@@ -1,14 +1,16 @@
 """The one bounded HTTP client that every request to a provider goes through.
 
 A request here has a total deadline, a cap on the size of the reply, follows no
-redirect and takes no credentials from the environment (``~/.netrc``); proxies and a
-CA bundle from the environment still apply. Nothing here imports Django.
+redirect, keeps no cookies and takes no credentials from the environment
+(``~/.netrc``); proxies and a CA bundle from the environment still apply. Nothing here
+imports Django.
 """
 
 from __future__ import annotations
 
 import functools
 import http.client
+import http.cookiejar
 import io
 import os
 import socket
@@ -24,9 +26,18 @@ from urllib3.poolmanager import PoolManager
 
 from .exceptions import AuthCodeFlowError
 
-__all__ = ["BoundedAdapter", "environment_for", "new_session", "read_body", "send"]
+__all__ = [
+    "BoundedAdapter",
+    "ProviderSession",
+    "environment_for",
+    "new_session",
+    "read_body",
+    "send",
+]
 
 CHUNK_BYTES = 8192
+#: What requests' own sessions send with every request (its User-Agent, Accept...).
+_DEFAULT_HEADERS = dict(requests.utils.default_headers())
 
 #: The deadline (``time.monotonic()``) of the request being sent in this context.
 _deadline: ContextVar[float | None] = ContextVar("auth_code_flow_django_deadline", default=None)
@@ -107,17 +118,25 @@ class BoundedAdapter(HTTPAdapter):
         return self.proxy_manager[proxy]
 
 
-def new_session() -> requests.Session:
-    """A session for provider requests: bounded, and taking nothing from the
-    environment by itself.
+class ProviderSession(requests.Session):
+    """The session :func:`new_session` makes. :func:`send` prepares its requests itself:
+    nothing of the session's (cookies, default auth, hooks) is merged in."""
 
-    ``trust_env`` would attach ``~/.netrc`` credentials to a token request that has no
-    ``Authorization`` header of its own (``client_secret_post``), sending them to the
-    provider; proxies and a CA bundle from the environment are applied per request
-    instead (see :func:`environment_for`).
+
+def new_session() -> ProviderSession:
+    """A session for provider requests: bounded, keeping no cookies, and taking nothing
+    from the environment by itself.
+
+    One session serves many users' requests in turn, so a cookie one reply sets must
+    not go out with the next user's request: none is kept. ``trust_env`` would attach
+    ``~/.netrc`` credentials to a token request that has no ``Authorization`` header of
+    its own (``client_secret_post``), sending them to the provider; proxies and a CA
+    bundle from the environment are applied per request instead (see
+    :func:`environment_for`).
     """
-    session = requests.Session()
+    session = ProviderSession()
     session.trust_env = False
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     adapter = BoundedAdapter()
     session.mount("https://", adapter)
     session.mount("http://", adapter)
@@ -179,19 +198,25 @@ def send(
     Never retries and never follows a redirect (the caller sees the 3xx).
     """
     deadline = time.monotonic() + timeout
+    options = {
+        "timeout": (min(connect_timeout, timeout), timeout),
+        "allow_redirects": False,
+        "stream": True,
+        **(environment if environment is not None else environment_for(url)),
+    }
     token = _deadline.set(deadline)
     try:
-        response = session.request(
-            method,
-            url,
-            data=data,
-            json=json,
-            headers=headers,
-            timeout=(min(connect_timeout, timeout), timeout),
-            allow_redirects=False,
-            stream=True,
-            **(environment if environment is not None else environment_for(url)),
-        )
+        if isinstance(session, ProviderSession):
+            # Prepared here: the session has nothing to merge in, and merging costs
+            # more than the rest of the request.
+            request = requests.Request(
+                method, url, data=data, json=json, headers={**_DEFAULT_HEADERS, **(headers or {})}
+            ).prepare()
+            response = session.send(request, **options)
+        else:
+            response = session.request(
+                method, url, data=data, json=json, headers=headers, **options
+            )
     except requests.Timeout as exc:
         raise AuthCodeFlowError("The provider did not answer in time.") from exc
     except requests.RequestException as exc:

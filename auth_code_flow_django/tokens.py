@@ -49,6 +49,7 @@ from .providers import Provider, UnknownProviderError, get_provider
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
     from .token_replies import TokenResponse
 
@@ -124,7 +125,11 @@ def get_access_token(user: User, provider: str) -> str:
     within ``AUTH_CODE_FLOW_REFRESH_LEEWAY`` seconds. One query when no refresh is due."""
     get_provider(provider)
     using = _db()
-    if connections[using].vendor == "sqlite" and _in_callers_transaction(using):
+    if (
+        connections[using].vendor == "sqlite"
+        and _in_callers_transaction(using)
+        and not _sqlite_blocks_commits(using)
+    ):
         # On SQLite a read in the caller's transaction would lock out the refresh's
         # own connection: read there too.
         return _on_own_connection(using, lambda: _access_token(user, provider))
@@ -306,6 +311,39 @@ def _in_callers_transaction(using: str) -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
+def _sqlite_blocks_commits(using: str) -> bool:
+    """Whether the caller's transaction, once it has read, keeps every other connection
+    from committing: SQLite on a file in a rollback-journal mode (its default), unlike
+    WAL. A view under ``ATOMIC_REQUESTS`` has read (the session, the user) before it
+    asks for a token, so a refresh on a connection of its own would only wait for the
+    caller's lock, until it gave up."""
+    connection = connections[using]
+    if connection.vendor != "sqlite" or cast("SQLiteWrapper", connection).is_in_memory_db():
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        row = cursor.fetchone()
+    return str(row[0]).lower() != "wal"
+
+
+#: Set while a refresh has joined the caller's transaction: it does not try again.
+_joined = threading.local()
+
+_JOIN_WARNING = (
+    "SQLite is locked by the caller's transaction: the refresh joins it, and "
+    "a rollback of that transaction would lose the new token"
+)
+
+
+def _join_callers_transaction(work: Callable[[], T]) -> T:
+    logger.warning(_JOIN_WARNING)
+    _joined.active = True
+    try:
+        return work()
+    finally:
+        _joined.active = False
+
+
 def _on_own_connection(using: str, work: Callable[[], T]) -> T:
     """Run ``work`` in autocommit on a connection of its own (a thread's own), so what
     it commits stays committed whatever the caller's transaction does.
@@ -328,11 +366,7 @@ def _on_own_connection(using: str, work: Callable[[], T]) -> T:
     thread.join()
     error = outcome.get("error")
     if isinstance(error, OperationalError) and connections[using].vendor == "sqlite":
-        logger.warning(
-            "SQLite is locked by the caller's transaction: the refresh joins it, and "
-            "a rollback of that transaction would lose the new token"
-        )
-        return work()
+        return _join_callers_transaction(work)
     if error is not None:
         raise error
     return cast("T", outcome["value"])
@@ -366,9 +400,11 @@ def refresh(
         return _refresh(user, user_id, config, due)
 
     using = _db()
-    if _in_callers_transaction(using):
-        return _on_own_connection(using, work)
-    return work()
+    if not _in_callers_transaction(using) or getattr(_joined, "active", False):
+        return work()
+    if _sqlite_blocks_commits(using):
+        return _join_callers_transaction(work)
+    return _on_own_connection(using, work)
 
 
 class ClaimedElsewhere(Exception):

@@ -229,3 +229,16 @@ def run_in_threads(count: int, target: Any) -> list[Any]:
     for thread in threads:
         thread.join(timeout=60)
     return results
+
+
+def sqlite_in_wal_mode() -> None:
+    """In its default journal mode SQLite lets no connection commit while another's
+    transaction has read, so a refresh inside the caller's transaction can be committed
+    on its own only in WAL mode (documented: ``init_command`` ``PRAGMA
+    journal_mode=WAL``). The mode is a property of the file: every process sees it."""
+    from django.db import connections
+
+    for alias in connections:
+        if connections[alias].vendor == "sqlite":
+            with connections[alias].cursor() as cursor:
+                cursor.execute("PRAGMA journal_mode=WAL")

@@ -28,7 +28,14 @@ from auth_code_flow_django import tokens
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
 from .concurrency_worker import call
-from .conftest import TOKEN_URL, make_token, run_in_threads, start, token_json
+from .conftest import (
+    TOKEN_URL,
+    make_token,
+    run_in_threads,
+    sqlite_in_wal_mode,
+    start,
+    token_json,
+)
 
 User = get_user_model()
 
@@ -158,19 +165,6 @@ def run_in_processes(count: int, job: dict[str, Any], databases: dict[str, str])
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
-
-
-def sqlite_in_wal_mode() -> None:
-    """In its default journal mode SQLite lets no connection commit while another's
-    transaction has read, so a refresh inside the caller's transaction can be committed
-    on its own only in WAL mode (documented: ``init_command`` ``PRAGMA
-    journal_mode=WAL``). The mode is a property of the file: every process sees it."""
-    from django.db import connections
-
-    for alias in connections:
-        if connections[alias].vendor == "sqlite":
-            with connections[alias].cursor() as cursor:
-                cursor.execute("PRAGMA journal_mode=WAL")
 
 
 def assert_refreshed_once(endpoint: TokenEndpoint) -> None:
@@ -315,3 +309,30 @@ def test_concurrent_reconnects_never_pair_an_account_with_another_s_refresh_toke
         assert token.access_token.endswith(f"-of-{token.account_id}")
         if token.refresh_token is not None:
             assert token.account_id == "A"
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_a_refresh_in_a_transaction_that_has_read_does_not_wait_for_that_transaction(
+    expired: Any, endpoint: TokenEndpoint, journal: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As in a view under ATOMIC_REQUESTS: the caller's transaction has read (the
+    session, the user) when the token is due. In SQLite's default journal mode
+    (``delete``) no other connection can commit beside that transaction, so the refresh
+    joins it at once, with a warning, instead of waiting on a connection of its own for
+    a lock its own caller holds; in WAL mode, and on PostgreSQL and MariaDB, it commits
+    on its own connection."""
+    from django.db import connection, transaction
+
+    if connection.vendor == "sqlite":
+        # The mode is the file's: set it either way (an earlier test may have set WAL).
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA journal_mode={journal}")
+    started = time.monotonic()
+    with transaction.atomic():
+        User.objects.get(pk=expired.pk)
+        token = tokens.get_access_token(expired, "example")
+    assert token == "rotated-access-token"
+    assert time.monotonic() - started < 3
+    assert_refreshed_once(endpoint)
+    joined = "the refresh joins it" in caplog.text
+    assert joined == (connection.vendor == "sqlite" and journal == "delete"), caplog.text

@@ -4,6 +4,7 @@ and what the metadata allows or forbids, through the views and the token API."""
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -360,3 +361,89 @@ def test_a_cached_document_that_no_longer_passes_the_checks_is_fetched_again(
     start(alice, "idp")
     assert fetches(mocked, OPENID_URL) == 1
     assert discovery.cached(ISSUER) is not None
+
+
+def test_concurrent_callers_fetch_the_document_and_the_keys_once(
+    settings: Any, mocked: responses.RequestsMock
+) -> None:
+    """Workers that find the cache empty at once cost the server one request each for
+    the document and the JWK Set, not one per worker (with a shared cache: here the
+    threads of one process share the local-memory cache the same way)."""
+    from tests.conftest import run_in_threads
+
+    configure(settings)
+    mocked.upsert(responses.GET, RFC8414_URL, status=404)
+
+    def slowly(body: dict[str, Any]) -> Any:
+        def reply(request: Any) -> tuple[int, dict[str, str], str]:
+            time.sleep(0.2)
+            return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+        return reply
+
+    mocked.add_callback(responses.GET, OPENID_URL, callback=slowly(document()))
+    found = run_in_threads(8, lambda i: discovery.discover(ISSUER))
+    assert all(isinstance(metadata, type(found[0])) for metadata in found), found
+    assert {metadata.token_endpoint for metadata in found} == {TOKEN_URL}
+    assert fetches(mocked, OPENID_URL) == 1
+    assert fetches(mocked, RFC8414_URL) == 1
+
+    calls: list[int] = []
+
+    def fetch_keys() -> dict[str, Any]:
+        calls.append(1)
+        time.sleep(0.2)
+        return jwks(KEY)
+
+    keys = run_in_threads(8, lambda i: discovery.cached_jwks(JWKS_URL, fetch_keys))
+    assert all(k == jwks(KEY) for k in keys), keys
+    assert len(calls) == 1
+    # An unknown key id still fetches again at once.
+    discovery.cached_jwks(JWKS_URL, fetch_keys, refresh=True)
+    assert len(calls) == 2
+
+
+def test_a_caller_waits_for_another_process_fetching(
+    settings: Any, mocked: responses.RequestsMock
+) -> None:
+    import threading
+
+    configure(settings)
+    serve(mocked)
+    key = discovery._key("metadata", ISSUER)
+    # Another process holds the lock and caches the document a moment later.
+    assert cache.add(f"{key}:fetching", "another-process", 30)
+    threading.Timer(
+        0.2, lambda: cache.set(key, {"document": document(), "url": OPENID_URL})
+    ).start()
+    metadata = discovery.discover(ISSUER)
+    assert metadata.token_endpoint == TOKEN_URL
+    assert len(mocked.calls) == 0
+
+
+def test_a_caller_fetches_itself_when_the_fetcher_never_finishes(
+    settings: Any, mocked: responses.RequestsMock
+) -> None:
+    configure(settings)
+    settings.AUTH_CODE_FLOW_HTTP_TIMEOUT = 0.3
+    serve(mocked)
+    key = discovery._key("metadata", ISSUER)
+    assert cache.add(f"{key}:fetching", "a-process-that-died", 30)
+    began = time.monotonic()
+    assert discovery.discover(ISSUER).token_endpoint == TOKEN_URL
+    assert 0.3 <= time.monotonic() - began < 5
+    assert fetches(mocked, OPENID_URL) == 1
+    # Its lock is not ours: left alone, it expires by itself.
+    assert cache.get(f"{key}:fetching") == "a-process-that-died"
+    assert discovery.cached(ISSUER) is not None
+
+
+def test_a_failed_fetch_releases_the_lock(settings: Any, mocked: responses.RequestsMock) -> None:
+    configure(settings)
+    mocked.upsert(responses.GET, RFC8414_URL, status=404)
+    mocked.upsert(responses.GET, OPENID_URL, status=500)
+    with pytest.raises(discovery.DiscoveryError):
+        discovery.discover(ISSUER)
+    assert cache.get(discovery._key("metadata", ISSUER) + ":fetching") is None
+    serve(mocked)
+    assert discovery.discover(ISSUER).token_endpoint == TOKEN_URL

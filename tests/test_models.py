@@ -92,6 +92,28 @@ def test_store_inserts_then_updates_one_row(user: User) -> None:
     assert stored.updated_at > first_created
 
 
+def test_a_reconnection_inside_the_callers_transaction_leaves_it_usable(user: User) -> None:
+    """A new connection is one INSERT; a reconnection finds the row by that INSERT
+    failing. Inside the caller's transaction the failure is rolled back to a savepoint,
+    so the caller's transaction goes on (PostgreSQL would refuse every later
+    statement)."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        OAuthToken.objects.store(user, "example", TokenResponse(access_token="a1"))
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    transaction_control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
+    assert [s for s in statements if s not in transaction_control] == ["INSERT"]
+    with transaction.atomic():
+        token = OAuthToken.objects.store(
+            user, "example", TokenResponse(access_token="a2", refresh_token="r2")
+        )
+        assert OAuthToken.objects.filter(user=user).count() == 1
+    assert token.pk == OAuthToken.objects.get().pk
+    assert (token.access_token, token.refresh_token) == ("a2", "r2")
+
+
 def test_store_without_a_new_refresh_token_keeps_the_old_one(user: User) -> None:
     OAuthToken.objects.store(user, "example", TokenResponse(access_token="a1", refresh_token="r1"))
     OAuthToken.objects.filter(user=user).update(needs_reauthorization=True)

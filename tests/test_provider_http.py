@@ -3,8 +3,11 @@ provider answers."""
 
 from __future__ import annotations
 
+import http.server
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +168,76 @@ def test_outside_send_the_bounded_session_reads_as_requests_does() -> None:
     with SlowServer(head=head, body=body, step=4, interval=0.05) as server:
         response = provider_http.new_session().post(server.url, timeout=TIMEOUT)
     assert response.content == body
+
+
+class _RecordingHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every GET with a cookie, and records each request's headers."""
+
+    seen: list[dict[str, str]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(dict(self.headers.items()))
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Set-Cookie", "lb=user-a-affinity; Path=/")
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def recording_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    seen: list[dict[str, str]] = []
+    handler = type("Handler", (_RecordingHandler,), {"seen": seen})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/userinfo", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _get(session: requests.Session, url: str, headers: dict[str, str]) -> requests.Response:
+    return provider_http.send(
+        session,
+        "GET",
+        url,
+        headers=headers,
+        timeout=TIMEOUT,
+        connect_timeout=TIMEOUT,
+        max_bytes=65536,
+    )
+
+
+def test_a_cookie_from_one_users_reply_never_goes_out_with_the_next(
+    recording_server: tuple[str, list[dict[str, str]]],
+) -> None:
+    """One session serves every user of a provider in turn (per thread)."""
+    url, seen = recording_server
+    session = provider_http.new_session()
+    _get(session, url, {"Authorization": "Bearer user-a"})
+    response = _get(session, url, {"Authorization": "Bearer user-b"})
+    assert response.json() == {"ok": True}
+    assert [h.get("Authorization") for h in seen] == ["Bearer user-a", "Bearer user-b"]
+    assert "Cookie" not in seen[1]
+    assert len(session.cookies) == 0
+    # What requests' own sessions send is still sent.
+    assert seen[1]["User-Agent"] == requests.utils.default_user_agent()
+    assert seen[1]["Accept-Encoding"] == requests.utils.default_headers()["Accept-Encoding"]
+
+
+def test_a_session_not_made_here_keeps_its_own_headers(
+    recording_server: tuple[str, list[dict[str, str]]],
+) -> None:
+    url, seen = recording_server
+    session = requests.Session()
+    session.headers["X-Site"] = "example"
+    _get(session, url, {"Authorization": "Bearer user-a"})
+    assert seen[0]["X-Site"] == "example"
+    assert seen[0]["Authorization"] == "Bearer user-a"

@@ -30,7 +30,7 @@ from auth_code_flow_django.exceptions import (
 )
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
-from .conftest import REVOKE_URL, TOKEN_URL, make_token, start
+from .conftest import REVOKE_URL, TOKEN_URL, make_token, sqlite_in_wal_mode, start
 
 API = "https://api.provider.example/me"
 ROTATED = {
@@ -66,6 +66,7 @@ class Boom(Exception):
 
 @pytest.mark.django_db(transaction=True)
 def test_refresh_inside_atomic_survives_the_callers_rollback(mocked: Any) -> None:
+    sqlite_in_wal_mode()  # SQLite commits beside the caller's transaction in WAL only
     user = get_user_model().objects.create_user("alice")
     expired_token(user)
     mocked.post(TOKEN_URL, json=ROTATED)
@@ -92,6 +93,7 @@ def test_refresh_inside_atomic_leaves_no_lock_for_the_rest_of_the_transaction(
 ) -> None:
     """Another worker reads and uses the new token while the caller's transaction is
     still open: the refresh committed on its own and holds nothing."""
+    sqlite_in_wal_mode()  # SQLite commits beside the caller's transaction in WAL only
     user = get_user_model().objects.create_user("alice")
     expired_token(user)
     mocked.post(TOKEN_URL, json=ROTATED)
@@ -123,6 +125,7 @@ def test_refresh_in_an_atomic_request_survives_the_views_failure(
 ) -> None:
     from django.urls import path
 
+    sqlite_in_wal_mode()  # SQLite commits beside the caller's transaction in WAL only
     monkeypatch.setitem(connection.settings_dict, "ATOMIC_REQUESTS", True)
 
     def view(request: Any) -> Any:

@@ -13,18 +13,27 @@ from auth_code_flow_django.exceptions import BaseAuthCodeFlowError
 from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.tokens import authorized_session
 
+#: The providers backed by the demo server, whose API the home page calls.
+DEMO_PROVIDERS = ("demo", "demo-openid")
+
 
 def home(request: HttpRequest) -> HttpResponse:
-    """The home page; when the demo provider is connected, call its API as the user."""
+    """The home page; when a demo provider is connected ("demo" or "demo-openid"),
+    call the demo server's API as the user through it."""
     profile: Any = None
     problem = ""
     user = request.user
-    if (
-        user.is_authenticated
-        and OAuthToken.objects.filter(user_id=user.pk, provider="demo").exists()
-    ):
+    connected = (
+        OAuthToken.objects.filter(user_id=user.pk, provider__in=DEMO_PROVIDERS)
+        .order_by("provider")
+        .values_list("provider", flat=True)
+        .first()
+        if user.is_authenticated
+        else None
+    )
+    if user.is_authenticated and connected:
         try:
-            with authorized_session(user, "demo") as session:
+            with authorized_session(user, connected) as session:
                 response = session.get(f"{settings.DEMO_PROVIDER_URL}/api/me/", timeout=5)
             response.raise_for_status()
             profile = response.json()

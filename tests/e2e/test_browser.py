@@ -185,7 +185,12 @@ def test_connect_by_issuer_alone_with_openid_connect_in_a_browser(
     row = page.locator('[data-provider="demo-openid"]')
     assert row.locator("[data-status]").get_attribute("data-status") == "active"
     assert "Connected to Demo provider (OpenID Connect)." in page.content()
+    # The home page calls the demo server's API through the connected provider.
+    page.goto(f"{example_site}/")
+    assert "'username': 'bob'" in page.locator("#api-result").inner_text()
 
+    page.goto(f"{example_site}/oauth/")
+    row = page.locator('[data-provider="demo-openid"]')
     row.locator("button", has_text="Disconnect").click()
     page.wait_for_url(f"{example_site}/oauth/")
     row = page.locator('[data-provider="demo-openid"]')
