@@ -396,9 +396,13 @@ def refresh(
             return token.expires_within(leeway)
         return token.access_token == stale_access_token
 
-    def work() -> OAuthToken:
-        return _refresh(user, user_id, config, due)
+    return _committed_on_its_own(lambda: _refresh(user, user_id, config, due))
 
+
+def _committed_on_its_own(work: Callable[[], T]) -> T:
+    """Run a refresh so that it commits whatever the caller's transaction does: on a
+    connection of its own inside one, or in the caller's transaction where SQLite
+    would otherwise lock it out."""
     using = _db()
     if not _in_callers_transaction(using) or getattr(_joined, "active", False):
         return work()
@@ -423,15 +427,10 @@ def refresh_read(token: OAuthToken, *, within: int) -> OAuthToken:
     batch's refresh of its row. Raises what :func:`refresh` raises otherwise."""
     config = get_provider(token.provider)
 
-    def work() -> OAuthToken:
-        return _refresh(
-            token.user, token.user_id, config, lambda row: row.expires_within(within), token
-        )
+    def due(row: OAuthToken) -> bool:
+        return row.expires_within(within)
 
-    using = _db()
-    if _in_callers_transaction(using):
-        return _on_own_connection(using, work)
-    return work()
+    return _committed_on_its_own(lambda: _refresh(token.user, token.user_id, config, due, token))
 
 
 def _claim(
