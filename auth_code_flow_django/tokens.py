@@ -396,9 +396,13 @@ def refresh(
             return token.expires_within(leeway)
         return token.access_token == stale_access_token
 
-    def work() -> OAuthToken:
-        return _refresh(user, user_id, config, due)
+    return _committed_on_its_own(lambda: _refresh(user, user_id, config, due))
 
+
+def _committed_on_its_own(work: Callable[[], T]) -> T:
+    """Run a refresh so that it commits whatever the caller's transaction does: on a
+    connection of its own inside one, or in the caller's transaction where SQLite
+    would otherwise lock it out."""
     using = _db()
     if not _in_callers_transaction(using) or getattr(_joined, "active", False):
         return work()
@@ -407,24 +411,50 @@ def refresh(
     return _on_own_connection(using, work)
 
 
+class ClaimedElsewhere(Exception):
+    """The row a batch read is another caller's now: it holds the row's claim, or
+    changed the row since the batch read it."""
+
+
+@sensitive_variables()
+def refresh_read(token: OAuthToken, *, within: int) -> OAuthToken:
+    """Refresh ``token``, a row as a batch (``oauth_refresh_tokens``) just read it with
+    its user, if it expires within ``within`` seconds. Never waits: when the row cannot
+    be claimed as it was read (another caller holds its claim, or refreshed, reconnected
+    or marked it meanwhile), raises :class:`ClaimedElsewhere` at once, and that caller
+    does the work. So two batches over the same rows refresh each one once, side by
+    side; a caller of :func:`refresh` or :func:`get_access_token` still waits for the
+    batch's refresh of its row. Raises what :func:`refresh` raises otherwise."""
+    config = get_provider(token.provider)
+
+    def due(row: OAuthToken) -> bool:
+        return row.expires_within(within)
+
+    return _committed_on_its_own(lambda: _refresh(token.user, token.user_id, config, due, token))
+
+
 def _claim(
     user_id: Any,
     provider: str,
     wanted: Callable[[OAuthToken], bool],
     *,
     for_removal: bool = False,
+    read: OAuthToken | None = None,
 ) -> tuple[OAuthToken, str]:
     """Wait until this caller holds the claim on the row, or the row no longer needs it.
 
     Returns the row and the claim, or the row and ``""`` when ``wanted`` turned false
     (another caller did the work). Raises :class:`NotConnectedError` when there is no
     row, and :class:`AuthCodeFlowError` when another caller's refresh failed.
+
+    With ``read``, the row as the caller read it, nothing waits: the claim is taken on
+    that very row or :class:`ClaimedElsewhere` is raised.
     """
     queryset = _tokens().filter(user_id=user_id, provider=provider)
     waited_for: str | None = None
     give_up = time.monotonic() + _claim_lifetime().total_seconds() + 5
     while True:
-        token = _retrying(functools.partial(_first, queryset))
+        token = read or _retrying(functools.partial(_first, queryset))
         if token is None:
             raise NotConnectedError()
         if token.needs_reauthorization and not for_removal:
@@ -436,9 +466,13 @@ def _claim(
             raise AuthCodeFlowError("Another attempt to refresh this token just failed.")
         now = timezone.now()
         claim = secrets.token_hex(16)
+        # The row as read: the same access token (each refresh and each new grant
+        # writes another), no live claim, and not marked meanwhile.
         free = queryset.filter(
             pk=token.pk, access_token_encrypted=token.access_token_encrypted
         ).filter(models.Q(refresh_claim="") | models.Q(refresh_claimed_until__lt=now))
+        if not for_removal:
+            free = free.filter(needs_reauthorization=False)
         claimed = _retrying(
             functools.partial(
                 free.update, refresh_claim=claim, refresh_claimed_until=now + _claim_lifetime()
@@ -447,6 +481,10 @@ def _claim(
         if claimed:
             token.refresh_claim = claim
             return token, claim
+        if read is not None:
+            if not _retrying(queryset.exists):
+                raise NotConnectedError()
+            raise ClaimedElsewhere()
         waited_for = token.access_token_encrypted
         if time.monotonic() > give_up:
             raise AuthCodeFlowError("Timed out waiting for another refresh of this token.")
@@ -465,9 +503,13 @@ def _release(token: OAuthToken, claim: str, **changes: Any) -> int:
 
 @sensitive_variables()
 def _refresh(
-    user: User, user_id: Any, config: Provider, due: Callable[[OAuthToken], bool]
+    user: User,
+    user_id: Any,
+    config: Provider,
+    due: Callable[[OAuthToken], bool],
+    read: OAuthToken | None = None,
 ) -> OAuthToken:
-    token, claim = _claim(user_id, config.slug, due)
+    token, claim = _claim(user_id, config.slug, due, read=read)
     if not claim:
         return token
     try:

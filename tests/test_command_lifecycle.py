@@ -381,16 +381,111 @@ def test_rotate_keys_gives_up_on_a_row_that_keeps_changing(
 def test_refresh_tokens_counts_a_connection_removed_meanwhile(
     user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from auth_code_flow_django import tokens
-    from auth_code_flow_django.exceptions import NotConnectedError
+    from auth_code_flow_django.management.commands.oauth_refresh_tokens import Command
 
     soon(user, 10)
+    refresh_one = Command.refresh_one
 
-    def removed_meanwhile(*args: Any, **kwargs: Any) -> OAuthToken:
-        raise NotConnectedError()
+    def removed_after_the_read(self: Command, token: OAuthToken, within: int) -> Any:
+        OAuthToken.objects.filter(pk=token.pk).delete()
+        return refresh_one(self, token, within)
 
-    monkeypatch.setattr(tokens, "refresh", removed_meanwhile)
+    monkeypatch.setattr(Command, "refresh_one", removed_after_the_read)
     out, err = run("oauth_refresh_tokens")
     assert "failed: 0" in out
     assert out.strip().endswith(", disconnected meanwhile: 1")
     assert err == ""
+
+
+def refresh_after_the_read(monkeypatch: pytest.MonkeyPatch, meanwhile: Any) -> None:
+    """Run ``meanwhile(token)`` between the command's read of a row and its refresh, as
+    another copy of the command or a user's request would."""
+    from auth_code_flow_django.management.commands.oauth_refresh_tokens import Command
+
+    refresh_one = Command.refresh_one
+
+    def changed_after_the_read(self: Command, token: OAuthToken, within: int) -> Any:
+        meanwhile(token)
+        return refresh_one(self, token, within)
+
+    monkeypatch.setattr(Command, "refresh_one", changed_after_the_read)
+
+
+def test_refresh_tokens_leaves_a_row_refreshed_since_it_was_read(
+    user: User, mocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth_code_flow_django import tokens
+
+    call = mocked.post(
+        TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer", "expires_in": 1}
+    )
+    soon(user, 10)
+    # Refreshed elsewhere, and due again at once (expires_in 1): the row the command
+    # read is outdated all the same, so its refresh token is not sent again.
+    refresh_after_the_read(monkeypatch, lambda token: tokens.refresh(user, "example"))
+    out, err = run("oauth_refresh_tokens")
+    assert call.call_count == 1
+    assert out.strip() == (
+        "refreshed: 0, failed: 0, needs re-authorization: 0, already fresh: 0, "
+        "refreshed elsewhere: 1"
+    )
+    assert err == ""
+    assert OAuthToken.objects.get().access_token == "fresh"
+
+
+def test_refresh_tokens_skips_a_row_another_caller_holds_without_waiting(
+    user: User, mocked: Any
+) -> None:
+    call = mocked.post(TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer"})
+    soon(user, 10)
+    held_until = timezone.now() + timedelta(minutes=1)
+    OAuthToken.objects.update(refresh_claim="another-caller", refresh_claimed_until=held_until)
+    summary = json.loads(run("oauth_refresh_tokens", "--format", "json")[0])
+    assert summary["refreshed"] == 0
+    assert summary["refreshed_elsewhere"] == 1
+    assert call.call_count == 0
+    assert OAuthToken.objects.get().refresh_claim == "another-caller"
+    # A claim whose holder died (expired) is taken over.
+    OAuthToken.objects.update(refresh_claimed_until=timezone.now() - timedelta(seconds=1))
+    summary = json.loads(run("oauth_refresh_tokens", "--format", "json")[0])
+    assert summary["refreshed"] == 1
+    assert call.call_count == 1
+
+
+def test_refresh_tokens_leaves_a_row_marked_for_reauthorization_since_it_was_read(
+    user: User, mocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call = mocked.post(TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer"})
+    soon(user, 10)
+
+    def refused_elsewhere(token: OAuthToken) -> None:
+        OAuthToken.objects.filter(pk=token.pk).update(needs_reauthorization=True)
+
+    refresh_after_the_read(monkeypatch, refused_elsewhere)
+    summary = json.loads(run("oauth_refresh_tokens", "--format", "json")[0])
+    assert summary["refreshed_elsewhere"] == 1
+    assert call.call_count == 0
+
+
+def test_refresh_tokens_reads_in_chunks_past_equal_expiry_times(
+    user: User, other_user: User, mocked: Any
+) -> None:
+    from auth_code_flow_django.management.commands.oauth_refresh_tokens import chunks
+
+    mocked.post(
+        TOKEN_URL, json={"access_token": "fresh", "token_type": "Bearer", "expires_in": 3600}
+    )
+    same = timezone.now() - timedelta(seconds=30)
+    users = [user, other_user] + [User.objects.create_user(f"user{i}") for i in range(5)]
+    for index, each in enumerate(users):
+        # Three rows share each expiry time: the chunks cut through equal times.
+        make_token(each, expires_at=same + timedelta(seconds=index // 3))
+    queryset = OAuthToken.objects.order_by("expires_at", "pk")
+    expected = list(queryset.values_list("pk", flat=True))
+    seen = []
+    for token in chunks(queryset, size=2):
+        seen.append(token.pk)
+        token.expires_at = timezone.now() + timedelta(hours=1)  # what a refresh does
+    assert seen == expected
+    out, _ = run("oauth_refresh_tokens")
+    assert out.startswith("refreshed: 7, failed: 0")
