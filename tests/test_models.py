@@ -97,15 +97,16 @@ def test_a_reconnection_inside_the_callers_transaction_leaves_it_usable(user: Us
     failing. Inside the caller's transaction the failure is rolled back to a savepoint,
     so the caller's transaction goes on (PostgreSQL would refuse every later
     statement)."""
-    from django.db import transaction
+    from django.db import connections, router, transaction
     from django.test.utils import CaptureQueriesContext
 
-    with CaptureQueriesContext(connection) as queries:
+    using = router.db_for_write(OAuthToken)
+    with CaptureQueriesContext(connections[using]) as queries:
         OAuthToken.objects.store(user, "example", TokenResponse(access_token="a1"))
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
     transaction_control = ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")
     assert [s for s in statements if s not in transaction_control] == ["INSERT"]
-    with transaction.atomic():
+    with transaction.atomic(using=using):
         token = OAuthToken.objects.store(
             user, "example", TokenResponse(access_token="a2", refresh_token="r2")
         )
