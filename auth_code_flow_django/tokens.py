@@ -85,7 +85,8 @@ def _db() -> str:
 
 
 def _tokens() -> models.QuerySet[OAuthToken]:
-    return OAuthToken.objects.using(_db())
+    # db_manager(): a queryset made on the alias, not made and then cloned to it.
+    return OAuthToken.objects.db_manager(_db()).all()
 
 
 def _retrying(operation: Callable[[], T]) -> T:
@@ -107,12 +108,16 @@ def _retrying(operation: Callable[[], T]) -> T:
 
 
 def _first(queryset: models.QuerySet[OAuthToken]) -> OAuthToken | None:
-    # (user, provider) is unique: no ORDER BY, which costs more than the read itself.
-    return next(iter(queryset.order_by()[:1]), None)
+    return next(iter(queryset[:1]), None)
 
 
 def _get_token(user: User, provider: str) -> OAuthToken:
-    queryset = _tokens().filter(user_id=_user_pk(user), provider=provider)
+    # (user, provider) is unique: no ORDER BY, which costs more than the read itself.
+    queryset = (
+        OAuthToken.objects.db_manager(_db())
+        .order_by()
+        .filter(user_id=_user_pk(user), provider=provider)
+    )
     token = _retrying(functools.partial(_first, queryset))
     if token is None:
         raise NotConnectedError()
@@ -450,7 +455,7 @@ def _claim(
     With ``read``, the row as the caller read it, nothing waits: the claim is taken on
     that very row or :class:`ClaimedElsewhere` is raised.
     """
-    queryset = _tokens().filter(user_id=user_id, provider=provider)
+    queryset = _tokens().order_by().filter(user_id=user_id, provider=provider)
     waited_for: str | None = None
     give_up = time.monotonic() + _claim_lifetime().total_seconds() + 5
     while True:

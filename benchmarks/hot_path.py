@@ -39,6 +39,7 @@ def setup_rows(users: int, peers: bool) -> list[Any]:
     from django.contrib.auth.models import User
 
     from auth_code_flow_django.flow import TokenResponse
+    from auth_code_flow_django.identity import Account
     from auth_code_flow_django.models import OAuthToken
 
     created = User.objects.bulk_create([User(username=f"user{i}") for i in range(users)])
@@ -47,6 +48,8 @@ def setup_rows(users: int, peers: bool) -> list[Any]:
             user,
             "github",
             TokenResponse(access_token=f"gho_{user.pk:036d}", refresh_token=f"ghr_{user.pk}"),
+            # As a connection stores it: the account known, nothing to look up.
+            account=Account(str(user.pk), f"octo{user.pk}"),
         )
     if peers:
         from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
