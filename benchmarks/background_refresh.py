@@ -36,7 +36,7 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -44,7 +44,12 @@ from urllib.parse import parse_qs
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.services import DATABASES, database, django_database  # noqa: E402
+from benchmarks.services import (  # noqa: E402
+    DATABASES,
+    JSONHandler,
+    database,
+    django_database,
+)
 
 PROVIDER = "bench"
 BATCH = 5000
@@ -72,7 +77,7 @@ class TokenEndpoint(ThreadingHTTPServer):
             self.bad_requests = 0
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JSONHandler):
     server: TokenEndpoint
     protocol_version = "HTTP/1.1"  # keep-alive: the command reuses its connection
     # The status line, headers and body leave in one write, flushed after each request:
@@ -100,15 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
             }
         else:
             status, reply = 400, {"error": "invalid_request"}
-        payload = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.reply_json(reply, status)
 
 
 def original(pk: int) -> str:

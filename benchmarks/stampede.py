@@ -48,11 +48,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -129,29 +127,12 @@ class CountingProvider(ThreadingHTTPServer):
                 "faults": len(self.faults),
             }
 
-    @contextmanager
-    def serving(self) -> Iterator[CountingProvider]:
-        thread = threading.Thread(target=self.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.shutdown()
-            self.server_close()
-            thread.join(timeout=10)
 
-
-class _ProviderHandler(BaseHTTPRequestHandler):
+class _ProviderHandler(services.JSONHandler):
     server: CountingProvider
 
     def _reply(self, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        self.reply_json(body, status, {"Cache-Control": "no-store"})
 
     def do_POST(self) -> None:
         server = self.server
@@ -211,9 +192,6 @@ class _ProviderHandler(BaseHTTPRequestHandler):
             self._reply(200, {"username": USERNAME, "provider": PROVIDER})
         else:
             self._reply(401, {"error": "invalid_token"})
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 # --- the site, seen from the database -------------------------------------------------
@@ -431,7 +409,7 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     tally = Tally(workers=args.workers)
     log = Path(tempfile.mkstemp(prefix="acfd-stampede-gunicorn-", suffix=".log")[1])
     provider = CountingProvider(args.delay)
-    with services.database(kind) as keywords, provider.serving():
+    with services.database(kind) as keywords, services.serving(provider):
         env = {
             "BENCH_DATABASE": json.dumps(services.django_database(kind, keywords)),
             "DEMO_PROVIDER_URL": provider.url,

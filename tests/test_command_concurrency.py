@@ -10,8 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
@@ -22,6 +21,7 @@ from django.utils import timezone
 from auth_code_flow_django.models import OAuthToken
 
 from .conftest import make_token
+from .loopback import QuietHandler, serving
 from .test_concurrency import run_in_processes
 
 User = get_user_model()
@@ -42,7 +42,7 @@ class CountingEndpoint(ThreadingHTTPServer):
         self.lock = threading.Lock()
 
 
-class _CountingHandler(BaseHTTPRequestHandler):
+class _CountingHandler(QuietHandler):
     server: CountingEndpoint
 
     def do_POST(self) -> None:
@@ -51,35 +51,20 @@ class _CountingHandler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.seen[refresh_token] += 1
         time.sleep(0.02)
-        payload = json.dumps(
+        self.reply_json(
             {
                 "access_token": f"at:{refresh_token}",
                 "refresh_token": f"{refresh_token}+",
                 "token_type": "Bearer",
                 "expires_in": 3600,
             }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        )
 
 
 @pytest.fixture
 def endpoint() -> Iterator[CountingEndpoint]:
-    server = CountingEndpoint()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(CountingEndpoint()) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 def test_two_copies_at_once_refresh_each_due_token_once(

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -36,6 +36,7 @@ from .conftest import (
     start,
     token_json,
 )
+from .loopback import QuietHandler, serving
 
 User = get_user_model()
 
@@ -82,7 +83,7 @@ class TokenEndpoint(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-class _TokenHandler(BaseHTTPRequestHandler):
+class _TokenHandler(QuietHandler):
     server: TokenEndpoint
 
     def do_POST(self) -> None:
@@ -90,35 +91,20 @@ class _TokenHandler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.forms.append(parse_qs(body.decode()))
         time.sleep(0.3)
-        payload = json.dumps(self.server.rotated).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.reply_json(self.server.rotated)
 
 
 @pytest.fixture
 def endpoint(settings: Any) -> Iterator[TokenEndpoint]:
     """The ``example`` provider's token endpoint, served on loopback."""
-    server = TokenEndpoint()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    providers = json.loads(json.dumps(django_settings.OAUTH_PROVIDERS))
-    providers["example"]["base_uri"] = server.base_uri
-    settings.OAUTH_PROVIDERS = providers
-    # Ample for a 300 ms reply on loopback; a caller that waits for a lock gives up
-    # sooner than with the default, so a failure is reported quickly.
-    settings.AUTH_CODE_FLOW_HTTP_TIMEOUT = 2.0
-    try:
+    with serving(TokenEndpoint()) as server:
+        providers = json.loads(json.dumps(django_settings.OAUTH_PROVIDERS))
+        providers["example"]["base_uri"] = server.base_uri
+        settings.OAUTH_PROVIDERS = providers
+        # Ample for a 300 ms reply on loopback; a caller that waits for a lock gives up
+        # sooner than with the default, so a failure is reported quickly.
+        settings.AUTH_CODE_FLOW_HTTP_TIMEOUT = 2.0
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 @pytest.fixture

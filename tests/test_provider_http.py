@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import requests
 from auth_code_flow_django import provider_http
 from auth_code_flow_django.exceptions import AuthCodeFlowError
 
+from .loopback import QuietHandler, serving
 from .slow_server import DripRelay, SlowServer, make_tls_files
 
 TIMEOUT = 1.0
@@ -170,37 +170,22 @@ def test_outside_send_the_bounded_session_reads_as_requests_does() -> None:
     assert response.content == body
 
 
-class _RecordingHandler(http.server.BaseHTTPRequestHandler):
+class _RecordingHandler(QuietHandler):
     """Answers every GET with a cookie, and records each request's headers."""
 
     seen: list[dict[str, str]] = []
 
     def do_GET(self) -> None:
         self.seen.append(dict(self.headers.items()))
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Set-Cookie", "lb=user-a-affinity; Path=/")
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.reply_json({"ok": True}, headers={"Set-Cookie": "lb=user-a-affinity; Path=/"})
 
 
 @pytest.fixture
 def recording_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
     seen: list[dict[str, str]] = []
     handler = type("Handler", (_RecordingHandler,), {"seen": seen})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)) as server:
         yield f"http://127.0.0.1:{server.server_address[1]}/userinfo", seen
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _get(session: requests.Session, url: str, headers: dict[str, str]) -> requests.Response:
