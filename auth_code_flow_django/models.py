@@ -18,7 +18,7 @@ from django.db import IntegrityError, OperationalError, connections, models, rou
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import crypto, signals
+from . import crypto, signals, statements
 from .conf import conf
 from .exceptions import (
     StateAlreadyUsedError,
@@ -77,6 +77,10 @@ def mask(value: str | None) -> str:
 
 
 class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
+    def _plain(self) -> bool:
+        """Whether this is the whole table, as the built statements read it."""
+        return not self.query.where and not self.query.is_sliced
+
     def expired(self, now: datetime | None = None) -> OAuthStateQuerySet:
         return self.filter(expires_at__lte=now or timezone.now())
 
@@ -118,10 +122,14 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
             raise StateMissingError()
         if len(state) > MAX_STATE_LENGTH:
             raise StateForgeryError()
-        try:
-            obj = self.get(state_digest=state_digest(state))
-        except self.model.DoesNotExist:
-            raise StateForgeryError() from None
+        digest = state_digest(state)
+        if self._plain():
+            found = _STATE_BY_DIGEST.first(self.db, digest=digest)
+        else:
+            found = self.filter(state_digest=digest).first()
+        if found is None:
+            raise StateForgeryError()
+        obj = found
         if obj.user_id != user.pk or obj.provider != provider:
             raise StateForgeryError()
         if obj.used_at is not None:
@@ -132,7 +140,13 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
 
     def consume(self, obj: OAuthState) -> None:
         """Mark ``obj`` used; exactly one concurrent caller succeeds."""
-        claimed = self.filter(pk=obj.pk, used_at__isnull=True).update(used_at=timezone.now())
+        now = timezone.now()
+        if self._plain():
+            # As update() picks it: the queryset's own alias, or the router's for writes.
+            using = getattr(self, "_db", None) or router.db_for_write(self.model)
+            claimed = _CONSUME_STATE.run(using, pk=obj.pk, now=now)
+        else:
+            claimed = self.filter(pk=obj.pk, used_at__isnull=True).update(used_at=now)
         if claimed != 1:
             raise StateAlreadyUsedError()
 
@@ -180,6 +194,23 @@ class OAuthState(models.Model):
         if not self.nonce_encrypted:
             return None
         return crypto.decrypt(self.nonce_encrypted)
+
+
+# Run on every callback: built once per connection (see .statements).
+_STATE_BY_DIGEST = statements.Select(
+    OAuthState,
+    lambda slot: OAuthState.objects.order_by().filter(state_digest=slot["digest"])[:1],
+    digest="state_digest",
+)
+_CONSUME_STATE = statements.Update(
+    OAuthState,
+    lambda slot: (
+        OAuthState.objects.filter(pk=slot["pk"], used_at__isnull=True),
+        {"used_at": slot["now"]},
+    ),
+    pk="pk",
+    now="used_at",
+)
 
 
 class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):

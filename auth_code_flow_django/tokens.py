@@ -31,7 +31,7 @@ from django.db.models.signals import post_delete
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import identity, signals
+from . import identity, signals, statements
 from .conf import conf
 from .crypto import TokenDecryptionError
 from .endpoints import absolute_url, is_loopback
@@ -111,14 +111,20 @@ def _first(queryset: models.QuerySet[OAuthToken]) -> OAuthToken | None:
     return next(iter(queryset[:1]), None)
 
 
+# (user, provider) is unique: no ORDER BY, which costs more than the read itself.
+_TOKEN = statements.Select(
+    OAuthToken,
+    lambda slot: OAuthToken.objects.order_by().filter(
+        user=slot["user"], provider=slot["provider"]
+    )[:1],
+    user="user",
+    provider="provider",
+)
+
+
 def _get_token(user: User, provider: str) -> OAuthToken:
-    # (user, provider) is unique: no ORDER BY, which costs more than the read itself.
-    queryset = (
-        OAuthToken.objects.db_manager(_db())
-        .order_by()
-        .filter(user_id=_user_pk(user), provider=provider)
-    )
-    token = _retrying(functools.partial(_first, queryset))
+    read = functools.partial(_TOKEN.first, _db(), user=_user_pk(user), provider=provider)
+    token = _retrying(read)
     if token is None:
         raise NotConnectedError()
     return token

@@ -1,0 +1,181 @@
+"""Statements the ORM builds once per database connection and the library runs again.
+
+Building a query costs Django far more than running it: reading a token by its
+``(user, provider)`` key spends about 85% of its time making the SQL and its column
+converters, and 15% in the database. The few statements the library runs on every
+request (the token read behind every API call, the state's read and its consumption
+on every callback) are therefore built once, by the ORM itself, with a :class:`Slot`
+where each value goes, and then run with new values.
+
+Nothing here writes SQL: the ORM makes the statement for the backend in use, the
+fields prepare each value exactly as a lookup or an update would, and the backend's
+and the fields' converters turn the row into a model instance with ``from_db``. Built
+statements are kept per connection object (each thread has its own, and converters are
+bound to it) and forgotten when a setting they depend on changes.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar, cast
+
+from django.core.signals import setting_changed
+from django.db import connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.expressions import Expression
+from django.db.models.sql import UpdateQuery
+from django.db.models.sql.compiler import SQLCompiler
+from django.dispatch import receiver
+
+M = TypeVar("M", bound=models.Model)
+
+#: Settings the SQL or its converters depend on.
+_SETTINGS = frozenset({"DATABASES", "USE_TZ", "TIME_ZONE"})
+
+_built: list[weakref.WeakKeyDictionary[BaseDatabaseWrapper, Any]] = []
+
+
+class Slot(Expression):
+    """Where a value goes in a built statement: compiles to one placeholder, whose
+    parameter is the slot itself until :meth:`Built.bind` puts the value there."""
+
+    def __init__(self, name: str, field: models.Field[Any, Any]) -> None:
+        super().__init__(output_field=field)
+        self.name = name
+        self.for_save = False
+
+    def resolve_expression(self, *args: Any, **kwargs: Any) -> Slot:
+        resolved: Slot = super().resolve_expression(*args, **kwargs)
+        resolved.for_save = bool(kwargs.get("for_save"))
+        return resolved
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, Any]:
+        return "%s", [self]
+
+    def prepare(self, value: Any, connection: BaseDatabaseWrapper) -> Any:
+        # As a lookup (get_prep_value, then get_db_prep_value) or an update would.
+        if self.for_save:
+            return self.output_field.get_db_prep_save(value, connection)
+        return self.output_field.get_db_prep_value(value, connection, prepared=False)
+
+
+class Built:
+    """One statement made by the ORM for one connection, with its slots' positions."""
+
+    def __init__(self, compiler: SQLCompiler, sql: str, params: tuple[Any, ...]) -> None:
+        self.compiler = compiler
+        self.sql = sql
+        self.params = list(params)
+        self.slots = [(i, p) for i, p in enumerate(self.params) if isinstance(p, Slot)]
+
+    def bind(self, values: Mapping[str, Any]) -> list[Any]:
+        params = self.params.copy()
+        connection = self.compiler.connection
+        for index, slot in self.slots:
+            params[index] = slot.prepare(values[slot.name], connection)
+        return params
+
+
+class _Statement(Generic[M]):
+    def __init__(self, model: type[M], **fields: str) -> None:
+        self.model = model
+        self._fields = fields
+        self._built: weakref.WeakKeyDictionary[BaseDatabaseWrapper, Any] = (
+            weakref.WeakKeyDictionary()
+        )
+        _built.append(self._built)
+
+    def slots(self) -> dict[str, Slot]:
+        meta = self.model._meta
+        return {
+            name: Slot(name, meta.pk if field == "pk" else meta.get_field(field))  # type: ignore[arg-type]
+            for name, field in self._fields.items()
+        }
+
+
+class Select(_Statement[M]):
+    """A ``SELECT`` of at most one row. ``build`` gets a :class:`Slot` for each named
+    field and returns the queryset, e.g.
+    ``lambda s: Token.objects.filter(user=s["user"])[:1]``."""
+
+    def __init__(
+        self,
+        model: type[M],
+        build: Callable[[dict[str, Slot]], models.QuerySet[M]],
+        **fields: str,
+    ) -> None:
+        super().__init__(model, **fields)
+        self._build = build
+
+    def _make(self, connection: BaseDatabaseWrapper) -> tuple[Built, list[str], list[Any]]:
+        queryset = self._build(self.slots())
+        compiler = queryset.query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        columns = [column for column, _, _ in compiler.select]
+        converters = [
+            (position, converter_list, column)
+            for position, (converter_list, column) in compiler.get_converters(columns).items()
+        ]
+        attnames = [column.target.attname for column in columns]
+        return Built(compiler, sql, params), attnames, converters
+
+    def first(self, using: str, **values: Any) -> M | None:
+        connection = connections[using]
+        made = self._built.get(connection)
+        if made is None:
+            made = self._built[connection] = self._make(connection)
+        built, attnames, converters = made
+        with connection.cursor() as cursor:
+            cursor.execute(built.sql, built.bind(values))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if converters:
+            row = list(row)
+            for position, converter_list, column in converters:
+                value = row[position]
+                for converter in converter_list:
+                    value = converter(value, column, connection)
+                row[position] = value
+        return self.model.from_db(using, attnames, row)
+
+
+class Update(_Statement[M]):
+    """An ``UPDATE``: ``build`` gets the slots and returns the queryset to update and
+    the values to set (slots too), as ``queryset.update(**values)`` would take them."""
+
+    def __init__(
+        self,
+        model: type[M],
+        build: Callable[[dict[str, Slot]], tuple[models.QuerySet[M], dict[str, Any]]],
+        **fields: str,
+    ) -> None:
+        super().__init__(model, **fields)
+        self._build = build
+
+    def _make(self, connection: BaseDatabaseWrapper) -> Built:
+        queryset, values = self._build(self.slots())
+        query = cast("UpdateQuery", queryset.order_by().query.chain(UpdateQuery))
+        query.add_update_values(values)
+        query.clear_select_clause()
+        compiler = query.get_compiler(connection=connection)
+        sql, params = compiler.as_sql()
+        return Built(compiler, sql, params)
+
+    def run(self, using: str, **values: Any) -> int:
+        """The number of rows updated."""
+        connection = connections[using]
+        built = self._built.get(connection)
+        if built is None:
+            built = self._built[connection] = self._make(connection)
+        with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
+            cursor.execute(built.sql, built.bind(values))
+            return int(cursor.rowcount)
+
+
+@receiver(setting_changed)
+def _forget(setting: str, **kwargs: Any) -> None:
+    if setting in _SETTINGS:
+        for built in _built:
+            built.clear()

@@ -1,0 +1,202 @@
+"""Statements built once by the ORM and run again (auth_code_flow_django.statements).
+
+Each test compares a built statement with the ORM doing the same, on whichever
+database the suite runs against (SQLite, PostgreSQL, MariaDB; with and without
+``USE_TZ``; with a UUID user model).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connections, router, transaction
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from auth_code_flow_django import exceptions as exc
+from auth_code_flow_django import statements
+from auth_code_flow_django.models import OAuthState, OAuthToken, state_digest
+
+from .conftest import make_token
+
+User = get_user_model()
+
+pytestmark = pytest.mark.django_db
+
+
+def alias() -> str:
+    """Where the app's models live (another alias in the router configuration)."""
+    return router.db_for_write(OAuthToken)
+
+
+def by_key() -> statements.Select[OAuthToken]:
+    return statements.Select(
+        OAuthToken,
+        lambda slot: OAuthToken.objects.order_by().filter(
+            user=slot["user"], provider=slot["provider"]
+        )[:1],
+        user="user",
+        provider="provider",
+    )
+
+
+def fields(obj: Any) -> dict[str, Any]:
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+def test_select_reads_the_row_as_the_orm_does(user: Any, other_user: Any) -> None:
+    make_token(user, provider="example", expires_at=timezone.now() + timedelta(hours=1))
+    make_token(user, provider="other")
+    make_token(other_user, provider="example", access_token="not-this-one")
+    statement = by_key()
+    with CaptureQueriesContext(connections[alias()]) as queries:
+        token = statement.first(alias(), user=user.pk, provider="example")
+    expected = OAuthToken.objects.get(user=user, provider="example")
+    assert token is not None
+    assert fields(token) == fields(expected)
+    assert token.expires_at is not None
+    assert token.expires_at > timezone.now()
+    assert token.needs_reauthorization is False
+    assert token.access_token == expected.access_token
+    assert token._state.db == alias()
+    assert not token._state.adding
+    # One statement, seen by Django's query log with the real values in it.
+    assert len(queries.captured_queries) == 1
+    assert "Slot" not in queries.captured_queries[0]["sql"]
+    assert "example" in queries.captured_queries[0]["sql"]
+
+
+def test_select_finds_nothing(user: Any) -> None:
+    make_token(user, provider="example")
+    statement = by_key()
+    assert statement.first(alias(), user=user.pk, provider="elsewhere") is None
+    other = User.objects.create_user("nobody", "n@example.com", "pw")
+    assert statement.first(alias(), user=other.pk, provider="example") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_is_built_once_per_connection(
+    user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_token(user, provider="example")
+    statement = by_key()
+    made: list[Any] = []
+    original = statement._make
+
+    def counting(conn: Any) -> Any:
+        made.append(conn)
+        return original(conn)
+
+    monkeypatch.setattr(statement, "_make", counting)
+    for _ in range(3):
+        assert statement.first(alias(), user=user.pk, provider="example")
+    assert made == [connections[alias()]]
+
+    # Another thread has its own connection, and its own converters bound to it.
+    found: list[Any] = []
+
+    def elsewhere() -> None:
+        try:
+            found.append(statement.first(alias(), user=user.pk, provider="example"))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join()
+    assert len(made) == 2
+    assert made[1] is not made[0]
+    assert found[0] is not None
+    assert found[0].pk == OAuthToken.objects.get().pk
+
+
+def test_a_settings_change_forgets_built_statements(user: Any) -> None:
+    make_token(user, provider="example", expires_at=timezone.now() + timedelta(hours=1))
+    statement = by_key()
+    before = statement.first(alias(), user=user.pk, provider="example")
+    assert before is not None
+    assert before.expires_at is not None
+    assert timezone.is_aware(before.expires_at) == settings.USE_TZ
+    with override_settings(TIME_ZONE=settings.TIME_ZONE):
+        assert not statement._built  # any change of a watched setting forgets them
+    statement.first(alias(), user=user.pk, provider="example")
+    assert statement._built
+    # MySQL's converters for datetimes depend on USE_TZ when they are chosen.
+    with override_settings(USE_TZ=not settings.USE_TZ):
+        after = statement.first(alias(), user=user.pk, provider="example")
+        expected = OAuthToken.objects.get(user=user, provider="example")
+    assert after is not None
+    assert after.expires_at is not None
+    assert after.expires_at == expected.expires_at
+    assert timezone.is_aware(after.expires_at) != settings.USE_TZ
+
+
+def test_update_sets_values_as_the_orm_does(user: Any) -> None:
+    obj, _, _ = OAuthState.objects.start(user, "example", "https://app.example/cb")
+    twin, _, _ = OAuthState.objects.start(user, "example", "https://app.example/cb")
+    statement = statements.Update(
+        OAuthState,
+        lambda slot: (
+            OAuthState.objects.filter(pk=slot["pk"], used_at__isnull=True),
+            {"used_at": slot["now"]},
+        ),
+        pk="pk",
+        now="used_at",
+    )
+    now = timezone.now()
+    assert statement.run(alias(), pk=obj.pk, now=now) == 1
+    assert statement.run(alias(), pk=obj.pk, now=now) == 0
+    OAuthState.objects.filter(pk=twin.pk).update(used_at=now)
+    used, orm = OAuthState.objects.get(pk=obj.pk).used_at, OAuthState.objects.get(pk=twin.pk)
+    assert used is not None
+    assert used == orm.used_at
+
+
+def test_a_failed_update_spoils_the_callers_transaction(user: Any) -> None:
+    obj, _, _ = OAuthState.objects.start(user, "example", "https://app.example/cb")
+    statement = statements.Update(
+        OAuthState,
+        # A value every database refuses: NULL in a NOT NULL column.
+        lambda slot: (OAuthState.objects.filter(pk=slot["pk"]), {"provider": slot["value"]}),
+        pk="pk",
+        value="provider",
+    )
+    with transaction.atomic(using=alias()):
+        with pytest.raises(IntegrityError, match=r"(?i)null"):
+            statement.run(alias(), pk=obj.pk, value=None)
+        # As update() does: the caller's transaction is marked, and rolled back.
+        assert transaction.get_rollback(using=alias())
+    assert OAuthState.objects.get(pk=obj.pk).provider == "example"
+
+
+def test_validate_and_consume_on_a_narrowed_queryset_keep_its_filters(user: Any) -> None:
+    obj, state, _ = OAuthState.objects.start(user, "example", "https://app.example/cb")
+    # A queryset narrowed by the caller keeps its conditions: not the built statement.
+    with pytest.raises(exc.StateForgeryError):
+        OAuthState.objects.filter(provider="other").validate(state, user, "example")
+    with pytest.raises(exc.StateAlreadyUsedError):
+        OAuthState.objects.filter(provider="other").consume(obj)
+    assert OAuthState.objects.validate(state, user, "example").pk == obj.pk
+    OAuthState.objects.consume(obj)
+    with pytest.raises(exc.StateAlreadyUsedError):
+        OAuthState.objects.consume(obj)
+    with pytest.raises(exc.StateAlreadyUsedError):
+        OAuthState.objects.validate(state, user, "example")
+    assert OAuthState.objects.filter(state_digest=state_digest(state)).get().used_at
+
+
+def test_no_slot_leaks_into_a_query_log(user: Any) -> None:
+    obj, state, _ = OAuthState.objects.start(user, "example", "https://app.example/cb")
+    with CaptureQueriesContext(connections[alias()]) as queries:
+        OAuthState.objects.validate(state, user, "example")
+        OAuthState.objects.consume(obj)
+    assert len(queries.captured_queries) == 2
+    for query in queries.captured_queries:
+        assert "Slot" not in query["sql"]
+        assert "object at" not in query["sql"]
