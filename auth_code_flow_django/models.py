@@ -81,6 +81,10 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
         """Whether this is the whole table, as the built statements read it."""
         return not self.query.where and not self.query.is_sliced
 
+    def _write_alias(self) -> str:
+        # As create() and update() pick it: the queryset's own, or the router's.
+        return getattr(self, "_db", None) or router.db_for_write(self.model)
+
     def expired(self, now: datetime | None = None) -> OAuthStateQuerySet:
         return self.filter(expires_at__lte=now or timezone.now())
 
@@ -99,7 +103,7 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
         state = make_state()
         verifier = make_code_verifier()
         now = timezone.now()
-        obj = self.create(
+        obj = OAuthState(
             user_id=user.pk,
             provider=provider,
             state_digest=state_digest(state),
@@ -110,6 +114,7 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
             created_at=now,
             expires_at=now + timedelta(seconds=conf.STATE_TTL),
         )
+        _INSERT_STATE.run(self._write_alias(), obj)
         return obj, state, verifier
 
     def validate(self, state: str | None, user: AbstractBaseUser, provider: str) -> OAuthState:
@@ -142,9 +147,7 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
         """Mark ``obj`` used; exactly one concurrent caller succeeds."""
         now = timezone.now()
         if self._plain():
-            # As update() picks it: the queryset's own alias, or the router's for writes.
-            using = getattr(self, "_db", None) or router.db_for_write(self.model)
-            claimed = _CONSUME_STATE.run(using, pk=obj.pk, now=now)
+            claimed = _CONSUME_STATE.run(self._write_alias(), pk=obj.pk, now=now)
         else:
             claimed = self.filter(pk=obj.pk, used_at__isnull=True).update(used_at=now)
         if claimed != 1:
@@ -202,6 +205,7 @@ _STATE_BY_DIGEST = statements.Select(
     lambda slot: OAuthState.objects.order_by().filter(state_digest=slot["digest"])[:1],
     digest="state_digest",
 )
+_INSERT_STATE = statements.Insert(OAuthState)
 _CONSUME_STATE = statements.Update(
     OAuthState,
     lambda slot: (
@@ -323,7 +327,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
         try:
             with transaction.atomic(using=using) if in_transaction else nullcontext():
                 # Not bulk_create(): it always opens a transaction of its own.
-                token.save(force_insert=True, using=using)
+                _INSERT_TOKEN.run(using, token)
         except IntegrityError:
             token.pk = None
             token._state.adding = True
@@ -488,3 +492,7 @@ class OAuthToken(models.Model):
         except crypto.TokenDecryptionError:
             return str(_("(cannot decrypt with the current keys)"))
         return mask(value)
+
+
+# A first connection: built once per connection (see .statements).
+_INSERT_TOKEN = statements.Insert(OAuthToken)

@@ -24,8 +24,8 @@ from django.core.signals import setting_changed
 from django.db import connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.expressions import Expression
-from django.db.models.sql import UpdateQuery
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql import InsertQuery, UpdateQuery
+from django.db.models.sql.compiler import SQLCompiler, SQLInsertCompiler
 from django.dispatch import receiver
 
 M = TypeVar("M", bound=models.Model)
@@ -172,6 +172,54 @@ class Update(_Statement[M]):
         with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
             cursor.execute(built.sql, built.bind(values))
             return int(cursor.rowcount)
+
+
+class Insert(_Statement[M]):
+    """An ``INSERT`` of one instance, as ``save(force_insert=True)`` makes it: each
+    field's ``pre_save`` (``auto_now`` and the like) runs, and the key the database
+    chose is set on the instance. Unlike ``save()``, it sends no ``pre_save`` or
+    ``post_save`` signal."""
+
+    def _columns(self) -> list[models.Field[Any, Any]]:
+        meta = self.model._meta
+        return [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+
+    def _make(self, connection: BaseDatabaseWrapper) -> tuple[Built, Any]:
+        columns = self._columns()
+        template = self.model(**{f.attname: Slot(f.attname, f) for f in columns})
+        query = InsertQuery(self.model)
+        # raw: the slots stay as they are; each run calls pre_save() itself.
+        query.insert_values(columns, [template], raw=True)
+        compiler = query.get_compiler(connection=connection)
+        compiler.returning_fields = self.model._meta.db_returning_fields
+        ((sql, params),) = compiler.as_sql()
+        built = Built(compiler, sql, params)
+        # The compiler runs the statement and reads back the key as the backend does
+        # (RETURNING, or the last insert id): only its SQL is the built one.
+        bound: list[tuple[str, list[Any]]] = []
+        compiler.as_sql = lambda: bound
+        return built, bound
+
+    def run(self, using: str, obj: M) -> None:
+        connection = connections[using]
+        made = self._built.get(connection)
+        if made is None:
+            made = self._built[connection] = self._make(connection)
+        built, bound = made
+        values = {f.attname: f.pre_save(obj, add=True) for f in self._columns()}
+        returning = self.model._meta.db_returning_fields
+        bound[:] = [(built.sql, built.bind(values))]
+        try:
+            with transaction.mark_for_rollback_on_error(using=using):
+                compiler = cast("SQLInsertCompiler", built.compiler)
+                # (django-stubs types returning_fields as names; Django takes fields.)
+                rows = compiler.execute_sql(returning)  # type: ignore[arg-type]
+        finally:
+            bound.clear()
+        for value, field in zip(rows[0] if rows else (), returning, strict=False):
+            setattr(obj, field.attname, value)
+        obj._state.adding = False
+        obj._state.db = using
 
 
 @receiver(setting_changed)

@@ -200,3 +200,72 @@ def test_no_slot_leaks_into_a_query_log(user: Any) -> None:
     for query in queries.captured_queries:
         assert "Slot" not in query["sql"]
         assert "object at" not in query["sql"]
+
+
+def test_insert_stores_the_row_as_save_does(user: Any, other_user: Any) -> None:
+    from django.db.models.signals import post_save, pre_save
+
+    from auth_code_flow_django.flow import TokenResponse
+
+    def token_for(owner: Any) -> OAuthToken:
+        token = OAuthToken(user=owner, provider="example", account_id="42")
+        token.apply(TokenResponse(access_token="access-1", refresh_token="refresh-1"))
+        token.expires_at = timezone.now() + timedelta(hours=1)
+        return token
+
+    sent: list[Any] = []
+
+    def record(sender: Any, **kwargs: Any) -> None:
+        sent.append(sender)
+
+    statement: statements.Insert[OAuthToken] = statements.Insert(OAuthToken)
+    ours, theirs = token_for(user), token_for(other_user)
+    pre_save.connect(record, sender=OAuthToken)
+    post_save.connect(record, sender=OAuthToken)
+    try:
+        with CaptureQueriesContext(connections[alias()]) as queries:
+            statement.run(alias(), ours)
+    finally:
+        pre_save.disconnect(record, sender=OAuthToken)
+        post_save.disconnect(record, sender=OAuthToken)
+    theirs.save(force_insert=True, using=alias())
+    assert len(queries.captured_queries) == 1
+    assert sent == []  # no signal: the library sends token_obtained itself
+    # The key the database chose, and auto_now(_add) filled as save() fills them.
+    assert ours.pk is not None
+    assert ours.pk != theirs.pk
+    assert not ours._state.adding
+    assert ours._state.db == alias()
+    assert ours.created_at is not None
+    assert ours.updated_at is not None
+    stored = OAuthToken.objects.get(pk=ours.pk)
+    other = OAuthToken.objects.get(pk=theirs.pk)
+    differ = {"id", "user_id", "created_at", "updated_at", "access_token_encrypted"}
+    differ |= {"refresh_token_encrypted", "expires_at", "account_checked_at"}
+    assert {k: v for k, v in fields(stored).items() if k not in differ} == {
+        k: v for k, v in fields(other).items() if k not in differ
+    }
+    assert (stored.access_token, stored.refresh_token) == ("access-1", "refresh-1")
+    assert stored.created_at == ours.created_at
+    assert stored.expires_at == ours.expires_at
+
+
+def test_a_failed_insert_raises_and_leaves_the_instance_new(user: Any) -> None:
+    statement: statements.Insert[OAuthState] = statements.Insert(OAuthState)
+    first, state, _ = OAuthState.objects.start(user, "example", "https://app.example/cb")
+    twin = OAuthState(
+        user=user,
+        provider="example",
+        state_digest=first.state_digest,  # unique
+        code_verifier_encrypted="x",
+        redirect_uri="https://app.example/cb",
+        expires_at=timezone.now(),
+    )
+    with transaction.atomic(using=alias()):
+        with pytest.raises(IntegrityError):
+            statement.run(alias(), twin)
+        assert transaction.get_rollback(using=alias())
+    assert twin.pk is None
+    assert twin._state.adding
+    assert OAuthState.objects.count() == 1
+    assert OAuthState.objects.validate(state, user, "example").pk == first.pk

@@ -410,16 +410,22 @@ def test_database_failure_while_saving_rolls_back_and_shows_503(
 def test_database_failure_on_a_first_connection_stores_nothing_and_shows_503(
     alice: Client, mocked: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from django.db import DatabaseError
+    from django.db import DatabaseError, connections, router
 
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise DatabaseError("connection lost")
+    refused: list[str] = []
+
+    def refuse(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith("INSERT") and OAuthToken._meta.db_table in sql:
+            refused.append(sql)
+            raise DatabaseError("connection lost")
+        return execute(sql, params, many, context)
 
     mocked.post(TOKEN_URL, json=token_json())
     params = start(alice)
-    monkeypatch.setattr(OAuthToken, "save", refuse)
-    response = alice.get(CALLBACK, {"state": params["state"], "code": "c"})
+    with connections[router.db_for_write(OAuthToken)].execute_wrapper(refuse):
+        response = alice.get(CALLBACK, {"state": params["state"], "code": "c"})
     assert response.status_code == 503
+    assert len(refused) == 1
     assert OAuthToken.objects.count() == 0
 
 
