@@ -170,6 +170,24 @@ def django_database(
     }
 
 
+DATABASE_CHOICES = ["memory", "sqlite", "postgresql", "mariadb"]
+
+
+@contextmanager
+def bench_database(kind: str) -> Iterator[str]:
+    """``benchmarks/settings.py`` on ``kind`` for the block (``BENCH_DATABASE``):
+    SQLite in memory, or a throwaway server. Yields a description for the report."""
+    if kind == "memory":
+        yield "SQLite in memory"
+        return
+    with database(kind) as keywords:
+        os.environ["BENCH_DATABASE"] = json.dumps(django_database(kind, keywords))
+        try:
+            yield f"{kind} on loopback"
+        finally:
+            del os.environ["BENCH_DATABASE"]
+
+
 def _install(package: str, command: str) -> str:
     found = shutil.which(command) or (
         f"/usr/bin/{command}" if os.path.exists(f"/usr/bin/{command}") else None

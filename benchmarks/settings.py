@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 PEERS = os.environ.get("BENCH_PEERS") == "1"
@@ -18,7 +19,12 @@ USE_TZ = True
 ROOT_URLCONF = "benchmarks.urls"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+# BENCH_DATABASE: a JSON DATABASES entry (benchmarks/services.py), for a real server.
+DATABASES = {
+    "default": json.loads(os.environ["BENCH_DATABASE"])
+    if os.environ.get("BENCH_DATABASE")
+    else {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+}
 STATIC_URL = "/static/"
 LOGGING = {"version": 1, "disable_existing_loggers": True}
 
