@@ -11,6 +11,10 @@ arguments ``user``, ``provider`` (the slug), ``token`` (the ``OAuthToken``; for
 - ``token_refreshed``: an access token was refreshed.
 - ``token_revoked``: a connection was removed (revoked at the provider when it supports
   it, and deleted).
+
+Connect to these, not to Django's model signals: the library writes its rows with
+single statements (upserts, conditional updates, inserts built once per connection),
+which send no ``pre_save`` or ``post_save``.
 """
 
 from __future__ import annotations

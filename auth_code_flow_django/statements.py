@@ -2,10 +2,10 @@
 
 Building a query costs Django far more than running it: reading a token by its
 ``(user, provider)`` key spends about 85% of its time making the SQL and its column
-converters, and 15% in the database. The few statements the library runs on every
-request (the token read behind every API call, the state's read and its consumption
-on every callback) are therefore built once, by the ORM itself, with a :class:`Slot`
-where each value goes, and then run with new values.
+converters, and 15% in SQLite. The few statements the library runs on every request
+(the token read behind every API call; on every connection, the state's insert, read
+and consumption and the new token's insert) are therefore built once, by the ORM
+itself, with a ``Slot`` where each value goes, and then run with new values.
 
 Nothing here writes SQL: the ORM makes the statement for the backend in use, the
 fields prepare each value exactly as a lookup or an update would, and the backend's
