@@ -63,11 +63,16 @@ class Slot(Expression):
 class Built:
     """One statement made by the ORM for one connection, with its slots' positions."""
 
-    def __init__(self, compiler: SQLCompiler, sql: str, params: tuple[Any, ...]) -> None:
+    def __init__(
+        self, compiler: SQLCompiler, sql: str, params: tuple[Any, ...], names: set[str]
+    ) -> None:
         self.compiler = compiler
         self.sql = sql
         self.params = list(params)
         self.slots = [(i, p) for i, p in enumerate(self.params) if isinstance(p, Slot)]
+        # A value the ORM left out of the SQL would be silently ignored at each run.
+        if {slot.name for _, slot in self.slots} != names:
+            raise ValueError(f"the built statement does not place every value: {sql}")
 
     def bind(self, values: Mapping[str, Any]) -> list[Any]:
         params = self.params.copy()
@@ -118,7 +123,7 @@ class Select(_Statement[M]):
             for position, (converter_list, column) in compiler.get_converters(columns).items()
         ]
         attnames = [column.target.attname for column in columns]
-        return Built(compiler, sql, params), attnames, converters
+        return Built(compiler, sql, params, set(self._fields)), attnames, converters
 
     def first(self, using: str, **values: Any) -> M | None:
         connection = connections[using]
@@ -161,7 +166,7 @@ class Update(_Statement[M]):
         query.clear_select_clause()
         compiler = query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
-        return Built(compiler, sql, params)
+        return Built(compiler, sql, params, set(self._fields))
 
     def run(self, using: str, **values: Any) -> int:
         """The number of rows updated."""
@@ -193,7 +198,7 @@ class Insert(_Statement[M]):
         compiler = query.get_compiler(connection=connection)
         compiler.returning_fields = self.model._meta.db_returning_fields
         ((sql, params),) = compiler.as_sql()
-        built = Built(compiler, sql, params)
+        built = Built(compiler, sql, params, {f.attname for f in columns})
         # The compiler runs the statement and reads back the key as the backend does
         # (RETURNING, or the last insert id): only its SQL is the built one.
         bound: list[tuple[str, list[Any]]] = []

@@ -269,3 +269,15 @@ def test_a_failed_insert_raises_and_leaves_the_instance_new(user: Any) -> None:
     assert twin._state.adding
     assert OAuthState.objects.count() == 1
     assert OAuthState.objects.validate(state, user, "example").pk == first.pk
+
+
+def test_a_value_the_built_sql_leaves_out_is_refused_when_built(user: Any) -> None:
+    # The build ignores its "provider" slot: running it would ignore the value given.
+    statement = statements.Select(
+        OAuthToken,
+        lambda slot: OAuthToken.objects.order_by().filter(user=slot["user"])[:1],
+        user="user",
+        provider="provider",
+    )
+    with pytest.raises(ValueError, match="does not place every value"):
+        statement.first(alias(), user=user.pk, provider="example")
