@@ -10,58 +10,76 @@ from collections.abc import Sequence
 from typing import cast
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+_MISSING = object()
+_values: dict[str, object] = {}
+
+
+def _read(name: str, default: object) -> object:
+    # An unset setting costs Django an exception at each read (microseconds, and some are
+    # read several times per request): the value is kept until a setting changes.
+    value = _values.get(name, _MISSING)
+    if value is _MISSING:
+        value = _values[name] = getattr(settings, name, default)
+    return value
+
+
+@receiver(setting_changed)
+def _forget(setting: str, **kwargs: object) -> None:
+    _values.pop(setting, None)
 
 
 class Settings:
-    """One typed property per setting; each reads ``django.conf.settings`` when used."""
+    """One typed property per setting; each reads ``django.conf.settings`` when first
+    used and again after ``override_settings`` (or any ``setting_changed``)."""
 
     @property
     def STATE_TTL(self) -> int:
         """Seconds a started authorization stays valid."""
-        return cast("int", getattr(settings, "AUTH_CODE_FLOW_STATE_TTL", 600))
+        return cast("int", _read("AUTH_CODE_FLOW_STATE_TTL", 600))
 
     @property
     def HTTP_TIMEOUT(self) -> float:
         """Seconds allowed for a whole request to a provider."""
-        return cast("float", getattr(settings, "AUTH_CODE_FLOW_HTTP_TIMEOUT", 10.0))
+        return cast("float", _read("AUTH_CODE_FLOW_HTTP_TIMEOUT", 10.0))
 
     @property
     def MAX_RESPONSE_BYTES(self) -> int:
         """Largest token endpoint reply read."""
-        return cast("int", getattr(settings, "AUTH_CODE_FLOW_MAX_RESPONSE_BYTES", 64 * 1024))
+        return cast("int", _read("AUTH_CODE_FLOW_MAX_RESPONSE_BYTES", 64 * 1024))
 
     @property
     def SUCCESS_URL(self) -> str | None:
         """Where to go after connecting when no ``next`` was given (default: connections)."""
-        return cast("str | None", getattr(settings, "AUTH_CODE_FLOW_SUCCESS_URL", None))
+        return cast("str | None", _read("AUTH_CODE_FLOW_SUCCESS_URL", None))
 
     @property
     def AUTHORIZE_ON_GET(self) -> bool:
         """Start the flow on a GET to ``authorize`` instead of showing a confirm page."""
-        return cast("bool", getattr(settings, "AUTH_CODE_FLOW_AUTHORIZE_ON_GET", False))
+        return cast("bool", _read("AUTH_CODE_FLOW_AUTHORIZE_ON_GET", False))
 
     @property
     def ENCRYPTION_KEYS(self) -> Sequence[str] | None:
         """Fernet keys, newest first; ``None`` derives them from ``SECRET_KEY`` and
         ``SECRET_KEY_FALLBACKS``."""
-        return cast(
-            "Sequence[str] | None", getattr(settings, "AUTH_CODE_FLOW_ENCRYPTION_KEYS", None)
-        )
+        return cast("Sequence[str] | None", _read("AUTH_CODE_FLOW_ENCRYPTION_KEYS", None))
 
     @property
     def REFRESH_LEEWAY(self) -> int:
         """Seconds before expiry at which a token is refreshed."""
-        return cast("int", getattr(settings, "AUTH_CODE_FLOW_REFRESH_LEEWAY", 60))
+        return cast("int", _read("AUTH_CODE_FLOW_REFRESH_LEEWAY", 60))
 
     @property
     def REVOKE_ON_DISCONNECT(self) -> bool:
         """Revoke tokens at the provider when a user disconnects."""
-        return cast("bool", getattr(settings, "AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT", True))
+        return cast("bool", _read("AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT", True))
 
     @property
     def DISCOVERY_CACHE_TTL(self) -> int:
         """Seconds a provider's discovered metadata and JWK Set stay in Django's cache."""
-        return cast("int", getattr(settings, "AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL", 3600))
+        return cast("int", _read("AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL", 3600))
 
 
 conf = Settings()

@@ -15,6 +15,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from .conf import conf
 from .exceptions import ReauthorizationRequiredError
@@ -59,8 +61,21 @@ def current_keys() -> tuple[bytes, ...]:
     return tuple(derive_key(secret) for secret in secrets)
 
 
+_current: list[MultiFernet] = []
+
+
 def get_fernet() -> MultiFernet:
-    return _fernet(current_keys())
+    # Kept until a key setting changes: reading the settings and looking the keys up
+    # again cost a third of a decryption.
+    if not _current:
+        _current.append(_fernet(current_keys()))
+    return _current[0]
+
+
+@receiver(setting_changed)
+def _forget(setting: str, **kwargs: object) -> None:
+    if setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "AUTH_CODE_FLOW_ENCRYPTION_KEYS"):
+        _current.clear()
 
 
 def encrypt(plaintext: str) -> str:
