@@ -428,15 +428,16 @@ def check_app_settings(
                     id=_id(20),
                 )
             )
-    leeway: object = getattr(settings, "AUTH_CODE_FLOW_REFRESH_LEEWAY", 60)
-    if isinstance(leeway, bool) or not isinstance(leeway, int) or leeway < 0:
-        errors.append(
-            Error(
-                "AUTH_CODE_FLOW_REFRESH_LEEWAY must be a whole number of seconds >= 0.",
-                hint="Default: 60.",
-                id=_id(20),
+    for name in ("AUTH_CODE_FLOW_REFRESH_LEEWAY", "AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER"):
+        seconds: object = getattr(settings, name, DEFAULTS[name])
+        if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+            errors.append(
+                Error(
+                    f"{name} must be a whole number of seconds >= 0.",
+                    hint=f"Default: {DEFAULTS[name]}.",
+                    id=_id(20),
+                )
             )
-        )
     for name in ("AUTH_CODE_FLOW_AUTHORIZE_ON_GET", "AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT"):
         if not isinstance(getattr(settings, name, DEFAULTS[name]), bool):
             errors.append(

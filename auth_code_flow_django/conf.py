@@ -81,6 +81,14 @@ class Settings:
         """Seconds a provider's discovered metadata and JWK Set stay in Django's cache."""
         return cast("int", _read("AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL", 3600))
 
+    @property
+    def DISCOVERY_RETRY_AFTER(self) -> int:
+        """Seconds a failed fetch of a provider's metadata or JWK Set is remembered in
+        Django's cache. Meanwhile every caller gets the same error at once, without a
+        request to the provider; then one caller tries again, and a success replaces
+        the failure. ``0`` remembers no failure."""
+        return cast("int", getattr(settings, "AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER", 30))
+
 
 conf = Settings()
 
@@ -95,4 +103,5 @@ DEFAULTS: dict[str, object] = {
     "AUTH_CODE_FLOW_REFRESH_LEEWAY": 60,
     "AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT": True,
     "AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL": 3600,
+    "AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER": 30,
 }

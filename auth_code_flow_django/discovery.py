@@ -11,7 +11,20 @@ A document missing from the cache is fetched by one caller at a time: the first 
 lock entry to the cache (``cache.add``, atomic in Django's shared backends) and the
 others wait for its result, so with a cache shared by every worker (Redis,
 Memcached, the database) a cold cache costs the server one request, not one per
-worker. A waiter fetches by itself after ``AUTH_CODE_FLOW_HTTP_TIMEOUT`` seconds.
+worker.
+
+A failed fetch is remembered too, for ``AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER``
+seconds: the error's code and description (what the error page shows; no response,
+no header), so that while a provider is down or serves a bad document every caller
+gets that error at once instead of sending its own request, and the waiters of the
+failed fetch get it as soon as it is known. Then one caller tries again; a success
+replaces the failure. Nothing stale or of another issuer is ever used instead.
+
+Waiting and fetching together last about ``AUTH_CODE_FLOW_HTTP_TIMEOUT`` (a tenth
+more, at most a second, for a waiter): a caller that takes the lock after waiting (the
+holder stopped without an outcome) fetches within the time left, and one still waiting
+at the end gives up with an error rather than start a fetch of its own (the holder
+died: its lock entry expires about a second later, and the next caller fetches).
 """
 
 from __future__ import annotations
@@ -29,7 +42,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.core.cache import cache
 
 from .conf import conf
-from .exceptions import ImproperlyConfigured
+from .exceptions import AuthCodeFlowError, ImproperlyConfigured
 from .provider_http import new_session
 from .server_metadata import DiscoveryError, ServerMetadata, fetch_metadata, metadata_from
 
@@ -68,10 +81,10 @@ def _session() -> Any:
     return session
 
 
-def _fetch_options() -> dict[str, Any]:
+def _fetch_options(timeout: float) -> dict[str, Any]:
     return {
-        "timeout": float(conf.HTTP_TIMEOUT),
-        "connect_timeout": min(5.0, float(conf.HTTP_TIMEOUT)),
+        "timeout": timeout,
+        "connect_timeout": min(5.0, timeout),
         "max_bytes": int(conf.MAX_RESPONSE_BYTES),
     }
 
@@ -82,40 +95,107 @@ T = TypeVar("T")
 WAIT_INTERVAL = 0.02
 
 
-def _fetch_once(key: str, read: Callable[[], T | None], fetch: Callable[[], T]) -> T:
-    """``read()`` (the cache entry ``key``) when there is one, else ``fetch()``, which
-    caches it: one caller at a time fetches, across every process sharing the cache.
-    The others wait for its entry, and fetch by themselves after the HTTP timeout (the
-    fetcher failed or died: its lock entry expires then too)."""
+def _failure_key(key: str) -> str:
+    return f"{key}:failed"
+
+
+def _remember_failure(key: str, error: AuthCodeFlowError) -> None:
+    seconds = int(conf.DISCOVERY_RETRY_AFTER)
+    if seconds <= 0:
+        return
+    # What the error page shows, nothing more: the messages of these errors name URLs
+    # and statuses, never a secret (no request here carries one), and the response
+    # (its headers, its body) is not kept.
+    cache.set(_failure_key(key), {"error": error.error, "description": error.description}, seconds)
+    logger.warning("%s (not tried again for %s s)", error.description, seconds)
+
+
+def _raise_remembered(key: str, failure: type[AuthCodeFlowError]) -> None:
+    """Raise the failure remembered for ``key``, if there is one."""
+    entry = cache.get(_failure_key(key))
+    if not isinstance(entry, dict) or not isinstance(entry.get("description"), str):
+        return
+    code = entry.get("error")
+    raise failure(entry["description"], error=code if isinstance(code, str) else None)
+
+
+def _attempt(key: str, fetch: Callable[[float], T], timeout: float) -> T:
+    """``fetch(timeout)``: a failure of the provider is remembered, a success forgets
+    the last one."""
+    try:
+        result = fetch(timeout)
+    except AuthCodeFlowError as exc:
+        _remember_failure(key, exc)
+        raise
+    cache.delete(_failure_key(key))
+    return result
+
+
+def _too_late(failure: type[AuthCodeFlowError], what: str, seconds: float) -> AuthCodeFlowError:
+    return failure(
+        f"{what} was being fetched by another worker, which did not finish within "
+        f"{seconds:g} seconds."
+    )
+
+
+def _fetch_once(
+    key: str,
+    read: Callable[[], T | None],
+    fetch: Callable[[float], T],
+    *,
+    failure: type[AuthCodeFlowError],
+    what: str,
+) -> T:
+    """``read()`` (the cache entry ``key``) when there is one, else the remembered
+    failure, else ``fetch(seconds)``, which caches its result: one caller at a time
+    fetches, across every process sharing the cache.
+
+    The others wait for its result or its failure. Waiting and fetching together last
+    about ``AUTH_CODE_FLOW_HTTP_TIMEOUT``: a fetch after a wait gets the time left, and
+    a caller still waiting then raises ``failure`` (the fetcher died: its lock entry
+    expires about a second later)."""
     known = read()
     if known is not None:
         return known
+    _raise_remembered(key, failure)
+    budget = float(conf.HTTP_TIMEOUT)
+    deadline = time.monotonic() + budget
+    # The fetcher started before us, so its outcome is normally known by our deadline;
+    # a moment more for one that started with us, whose failure comes just after it.
+    patience = deadline + min(1.0, budget / 10)
     lock, owner = f"{key}:fetching", secrets.token_hex(8)
-    wait = float(conf.HTTP_TIMEOUT)
-    deadline = time.monotonic() + wait
-    held = cache.add(lock, owner, math.ceil(wait) + 1)
-    while not held:
-        time.sleep(WAIT_INTERVAL)
+    while not cache.add(lock, owner, math.ceil(budget) + 1):
+        time.sleep(max(0.0, min(WAIT_INTERVAL, patience - time.monotonic())))
         known = read()
         if known is not None:
             return known
-        if time.monotonic() >= deadline:
-            break
-        held = cache.add(lock, owner, math.ceil(wait) + 1)
+        _raise_remembered(key, failure)
+        if time.monotonic() >= patience:
+            raise _too_late(failure, what, budget)
     try:
-        # The previous holder may have cached it between our look and our lock.
-        known = read() if held else None
-        return known if known is not None else fetch()
+        # The previous holder may have finished between our look and our lock.
+        known = read()
+        if known is not None:
+            return known
+        _raise_remembered(key, failure)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _too_late(failure, what, budget)
+        return _attempt(key, fetch, left)
     finally:
-        if held and cache.get(lock) == owner:
+        if cache.get(lock) == owner:
             cache.delete(lock)
 
 
 def discover(issuer: str, *, use_cache: bool = True) -> ServerMetadata:
-    """The checked metadata of ``issuer``, from the cache or fetched (and cached)."""
+    """The checked metadata of ``issuer``, from the cache or fetched (and cached).
 
-    def fetch() -> ServerMetadata:
-        metadata = fetch_metadata(_session(), issuer, **_fetch_options())
+    A failure is remembered for ``AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER`` seconds and
+    raised again meanwhile. ``use_cache=False`` fetches now and neither reads nor
+    writes the cache."""
+
+    def fetch(timeout: float) -> ServerMetadata:
+        metadata = fetch_metadata(_session(), issuer, **_fetch_options(timeout))
         logger.info("discovered the metadata of %s at %s", issuer, metadata.source_url)
         if use_cache:
             cache.set(
@@ -126,8 +206,14 @@ def discover(issuer: str, *, use_cache: bool = True) -> ServerMetadata:
         return metadata
 
     if not use_cache:
-        return fetch()
-    return _fetch_once(_key("metadata", issuer), lambda: cached(issuer), fetch)
+        return fetch(float(conf.HTTP_TIMEOUT))
+    return _fetch_once(
+        _key("metadata", issuer),
+        lambda: cached(issuer),
+        fetch,
+        failure=DiscoveryError,
+        what=f"The metadata of {issuer}",
+    )
 
 
 def cached(issuer: str) -> ServerMetadata | None:
@@ -195,27 +281,30 @@ def resolve(provider: Provider, *, use_cache: bool = True) -> Provider:
 
 
 def cached_jwks(
-    jwks_uri: str | None, fetch: Callable[[], Mapping[str, Any]], *, refresh: bool = False
+    jwks_uri: str | None, fetch: Callable[[float], Mapping[str, Any]], *, refresh: bool = False
 ) -> Mapping[str, Any]:
-    """The JWK Set at ``jwks_uri`` from the cache, or from ``fetch()`` (then cached);
-    ``refresh`` skips the cache."""
+    """The JWK Set at ``jwks_uri`` from the cache, or from ``fetch(seconds)`` (then
+    cached); ``refresh`` skips the cached set, not a remembered failure."""
     if not jwks_uri:
         raise ImproperlyConfigured("The provider has no jwks_uri to check ID tokens with.")
     key = _key("jwks", jwks_uri)
 
-    def fetch_and_cache() -> dict[str, Any]:
-        jwks = dict(fetch())
+    def fetch_and_cache(timeout: float) -> dict[str, Any]:
+        jwks = dict(fetch(timeout))
         cache.set(key, jwks, conf.DISCOVERY_CACHE_TTL)
         return jwks
 
     if refresh:
-        return fetch_and_cache()
+        _raise_remembered(key, AuthCodeFlowError)
+        return _attempt(key, fetch_and_cache, float(conf.HTTP_TIMEOUT))
 
     def read() -> dict[str, Any] | None:
         entry = cache.get(key)
         return entry if isinstance(entry, dict) else None
 
-    return _fetch_once(key, read, fetch_and_cache)
+    return _fetch_once(
+        key, read, fetch_and_cache, failure=AuthCodeFlowError, what=f"The JWK Set at {jwks_uri}"
+    )
 
 
 def forget() -> None:

@@ -492,6 +492,11 @@ class AbstractBaseFlowManager(ABC):
         Fetched on every call here; ``refresh`` asks a caching subclass to fetch it
         again rather than use what it keeps.
         """
+        return self.fetch_jwks()
+
+    def fetch_jwks(self, timeout: float | None = None) -> Mapping[str, Any]:
+        """Fetch the server's JWK Set now, within ``timeout`` seconds (default: the
+        manager's ``timeout``)."""
         if not self.jwks_uri:
             raise ImproperlyConfigured(
                 f"{type(self).__name__} asks for openid but has no jwks_uri to check "
@@ -501,7 +506,7 @@ class AbstractBaseFlowManager(ABC):
         return server_metadata.fetch_json(
             self.get_session(),
             self.jwks_uri,
-            timeout=self.timeout,
+            timeout=self.timeout if timeout is None else timeout,
             connect_timeout=self.connect_timeout,
             max_bytes=self.max_response_bytes,
         )

@@ -254,9 +254,7 @@ class ProviderFlowManager(AbstractBaseFlowManager):
 
     def get_jwks(self, refresh: bool = False) -> Mapping[str, Any]:
         """The JWK Set, kept in Django's cache; fetched again when ``refresh``."""
-        return discovery.cached_jwks(
-            self.jwks_uri, lambda: super(ProviderFlowManager, self).get_jwks(), refresh=refresh
-        )
+        return discovery.cached_jwks(self.jwks_uri, self.fetch_jwks, refresh=refresh)
 
     def store_user_state(self, user: Any, state: str) -> None:
         raise NotImplementedError("OAuthState.objects.start() keeps the state.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -226,7 +227,8 @@ def fetch_metadata(
     max_bytes: int,
 ) -> ServerMetadata:
     """Fetch and check the metadata of ``issuer`` from the first URL of
-    :func:`metadata_urls` that answers a JSON object.
+    :func:`metadata_urls` that answers a JSON object, within ``timeout`` seconds in
+    all (the URLs tried share it).
 
     The next URL is tried when one answers an HTTP error, something other than JSON,
     or the document of another issuer (a server that ignores the path of RFC 8414's
@@ -235,12 +237,18 @@ def fetch_metadata(
     """
     failures: list[str] = []
     mismatch: DiscoveryError | None = None
+    deadline = time.monotonic() + timeout
     for url in metadata_urls(issuer):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DiscoveryError(
+                f"The metadata of {issuer} could not be fetched in time: {' '.join(failures)}"
+            )
         try:
             document = fetch_json(
                 session,
                 url,
-                timeout=timeout,
+                timeout=left,
                 connect_timeout=connect_timeout,
                 max_bytes=max_bytes,
             )

@@ -214,6 +214,18 @@ def test_the_jwks_endpoint_failing_is_a_502(alice: Client, idp: responses.Reques
     assert_refused(response, "HTTP 500")
 
 
+def test_a_failing_jwks_endpoint_is_asked_once_while_its_failure_is_remembered(
+    alice: Client, idp: responses.RequestsMock
+) -> None:
+    idp.upsert(responses.GET, JWKS_URL, status=500)
+    for _ in range(3):
+        response = callback(alice, idp, lambda p: KEY.sign(claims(p["nonce"])))
+        assert response.status_code == 502
+        assert "HTTP 500" in response.content.decode()
+    assert jwks_fetches(idp) == 1
+    assert OAuthToken.objects.count() == 0
+
+
 def test_id_token_of_a_refresh_is_not_trusted_blindly(
     alice: Client, user: User, idp: responses.RequestsMock
 ) -> None:

@@ -214,3 +214,45 @@ def test_a_slow_document_ends_at_the_deadline() -> None:
         elapsed = time.monotonic() - started
     assert elapsed < 3
     assert server.requests == 1
+
+
+def spy_on_timeouts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The ``timeout`` of each request :func:`fetch_metadata` sends, in order."""
+    from auth_code_flow_django import provider_http
+
+    sent: list[float] = []
+    send = provider_http.send
+
+    def spy(*args: Any, timeout: float, **kwargs: Any) -> Any:
+        sent.append(timeout)
+        return send(*args, timeout=timeout, **kwargs)
+
+    monkeypatch.setattr(provider_http, "send", spy)
+    return sent
+
+
+def slow_404(seconds: float) -> Any:
+    def reply(request: Any) -> tuple[int, dict[str, str], str]:
+        time.sleep(seconds)
+        return 404, {}, ""
+
+    return reply
+
+
+@responses.activate
+def test_both_urls_share_one_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent = spy_on_timeouts(monkeypatch)
+    responses.add_callback(responses.GET, RFC8414_URL, callback=slow_404(0.2))
+    responses.get(OPENID_URL, json=document())
+    assert fetch(timeout=5.0).source_url == OPENID_URL
+    assert sent[0] > 4.5
+    assert sent[1] <= 5.0 - 0.2
+
+
+@responses.activate
+def test_no_time_left_for_the_second_url_is_a_timeout() -> None:
+    responses.add_callback(responses.GET, RFC8414_URL, callback=slow_404(0.3))
+    responses.get(OPENID_URL, json=document())
+    with pytest.raises(DiscoveryError, match=r"could not be fetched in time: .*HTTP 404"):
+        fetch(timeout=0.2)
+    assert [call.request.url for call in responses.calls] == [RFC8414_URL]
