@@ -87,7 +87,7 @@ class Settings:
         Django's cache. Meanwhile every caller gets the same error at once, without a
         request to the provider; then one caller tries again, and a success replaces
         the failure. ``0`` remembers no failure."""
-        return cast("int", getattr(settings, "AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER", 30))
+        return cast("int", _read("AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER", 30))
 
 
 conf = Settings()
