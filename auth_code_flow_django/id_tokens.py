@@ -95,7 +95,7 @@ def check_refreshed_claims(
     """Check the validated claims of an ID token from a refresh reply against the
     original ID token's ``subject`` and :func:`nonce_digest` of its nonce (``""``: it
     had none), as OpenID Connect Core 12.2 asks: the same ``sub``, and no ``nonce`` or
-    the original one. ``iss`` and ``aud`` were checked by :func:`validate_id_token`
+    the original one. ``iss`` and ``aud`` were checked by ``validate_id_token()``
     against the same issuer and client as the original's.
 
     Raises :class:`IDTokenSubjectMismatchError` for another subject, and
