@@ -537,6 +537,12 @@ class AbstractBaseFlowManager(ABC):
         ``refresh_token``. A reply without ``scope`` keeps ``scope`` when one was asked
         for, else ``granted_scope`` (the scope the grant had): a refresh does not change
         the scope unless asked to.
+
+        When the scope has ``openid`` and the reply carries an ``id_token``, it is
+        validated as at the code exchange but for the nonce (a refresh sends none; see
+        :func:`.id_tokens.check_refreshed_claims` for the comparison with the original
+        ID token) and its claims are the result's ``id_token_claims``. A reply without
+        one is used as it is.
         """
         if not refresh_token:
             raise InvalidGrantError("There is no refresh token to use.")
@@ -548,11 +554,20 @@ class AbstractBaseFlowManager(ABC):
             self.get_access_token_endpoint(), params, self._client_auth_headers()
         )
         self._raise_for_error(response, self._decode(response), AuthCodeFlowError, refresh_token)
-        return self.parse_token_response(
+        result = self.parse_token_response(
             response,
             previous_refresh_token=refresh_token,
             previous_scope=scope or granted_scope,
         )
+        id_token = result.extras.get("id_token")
+        if not self.requests_openid or id_token is None:
+            return result
+        try:
+            claims = self.validate_id_token(id_token, nonce=None)
+        except AuthCodeFlowError as exc:
+            exc.response = exc.response or response
+            raise
+        return dataclasses.replace(result, id_token_claims=claims)
 
     def revoke(self, token: str, *, token_type_hint: str | None = None) -> None:
         """Revoke ``token`` at the revocation endpoint (RFC 7009 2.1)."""

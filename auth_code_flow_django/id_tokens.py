@@ -1,14 +1,17 @@
-"""OpenID Connect ``id_token`` validation (OpenID Connect Core 1.0, 3.1.3.7).
+"""OpenID Connect ``id_token`` validation (OpenID Connect Core 1.0, 3.1.3.7 and 12.2).
 
 PyJWT verifies the signature and the registered claims; this module decides which key
 and algorithm it may use and checks what PyJWT does not (``azp``, ``nonce``, ``sub``).
 Keys come from the caller (a JWKS it fetched through the bounded HTTP client): PyJWT
-never fetches anything here. Nothing here imports Django.
+never fetches anything here. An ID token in a refresh reply is validated the same way
+but for the nonce, then compared with what the original one said
+(:func:`check_refreshed_claims`). Nothing here imports Django.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import re
@@ -25,8 +28,11 @@ from .token_replies import json_too_deep
 __all__ = [
     "ID_TOKEN_ALGORITHMS",
     "LEEWAY_SECONDS",
+    "IDTokenSubjectMismatchError",
     "InvalidIDTokenError",
+    "check_refreshed_claims",
     "make_nonce",
+    "nonce_digest",
     "usable_keys",
     "validate_id_token",
 ]
@@ -62,9 +68,52 @@ class InvalidIDTokenError(InvalidTokenResponseError):
     default_description = "The provider's ID token is not valid."
 
 
+class IDTokenSubjectMismatchError(InvalidIDTokenError):
+    """A valid ID token of a refresh reply names another subject (``sub``) than the
+    ID token of the original authentication: the grant is not the connection's
+    account's (OpenID Connect Core 12.2)."""
+
+    default_description = (
+        "The provider's refreshed ID token names another account than this connection's."
+    )
+
+
 def make_nonce() -> str:
     """A fresh ``nonce`` for an authentication request (256 bits from :mod:`secrets`)."""
     return secrets.token_urlsafe(NONCE_BYTES)
+
+
+def nonce_digest(nonce: str) -> str:
+    """What is kept of an original ID token's ``nonce`` to compare a refreshed one's
+    with: its SHA-256, in hex (the nonce itself is single-use and never stored)."""
+    return hashlib.sha256(nonce.encode("utf-8", "replace")).hexdigest()
+
+
+def check_refreshed_claims(
+    claims: Mapping[str, Any], *, subject: str, original_nonce_digest: str
+) -> None:
+    """Check the validated claims of an ID token from a refresh reply against the
+    original ID token's ``subject`` and :func:`nonce_digest` of its nonce (``""``: it
+    had none), as OpenID Connect Core 12.2 asks: the same ``sub``, and no ``nonce`` or
+    the original one. ``iss`` and ``aud`` were checked by ``validate_id_token()``
+    against the same issuer and client as the original's.
+
+    Raises :class:`IDTokenSubjectMismatchError` for another subject, and
+    :class:`InvalidIDTokenError` for another nonce.
+    """
+    if claims.get("sub") != subject:
+        raise IDTokenSubjectMismatchError()
+    received = claims.get("nonce")
+    if received is None:
+        return
+    if (
+        not isinstance(received, str)
+        or not original_nonce_digest
+        or not hmac.compare_digest(nonce_digest(received), original_nonce_digest)
+    ):
+        raise InvalidIDTokenError(
+            "The refreshed ID token's nonce is not the original authentication's."
+        )
 
 
 def _segment(token: str, index: int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ the PKCE verifier, the OpenID Connect nonce and the tokens are encrypted
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -27,6 +27,7 @@ from .exceptions import (
     StateMissingError,
 )
 from .flow import make_code_verifier, make_state
+from .id_tokens import MAX_SUB_LENGTH, nonce_digest
 from .identity import MAX_ACCOUNT_ID_LENGTH, MAX_ACCOUNT_NAME_LENGTH
 
 if TYPE_CHECKING:
@@ -258,6 +259,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             account_checked_at=timezone.now(),
         )
         token.apply(result)
+        token.record_id_token(result.id_token_claims)
         # Most connections are new: one INSERT, and the unique key tells when the user
         # is connected already (a reconnection, or a concurrent first connection).
         inserted = self._insert_new(queryset, token, user)
@@ -362,6 +364,8 @@ _TOKEN_FIELDS = (
     "account_id",
     "account_name",
     "account_checked_at",
+    "id_token_subject",
+    "id_token_nonce_digest",
 )
 
 
@@ -405,6 +409,17 @@ class OAuthToken(models.Model):
     account_checked_at = models.DateTimeField(
         _("account looked up"), null=True, blank=True, editable=False
     )
+    # OpenID Connect: what the ID token of the authorization said that an ID token in a
+    # refresh reply must repeat (OpenID Connect Core 12.2): its subject, and the SHA-256
+    # of its nonce (the nonce itself is not kept). Empty without an ID token.
+    id_token_subject = models.CharField(
+        _("ID token subject"),
+        max_length=MAX_SUB_LENGTH,
+        blank=True,
+        default="",
+        editable=False,
+    )
+    id_token_nonce_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = OAuthTokenQuerySet.as_manager()
 
@@ -479,6 +494,14 @@ class OAuthToken(models.Model):
         self.needs_reauthorization = False
         self.refresh_claim = ""
         self.refresh_claimed_until = None
+
+    def record_id_token(self, claims: Mapping[str, Any] | None) -> None:
+        """Keep what the validated ID token ``claims`` of a new authorization say that a
+        refreshed ID token must repeat (nothing when there is none)."""
+        sub = claims.get("sub") if claims else None
+        nonce = claims.get("nonce") if claims else None
+        self.id_token_subject = sub if isinstance(sub, str) else ""
+        self.id_token_nonce_digest = nonce_digest(nonce) if isinstance(nonce, str) else ""
 
     def masked_access_token(self) -> str:
         return self._masked("access_token")

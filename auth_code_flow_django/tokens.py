@@ -31,7 +31,7 @@ from django.db.models.signals import post_delete
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import identity, signals, statements
+from . import id_tokens, identity, signals, statements
 from .conf import conf
 from .crypto import TokenDecryptionError
 from .endpoints import absolute_url, is_loopback
@@ -44,6 +44,7 @@ from .exceptions import (
     ReauthorizationRequiredError,
     UntrustedURLError,
 )
+from .id_tokens import IDTokenSubjectMismatchError
 from .models import OAuthToken
 from .providers import Provider, UnknownProviderError, get_provider
 
@@ -397,6 +398,14 @@ def refresh(
     ``within`` seconds (default: the leeway setting); with it (an API just refused
     that token), when the stored access token is still that one. Concurrent callers,
     in threads or processes, cause one request to the provider and all get its result.
+
+    For an OpenID Connect provider, an ID token in the reply must be valid and name the
+    connection's account (OpenID Connect Core 12.2), or nothing is stored: an invalid
+    one raises :class:`.id_tokens.InvalidIDTokenError` (the stored tokens are kept, as
+    for any provider failure), and one naming another account raises
+    :class:`.id_tokens.IDTokenSubjectMismatchError`, marks the connection as needing
+    re-authorization and revokes what the reply gave. Both are
+    :class:`.AuthCodeFlowError`.
     """
     config = get_provider(provider)
     user_id = _user_pk(user)
@@ -523,11 +532,13 @@ def _refresh(
     token, claim = _claim(user_id, config.slug, due, read=read)
     if not claim:
         return token
+    result: TokenResponse | None = None
     try:
         refresh_token = token.refresh_token
         if not refresh_token:
             raise InvalidGrantError("There is no refresh token.")
         result = config.flow_manager.refresh(refresh_token, granted_scope=token.scope)
+        _check_refreshed_id_token(config, token, result)
     except InvalidGrantError as exc:
         logger.warning(
             "refresh of %s token for user %s refused (%s); needs re-authorization",
@@ -537,6 +548,21 @@ def _refresh(
         )
         _release(token, claim, needs_reauthorization=True)
         raise ReauthorizationRequiredError() from None
+    except IDTokenSubjectMismatchError:
+        # The provider vouches that this grant is another account's: nothing of it is
+        # stored, the connection waits for its user to connect again, and the tokens
+        # just issued (the grant itself when the refresh token was not rotated) are
+        # revoked where the provider can.
+        logger.warning(
+            "refresh of %s token for user %s refused: its ID token names another "
+            "account; needs re-authorization",
+            config.slug,
+            user_id,
+        )
+        _release(token, claim, needs_reauthorization=True)
+        assert result is not None
+        _revoke_at_provider(config, result.refresh_token, result.access_token)
+        raise
     except BaseException:
         _release(token, claim)
         raise
@@ -558,6 +584,28 @@ def _refresh(
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)
     return token
+
+
+def _check_refreshed_id_token(config: Provider, token: OAuthToken, result: TokenResponse) -> None:
+    """An ID token in a refresh reply (validated by the flow manager) must be the
+    original ID token's subject's, with its nonce or none (OpenID Connect Core 12.2).
+    A connection that recorded no ID token (made before they were recorded, or without
+    one) is compared by its account, read from the claims as when connecting. Raises
+    :class:`.id_tokens.IDTokenSubjectMismatchError` or
+    :class:`.id_tokens.InvalidIDTokenError`."""
+    claims = result.id_token_claims
+    if claims is None:
+        return
+    if token.id_token_subject:
+        id_tokens.check_refreshed_claims(
+            claims,
+            subject=token.id_token_subject,
+            original_nonce_digest=token.id_token_nonce_digest,
+        )
+    elif token.account_id:
+        account = identity.account_from(claims, _id_fields(config), _name_fields(config))
+        if account is not None and account.id != token.account_id:
+            raise IDTokenSubjectMismatchError()
 
 
 class BearerAuth(requests.auth.AuthBase):

@@ -1,4 +1,4 @@
-"""ID token checks of the core (OpenID Connect Core 3.1.3.7), without Django."""
+"""ID token checks of the core (OpenID Connect Core 3.1.3.7 and 12.2), without Django."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from typing import Any
 import pytest
 
 from auth_code_flow_django.id_tokens import (
+    IDTokenSubjectMismatchError,
     InvalidIDTokenError,
+    check_refreshed_claims,
     make_nonce,
+    nonce_digest,
     usable_keys,
     validate_id_token,
 )
@@ -221,3 +224,57 @@ def test_a_non_string_kid_is_refused() -> None:
 )
 def test_unusable_keys_are_skipped(keys: dict[str, Any]) -> None:
     refused(KEY.sign(claims(NONCE)), "No key", keys=keys)
+
+
+# --- an ID token in a refresh reply (OpenID Connect Core 12.2) -------------------------
+
+
+def refreshed(received: dict[str, Any], *, nonce: str | None = NONCE) -> None:
+    """Check ``received`` against an original ID token of subject ``248289761001``
+    that carried ``nonce``."""
+    check_refreshed_claims(
+        received,
+        subject="248289761001",
+        original_nonce_digest=nonce_digest(nonce) if nonce else "",
+    )
+
+
+def test_a_refreshed_token_of_the_same_subject_without_nonce_passes() -> None:
+    refreshed(claims(None))
+    refreshed(claims(None), nonce=None)
+
+
+def test_a_refreshed_token_may_repeat_the_original_nonce() -> None:
+    refreshed(claims(NONCE))
+
+
+def test_a_refreshed_token_of_another_subject_is_refused_without_naming_either() -> None:
+    with pytest.raises(IDTokenSubjectMismatchError) as info:
+        refreshed(claims(None, sub="999"))
+    assert isinstance(info.value, InvalidIDTokenError)
+    assert "248289761001" not in str(info.value)
+    assert "999" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("nonce", "original"),
+    [
+        ("another-flow-nonce", NONCE),
+        # The original had none: a nonce cannot be its.
+        (NONCE, None),
+        (["not", "a", "string"], NONCE),
+    ],
+    ids=["another", "original-had-none", "not-a-string"],
+)
+def test_a_refreshed_token_with_another_nonce_is_refused(
+    nonce: object, original: str | None
+) -> None:
+    with pytest.raises(InvalidIDTokenError, match="nonce is not the original") as info:
+        refreshed(claims(None, nonce=nonce), nonce=original)
+    assert NONCE not in str(info.value)
+
+
+def test_the_nonce_digest_is_not_the_nonce() -> None:
+    assert nonce_digest(NONCE) != NONCE
+    assert NONCE not in nonce_digest(NONCE)
+    assert len(nonce_digest(NONCE)) == 64

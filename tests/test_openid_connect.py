@@ -1,10 +1,15 @@
 """OpenID Connect through the views: the nonce, and every bad ID token a 502 with
-nothing stored and the state consumed."""
+nothing stored and the state consumed; and an ID token in a refresh reply, which must
+be valid and the connection's account's (OpenID Connect Core 12.2)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,19 +17,23 @@ import pytest
 import responses
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from auth_code_flow_django import exceptions, signals, tokens
 from auth_code_flow_django import models as models_module
 from auth_code_flow_django.crypto import decrypt
 from auth_code_flow_django.flow import TokenResponse
+from auth_code_flow_django.id_tokens import IDTokenSubjectMismatchError, InvalidIDTokenError
+from auth_code_flow_django.identity import Account
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
-from .conftest import start, token_json
+from .conftest import make_token, start, token_json
 from .oidc import (
-    CLIENT_ID,
     JWKS_URL,
     OPENID_URL,
+    REVOKE_URL,
     RFC8414_URL,
     TOKEN_URL,
     SigningKey,
@@ -226,24 +235,6 @@ def test_a_failing_jwks_endpoint_is_asked_once_while_its_failure_is_remembered(
     assert OAuthToken.objects.count() == 0
 
 
-def test_id_token_of_a_refresh_is_not_trusted_blindly(
-    alice: Client, user: User, idp: responses.RequestsMock
-) -> None:
-    from auth_code_flow_django import tokens
-
-    assert callback(alice, idp, lambda p: KEY.sign(claims(p["nonce"]))).status_code == 302
-    OAuthToken.objects.update(expires_at=timezone.now() - timedelta(days=1))
-    idp.upsert(
-        responses.POST,
-        TOKEN_URL,
-        json=token_json(access_token="refreshed-access-token", id_token="not-a-jwt"),
-    )
-    assert tokens.get_access_token(user, "idp") == "refreshed-access-token"
-    sent = parse_qs(idp.calls[-1].request.body)
-    assert sent["grant_type"] == ["refresh_token"]
-    assert sent["client_id"] == [CLIENT_ID]
-
-
 def test_the_authorization_request_goes_to_the_discovered_endpoint(
     alice: Client, idp: Any
 ) -> None:
@@ -269,3 +260,284 @@ def test_rotating_keys_re_encrypts_the_nonce(user: User) -> None:
         call_command("oauth_rotate_keys", stdout=StringIO())
     with override_settings(SECRET_KEY=new, SECRET_KEY_FALLBACKS=[]):
         assert OAuthState.objects.get().nonce == "the-nonce-of-this-flow"
+
+
+# --- an ID token in a refresh reply (OpenID Connect Core 12.2) -------------------------
+
+SUB = "248289761001"
+OLD_ACCESS = "access-token-value-1234"
+OLD_REFRESH = "refresh-token-value-5678"
+NEW_ACCESS = "refreshed-access-token-4321"
+NEW_REFRESH = "rotated-refresh-token-8765"
+
+
+def connected(client: Client, idp: responses.RequestsMock) -> str:
+    """Connect through the callback with a good ID token, let the token expire, and
+    return the nonce of that authorization."""
+    params = start(client, "idp")
+    assert callback(client, idp, lambda p: KEY.sign(claims(p["nonce"])), params).status_code == 302
+    OAuthToken.objects.update(expires_at=timezone.now() - timedelta(days=1))
+    return params["nonce"]
+
+
+def refresh_replies(idp: responses.RequestsMock, id_token: str | None) -> None:
+    idp.upsert(
+        responses.POST,
+        TOKEN_URL,
+        json=token_json(
+            access_token=NEW_ACCESS,
+            refresh_token=NEW_REFRESH,
+            id_token=id_token,
+            scope="openid profile",
+        ),
+    )
+
+
+def revocations(idp: responses.RequestsMock) -> list[dict[str, list[str]]]:
+    return [parse_qs(str(c.request.body)) for c in idp.calls if c.request.url == REVOKE_URL]
+
+
+def assert_kept_as_it_was(*, marked: bool = False) -> None:
+    token = OAuthToken.objects.get()
+    assert (token.access_token, token.refresh_token) == (OLD_ACCESS, OLD_REFRESH)
+    assert token.is_expired
+    assert token.needs_reauthorization is marked
+    assert (token.refresh_claim, token.refresh_claimed_until) == ("", None)
+
+
+def test_connecting_records_the_subject_and_a_digest_of_the_nonce(
+    alice: Client, idp: responses.RequestsMock
+) -> None:
+    nonce = connected(alice, idp)
+    token = OAuthToken.objects.get()
+    assert token.id_token_subject == SUB
+    assert token.id_token_nonce_digest == hashlib.sha256(nonce.encode()).hexdigest()
+    assert nonce not in token.id_token_nonce_digest
+    assert SUB not in repr(token)
+
+
+@pytest.mark.parametrize("nonce", ["none", "original"])
+def test_a_refresh_with_the_same_subject_stores_the_new_tokens(
+    alice: Client, user: User, idp: responses.RequestsMock, nonce: str
+) -> None:
+    original = connected(alice, idp)
+    # 12.2: no nonce (what most servers send), or the original one (Keycloak before 25).
+    refresh_replies(idp, KEY.sign(claims(original if nonce == "original" else None)))
+    assert tokens.get_access_token(user, "idp") == NEW_ACCESS
+    token = OAuthToken.objects.get()
+    assert token.refresh_token == NEW_REFRESH
+    assert not token.is_expired
+    assert token.id_token_subject == SUB
+    sent = parse_qs(str(idp.calls[-1].request.body))
+    assert sent["grant_type"] == ["refresh_token"]
+
+
+def test_a_refresh_reply_without_an_id_token_works_as_before(
+    alice: Client, user: User, idp: responses.RequestsMock
+) -> None:
+    connected(alice, idp)
+    refresh_replies(idp, None)
+    assert tokens.get_access_token(user, "idp") == NEW_ACCESS
+    assert OAuthToken.objects.get().refresh_token == NEW_REFRESH
+
+
+def test_a_refresh_naming_another_subject_stores_nothing_and_marks_the_connection(
+    alice: Client,
+    user: User,
+    idp: responses.RequestsMock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    connected(alice, idp)
+    refreshed: list[Any] = []
+    signals.token_refreshed.connect(refreshed.append, weak=False, dispatch_uid="test-12.2")
+    idp.post(REVOKE_URL)
+    refresh_replies(idp, KEY.sign(claims(None, sub="another-account-77")))
+    try:
+        with caplog.at_level(logging.DEBUG), pytest.raises(IDTokenSubjectMismatchError) as info:
+            tokens.get_access_token(user, "idp")
+    finally:
+        signals.token_refreshed.disconnect(dispatch_uid="test-12.2")
+    # The callers' usual handler catches it: a provider failure.
+    assert isinstance(info.value, exceptions.AuthCodeFlowError)
+    assert_kept_as_it_was(marked=True)
+    assert refreshed == []
+    # The tokens just issued for the other account are stored nowhere: revoked.
+    assert [r["token"] for r in revocations(idp)] == [[NEW_REFRESH], [NEW_ACCESS]]
+    for secret in (NEW_ACCESS, NEW_REFRESH, OLD_ACCESS, OLD_REFRESH, SUB, "another-account-77"):
+        assert secret not in caplog.text
+        assert secret not in str(info.value)
+        assert secret not in repr(info.value)
+    assert "names another account" in caplog.text
+    # From now on the user is asked to connect again; the provider is not asked.
+    calls = len(idp.calls)
+    with pytest.raises(exceptions.ReauthorizationRequiredError):
+        tokens.get_access_token(user, "idp")
+    assert len(idp.calls) == calls
+
+
+def test_a_refresh_naming_another_subject_without_rotation_revokes_the_grant(
+    alice: Client, user: User, idp: responses.RequestsMock
+) -> None:
+    connected(alice, idp)
+    idp.post(REVOKE_URL)
+    refresh_replies(idp, KEY.sign(claims(None, sub="another-account-77")))
+    idp.upsert(
+        responses.POST,
+        TOKEN_URL,
+        json=token_json(
+            access_token=NEW_ACCESS,
+            refresh_token=None,
+            id_token=KEY.sign(claims(None, sub="another-account-77")),
+        ),
+    )
+    with pytest.raises(IDTokenSubjectMismatchError):
+        tokens.get_access_token(user, "idp")
+    assert [r["token"] for r in revocations(idp)] == [[OLD_REFRESH], [NEW_ACCESS]]
+    assert OAuthToken.objects.get().needs_reauthorization
+
+
+FORGER = SigningKey("attacker")
+
+
+@pytest.mark.parametrize(
+    ("make_id_token", "message"),
+    [
+        (lambda n: FORGER.sign(claims(None), kid=KEY.kid), "signature does not verify"),
+        (lambda n: compact({"alg": "none", "kid": KEY.kid}, claims(None)), "(none) is not"),
+        (lambda n: KEY.sign(claims(None, aud="other-client")), "not for this client"),
+        (lambda n: KEY.sign(claims(None, iss="https://evil.example")), "another issuer"),
+        (lambda n: KEY.sign(claims(None, exp=1_700_000_000)), "has expired"),
+        (lambda n: KEY.sign(claims("nonce-of-another-flow")), "nonce is not the original"),
+        (lambda n: "not-a-jwt", "not a signed JWT"),
+        (lambda n: "", "has no ID token"),
+    ],
+    ids=[
+        "bad-signature",
+        "alg-none",
+        "other-aud",
+        "other-iss",
+        "expired",
+        "other-nonce",
+        "not-a-jwt",
+        "empty",
+    ],
+)
+def test_a_refresh_with_an_invalid_id_token_stores_nothing(
+    alice: Client,
+    user: User,
+    idp: responses.RequestsMock,
+    caplog: pytest.LogCaptureFixture,
+    make_id_token: Callable[[str], str],
+    message: str,
+) -> None:
+    nonce = connected(alice, idp)
+    id_token = make_id_token(nonce)
+    refresh_replies(idp, id_token)
+    with caplog.at_level(logging.DEBUG), pytest.raises(InvalidIDTokenError) as info:
+        tokens.get_access_token(user, "idp")
+    assert message in info.value.description
+    assert not isinstance(info.value, IDTokenSubjectMismatchError)
+    # A provider failure: the stored grant is kept for the next attempt, nothing revoked.
+    assert_kept_as_it_was()
+    assert revocations(idp) == []
+    for secret in (NEW_ACCESS, NEW_REFRESH, nonce, *([id_token] if id_token else [])):
+        assert secret not in caplog.text
+        assert secret not in repr(info.value)
+
+
+def test_the_jwks_failing_during_a_refresh_stores_nothing(
+    alice: Client, user: User, idp: responses.RequestsMock
+) -> None:
+    connected(alice, idp)
+    cache.clear()
+    idp.upsert(responses.GET, JWKS_URL, status=500)
+    refresh_replies(idp, KEY.sign(claims(None)))
+    with pytest.raises(exceptions.AuthCodeFlowError, match="HTTP 500"):
+        tokens.get_access_token(user, "idp")
+    assert_kept_as_it_was()
+
+
+def test_a_connection_without_a_recorded_id_token_is_compared_by_its_account(
+    user: User, idp: responses.RequestsMock
+) -> None:
+    # Connected before ID tokens were recorded: only the account (the sub) is known.
+    make_token(
+        user,
+        "idp",
+        account=Account(SUB, "alice.idp"),
+        access_token=OLD_ACCESS,
+        refresh_token=OLD_REFRESH,
+        expires_at=timezone.now() - timedelta(days=1),
+    )
+    assert OAuthToken.objects.get().id_token_subject == ""
+    idp.post(REVOKE_URL)
+    refresh_replies(idp, KEY.sign(claims(None, sub="another-account-77")))
+    with pytest.raises(IDTokenSubjectMismatchError):
+        tokens.get_access_token(user, "idp")
+    assert_kept_as_it_was(marked=True)
+    # The same account, with a nonce this row cannot compare: accepted.
+    OAuthToken.objects.update(needs_reauthorization=False)
+    refresh_replies(idp, KEY.sign(claims("unknown-original-nonce")))
+    assert tokens.get_access_token(user, "idp") == NEW_ACCESS
+
+
+def test_a_provider_without_openid_ignores_an_id_token_in_a_refresh(
+    user: User, settings: Any, idp: responses.RequestsMock
+) -> None:
+    settings.OAUTH_PROVIDERS = {"idp": provider_settings(scope="profile")}
+    make_token(
+        user,
+        "idp",
+        account=Account(SUB),
+        access_token=OLD_ACCESS,
+        refresh_token=OLD_REFRESH,
+        expires_at=timezone.now() - timedelta(days=1),
+    )
+    refresh_replies(idp, "not-a-jwt")
+    assert tokens.get_access_token(user, "idp") == NEW_ACCESS
+
+
+def test_the_refresh_command_counts_a_refused_id_token_as_failed(
+    alice: Client, user: User, other_user: User, client_for: Any, idp: responses.RequestsMock
+) -> None:
+    connected(alice, idp)
+    connected(client_for(other_user), idp)
+    alice_row = OAuthToken.objects.get(user=user)
+    idp.post(REVOKE_URL)
+    # Alice's refresh names another account; the other user's ID token has expired.
+    replies = iter(
+        [
+            KEY.sign(claims(None, sub="another-account-77")),
+            KEY.sign(claims(None, exp=1_700_000_000)),
+        ]
+    )
+
+    def reply(request: Any) -> tuple[int, dict[str, str], str]:
+        import json
+
+        body = token_json(
+            access_token=NEW_ACCESS, refresh_token=NEW_REFRESH, id_token=next(replies)
+        )
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+    idp.remove(responses.POST, TOKEN_URL)
+    idp.add_callback(responses.POST, TOKEN_URL, callback=reply)
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError) as info:
+        call_command("oauth_refresh_tokens", "--format", "json", stdout=out, stderr=err)
+    assert info.value.returncode == 1
+    summary = json.loads(out.getvalue())
+    assert (summary["refreshed"], summary["failed"], summary["needs_reauthorization"]) == (0, 2, 0)
+    errors = {f["user"]: f["error"] for f in summary["failures"]}
+    assert "names another account" in errors["alice"]
+    assert "has expired" in errors["mallory"]
+    for secret in (NEW_ACCESS, NEW_REFRESH, "another-account-77"):
+        assert secret not in out.getvalue() + err.getvalue()
+    assert OAuthToken.objects.get(pk=alice_row.pk).needs_reauthorization
+    assert not OAuthToken.objects.get(user=other_user).needs_reauthorization
+    # The next run leaves the marked connection alone and tries the other again.
+    replies = iter([KEY.sign(claims(None))])
+    out = StringIO()
+    call_command("oauth_refresh_tokens", stdout=out, stderr=StringIO())
+    assert "refreshed: 1, failed: 0" in out.getvalue()
+    assert OAuthToken.objects.get(user=other_user).access_token == NEW_ACCESS

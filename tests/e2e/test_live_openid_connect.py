@@ -1,6 +1,6 @@
 """OpenID Connect over real HTTP against django-oauth-toolkit, with no mocks: a provider
 configured by its issuer alone discovers the server, connects, checks the RS256 ID
-token against the server's JWKS, refreshes and revokes.
+token against the server's JWKS, refreshes (checking the refreshed ID token) and revokes.
 
 The server is the example project's demo server as its own process (see
 ``test_live_authorization_server``), with OpenID Connect on, its RFC 8414 metadata at
@@ -83,6 +83,7 @@ def test_issuer_alone_connects_checks_the_id_token_refreshes_and_revokes(
     browser: Browser,
     alice: User,  # noqa: F811
     stored: list[TokenResponse],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     issuer = f"{browser.server}/o"
     approval = browser.start()
@@ -121,8 +122,23 @@ def test_issuer_alone_connects_checks_the_id_token_refreshes_and_revokes(
     # Refresh through the discovered token endpoint.
     old_access = token.access_token
     OAuthToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    refreshes: list[TokenResponse] = []
+    manager = get_provider("demo").flow_manager
+    original_refresh = manager.refresh
+
+    def spy(*args: Any, **kwargs: Any) -> TokenResponse:
+        refreshes.append(original_refresh(*args, **kwargs))
+        return refreshes[-1]
+
+    monkeypatch.setattr(manager, "refresh", spy)
     new_access = tokens.get_access_token(alice, "demo")
     assert new_access != old_access
+    # The server sends a new ID token with the refresh: validated, the same subject, no
+    # nonce (OpenID Connect Core 12.2).
+    refreshed_claims = refreshes[0].id_token_claims
+    assert refreshed_claims is not None
+    assert refreshed_claims["sub"] == token.account_id == token.id_token_subject
+    assert "nonce" not in refreshed_claims
     assert api_me(browser.server, new_access).status_code == 200
 
     # Revoke through the discovered revocation endpoint.
