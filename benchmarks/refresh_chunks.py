@@ -3,7 +3,7 @@
 Starts a throwaway database (``benchmarks/services.py``), migrates it and bulk-creates
 ``--tokens`` due tokens as ``benchmarks/background_refresh.py`` does (``--expiry same``:
 one expiry time for all, the worst case for keyset chunks; ``spread``: over an hour).
-Then it walks the command's own chunks (``chunks(Command().due(...))``) in this
+Then it walks the due rows as the command reads them (``due_in_order``) in this
 process, with no provider: after each chunk, one ``UPDATE`` moves that chunk's rows an
 hour ahead, what their refreshes do to the expiry index, so the next chunk reads the
 table as a real run leaves it. Only the time spent getting each chunk (the query and
@@ -68,24 +68,26 @@ def walk(kind: str, depth: float) -> tuple[list[float], list[int], str]:
     from auth_code_flow_django.management.commands import oauth_refresh_tokens as command
     from auth_code_flow_django.models import OAuthToken
 
-    queryset = command.Command().due(300, None)
+    deadline = timezone.now() + timedelta(seconds=300)
     size = command.CHUNK
-    explain_at = int(queryset.count() * depth) // size  # the chunk to explain
+    explain_at = int(command.due(deadline, ["bench"]).count() * depth) // size
     seconds: list[float] = []
     seen: list[int] = []
     selects: list[tuple[str, Sequence[Any]]] = []
     plan = ""
     pending: list[int] = []
-    rows = command.chunks(queryset)
+    rows = command.due_in_order(deadline, ["bench"])
     with capture_selects(selects):
         while True:
+            before = len(selects)
             started = time.perf_counter()
             token = next(rows, None)
             took = time.perf_counter() - started
-            if not pending:  # the first row of a chunk, or none: a query just ran
+            if not pending:  # the first row of a chunk, or none: a chunk was just read
                 seconds.append(took)
                 if len(seconds) - 1 == explain_at and token is not None:
-                    plan = explain(kind, *selects[-1])
+                    # The chunk's queries (one or two), then their plans.
+                    plan = "\n".join(explain(kind, *select) for select in selects[before:])
             if token is None:
                 break
             seen.append(token.pk)
