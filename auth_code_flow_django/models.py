@@ -432,7 +432,12 @@ class OAuthToken(models.Model):
                 fields=["user", "provider"], name="auth_code_flow_one_token_per_provider"
             )
         ]
-        indexes = [models.Index(fields=["provider", "expires_at"], name="acf_token_expiry_idx")]
+        # oauth_refresh_tokens reads due rows by (expires_at, id) in keyset chunks: with
+        # the key in the index, each chunk is one index range that starts after the
+        # last row read, however many rows share an expiry time.
+        indexes = [
+            models.Index(fields=["provider", "expires_at", "id"], name="acf_token_expiry_id_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} token of {self.user.get_username()}"

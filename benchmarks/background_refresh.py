@@ -10,17 +10,23 @@ runs it, ``python -m django oauth_refresh_tokens`` in a process of its own
 1. one copy over ``--small`` due tokens, then one over ``--tokens``: tokens/s and the
    command's peak resident memory at each size; memory must stay flat (the larger
    run's peak within ``--memory-margin`` of the smaller's);
-2. ``--copies`` copies started at once over ``--tokens`` due tokens on the same
+2. ``--copies`` copies (0: none) started at once over ``--tokens`` due tokens on the same
    database: every due token refreshed exactly once between them (the endpoint
    received each refresh token once, and as many requests as due tokens), every copy
    exits 0, and every row holds its new pair afterwards.
 
 Peak memory is the command process's ``VmHWM`` (Linux ``/proc``), sampled every 20 ms.
 
+``--expiry same`` (the default) gives every due token one expiry time, the worst case
+for the command's keyset chunks (every chunk boundary falls inside one expiry value);
+``--expiry spread`` spreads them over the hour before, in an order unrelated to the
+primary key, as a site's tokens are.
+
 Prints the figures and the machine, and exits non-zero on any deviation.
 
     python benchmarks/background_refresh.py [--database postgresql|mariadb|sqlite]
         [--tokens 100000] [--small 10000] [--copies 2] [--memory-margin 0.2]
+        [--expiry same|spread]
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import subprocess
 import sys
 import tempfile
@@ -123,15 +130,27 @@ def create_users(count: int) -> list[int]:
     return list(User.objects.order_by("pk").values_list("pk", flat=True)[:count])
 
 
-def create_due_tokens(user_pks: list[int]) -> None:
-    """One due ``bench`` token per user (expired a minute ago), nothing else in the table."""
+EXPIRIES = ("same", "spread")
+
+
+def create_due_tokens(user_pks: list[int], expiry: str = "same") -> None:
+    """One due ``bench`` token per user, nothing else in the table: all expired a minute
+    ago (``same``), or at random times in the hour before that (``spread``, in an order
+    unrelated to the primary key; the same times on every run)."""
     from django.utils import timezone
 
     from auth_code_flow_django import crypto
     from auth_code_flow_django.models import OAuthToken
 
     OAuthToken.objects.all().delete()
-    expired = timezone.now() - timedelta(seconds=60)
+    latest = timezone.now() - timedelta(seconds=60)
+    spread = random.Random(0)
+
+    def expired() -> Any:
+        if expiry == "same":
+            return latest
+        return latest - timedelta(microseconds=spread.randrange(3600 * 10**6))
+
     for start in range(0, len(user_pks), BATCH):
         OAuthToken.objects.bulk_create(
             [
@@ -141,7 +160,7 @@ def create_due_tokens(user_pks: list[int]) -> None:
                     access_token_encrypted=crypto.encrypt(f"old-at-{pk}"),
                     refresh_token_encrypted=crypto.encrypt(original(pk)),
                     scope="read",
-                    expires_at=expired,
+                    expires_at=expired(),
                 )
                 for pk in user_pks[start : start + BATCH]
             ]
@@ -318,7 +337,9 @@ def main() -> None:
     parser.add_argument("--database", choices=DATABASES, default="postgresql")
     parser.add_argument("--tokens", type=int, default=100_000, help="the large run's due tokens")
     parser.add_argument("--small", type=int, default=10_000, help="the small run's due tokens")
-    parser.add_argument("--copies", type=int, default=2, help="copies started at once")
+    parser.add_argument(
+        "--copies", type=int, default=2, help="copies started at once (0: skip that run)"
+    )
     parser.add_argument(
         "--concurrent-tokens", type=int, help="due tokens for the copies (default: --tokens)"
     )
@@ -329,6 +350,12 @@ def main() -> None:
         help="how much more the large run may peak at (default: %(default)s, 20%%)",
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
+    parser.add_argument(
+        "--expiry",
+        choices=EXPIRIES,
+        default="same",
+        help="one expiry time for every due token, or spread over an hour (default: %(default)s)",
+    )
     args = parser.parse_args()
     sizes = sorted({min(args.small, args.tokens), args.tokens})
     concurrent = args.concurrent_tokens or args.tokens
@@ -356,16 +383,16 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
-        user_pks = create_users(max(*sizes, concurrent))
+        user_pks = create_users(max(*sizes, concurrent if args.copies else 0))
         print(
             f"background refresh: {platform.machine()} x{os.cpu_count()} CPUs, "
             f"Python {platform.python_version()}, Django {django.get_version()}, "
-            f"{database_version(args.database)}"
+            f"{database_version(args.database)}; due tokens: {args.expiry} expiry"
         )
 
         peaks: dict[int, int] = {}
         for size in sizes:
-            create_due_tokens(user_pks[:size])
+            create_due_tokens(user_pks[:size], args.expiry)
             endpoint.reset()
             [run] = run_copies(1, env, scratch, f"one-{size}", args.timeout)
             found = [
@@ -391,30 +418,31 @@ def main() -> None:
             if not flat:
                 problems.append(f"peak RSS grew {growth:.1%} from {sizes[0]} to {sizes[-1]}")
 
-        create_due_tokens(user_pks[:concurrent])
-        endpoint.reset()
-        started = time.perf_counter()
-        runs = run_copies(args.copies, env, scratch, "copies", args.timeout)
-        seconds = time.perf_counter() - started
-        found = [
-            *check_runs(runs, concurrent),
-            *check_endpoint(endpoint, user_pks[:concurrent]),
-            *check_rows(user_pks[:concurrent]),
-        ]
-        shares = ", ".join(
-            f"{run.summary().get('refreshed', '?')} (exit {run.returncode}, "
-            f"{run.peak_kib / 1024:.1f} MiB)"
-            for run in runs
-        )
-        requests = sum(endpoint.seen.values())
-        print(
-            f"{args.copies} copies at once, {concurrent:>7} due: {seconds:7.1f} s, "
-            f"{concurrent / seconds:7.0f} tokens/s; refreshed {shares}; endpoint: "
-            f"{requests} requests, {len(endpoint.seen)} distinct refresh tokens, "
-            f"{sum(1 for n in endpoint.seen.values() if n > 1)} seen twice"
-            + (f"  FAILED: {'; '.join(found)}" if found else "")
-        )
-        problems += [f"{args.copies} copies: {p}" for p in found]
+        if args.copies:
+            create_due_tokens(user_pks[:concurrent], args.expiry)
+            endpoint.reset()
+            started = time.perf_counter()
+            runs = run_copies(args.copies, env, scratch, "copies", args.timeout)
+            seconds = time.perf_counter() - started
+            found = [
+                *check_runs(runs, concurrent),
+                *check_endpoint(endpoint, user_pks[:concurrent]),
+                *check_rows(user_pks[:concurrent]),
+            ]
+            shares = ", ".join(
+                f"{run.summary().get('refreshed', '?')} (exit {run.returncode}, "
+                f"{run.peak_kib / 1024:.1f} MiB)"
+                for run in runs
+            )
+            requests = sum(endpoint.seen.values())
+            print(
+                f"{args.copies} copies at once, {concurrent:>7} due: {seconds:7.1f} s, "
+                f"{concurrent / seconds:7.0f} tokens/s; refreshed {shares}; endpoint: "
+                f"{requests} requests, {len(endpoint.seen)} distinct refresh tokens, "
+                f"{sum(1 for n in endpoint.seen.values() if n > 1)} seen twice"
+                + (f"  FAILED: {'; '.join(found)}" if found else "")
+            )
+            problems += [f"{args.copies} copies: {p}" for p in found]
         from django.db import connections
 
         connections.close_all()

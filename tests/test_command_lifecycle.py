@@ -4,6 +4,7 @@ import json
 from datetime import timedelta
 from io import StringIO
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from cryptography.fernet import Fernet
@@ -465,6 +466,62 @@ def test_refresh_tokens_leaves_a_row_marked_for_reauthorization_since_it_was_rea
     summary = json.loads(run("oauth_refresh_tokens", "--format", "json")[0])
     assert summary["refreshed_elsewhere"] == 1
     assert call.call_count == 0
+
+
+def due_in_order_with_equal_expiries() -> list[OAuthToken]:
+    """Due rows of two providers, most of them sharing one expiry time (with keys out of
+    order between the providers), some earlier or later; and rows that are not due.
+    Returns the due rows as the command must read them: by expiry, then key."""
+    same = timezone.now() - timedelta(seconds=30)
+    users = [User.objects.create_user(f"user{i:02d}") for i in range(14)]
+    for index, each in enumerate(users):
+        offset = {0: -10, 1: 5, 2: -10}.get(index, 0)
+        make_token(each, expires_at=same + timedelta(seconds=offset), refresh_token=f"rt-{index}")
+        if index % 4 == 0:  # the other provider, one expiry with the rest
+            make_token(each, "stackexchange", expires_at=same)
+    make_token(User.objects.create_user("later"), expires_at=same + timedelta(hours=2))
+    refused = make_token(User.objects.create_user("refused"), expires_at=same)
+    OAuthToken.objects.filter(pk=refused.pk).update(needs_reauthorization=True)
+    due = OAuthToken.objects.exclude(user__username__in=["later", "refused"])
+    return list(due.order_by("expires_at", "pk"))
+
+
+@pytest.mark.parametrize("size", [1, 3, 5])
+def test_refresh_tokens_dry_run_reads_every_due_row_once_in_order_across_chunks(
+    mocked: Any, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    from auth_code_flow_django.management.commands import oauth_refresh_tokens
+
+    # A dry run changes no expiry: each chunk must start exactly after the last row
+    # read, inside a run of equal expiry times and across the providers' streams.
+    monkeypatch.setattr(oauth_refresh_tokens, "CHUNK", size)
+    expected = due_in_order_with_equal_expiries()
+    out, _ = run("oauth_refresh_tokens", "--dry-run")
+    lines = [line for line in out.splitlines() if line.startswith("would refresh")]
+    assert lines == [f"would refresh {token}" for token in expected]
+    assert len(mocked.calls) == 0
+
+
+def test_refresh_tokens_refreshes_every_due_row_once_in_order_across_chunks(
+    mocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth_code_flow_django.management.commands import oauth_refresh_tokens
+
+    monkeypatch.setattr(oauth_refresh_tokens, "CHUNK", 2)
+    received: list[str] = []
+
+    def token_endpoint(request: Any) -> tuple[int, dict[str, str], str]:
+        received.append(parse_qs(request.body)["refresh_token"][0])
+        reply = {"access_token": "fresh", "token_type": "Bearer", "expires_in": 3600}
+        return 200, {"Content-Type": "application/json"}, json.dumps(reply)
+
+    mocked.add_callback("POST", TOKEN_URL, callback=token_endpoint)
+    expected = [t for t in due_in_order_with_equal_expiries() if t.provider == "example"]
+    OAuthToken.objects.filter(provider="stackexchange").delete()
+    summary = json.loads(run("oauth_refresh_tokens", "--format", "json")[0])
+    assert received == [token.refresh_token for token in expected]
+    assert summary["refreshed"] == len(expected) == 14
+    assert summary["failed"] == summary["refreshed_elsewhere"] == 0
 
 
 def test_refresh_tokens_reads_in_chunks_past_equal_expiry_times(

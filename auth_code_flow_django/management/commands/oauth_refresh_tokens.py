@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.db.models import Q
 from django.utils import timezone
 
 from ... import tokens
@@ -68,15 +68,17 @@ class Command(AppCommand):
         within: int = options["within"]
         if within < 0:
             raise usage_error("--within must be >= 0.")
-        queryset = self.due(within, options.get("provider"))
+        providers = self.providers(options.get("provider"))
+        deadline = timezone.now() + timedelta(seconds=within)
         if options["dry_run"]:
-            self.dry_run(queryset, options["format"])
+            self.dry_run(deadline, providers, options["format"])
             return
         counts: Counter[str] = Counter()
         failures: list[dict[str, str]] = []
         enabled = options["format"] == "text"
-        with ProgressBar(self.stdout, queryset.count(), enabled=enabled) as bar:
-            for token in chunks(queryset):
+        total = due(deadline, providers).count()
+        with ProgressBar(self.stdout, total, enabled=enabled) as bar:
+            for token in due_in_order(deadline, providers):
                 outcome, error = self.refresh_one(token, within)
                 counts[outcome] += 1
                 if error:
@@ -106,18 +108,13 @@ class Command(AppCommand):
         if counts["failed"]:
             raise CommandError(f"{counts['failed']} refresh(es) failed.", returncode=EXIT_FAILED)
 
-    def due(self, within: int, provider: str | None) -> OAuthTokenQuerySet:
-        queryset = OAuthToken.objects.filter(
-            expires_at__lte=timezone.now() + timedelta(seconds=within),
-            needs_reauthorization=False,
-        )
+    def providers(self, provider: str | None) -> list[str]:
+        """``provider`` (checked), or every configured provider."""
         if provider:
             if provider not in get_providers():
                 raise unknown_provider(provider)
-            queryset = queryset.filter(provider=provider)
-        else:
-            queryset = queryset.filter(provider__in=list(get_providers()))
-        return queryset.select_related("user").order_by("expires_at", "pk")
+            return [provider]
+        return list(get_providers())
 
     def refresh_one(self, token: OAuthToken, within: int) -> tuple[str, str]:
         """Refresh ``token``; return the outcome and, for a failure, why."""
@@ -136,13 +133,13 @@ class Command(AppCommand):
             return "failed", str(exc.description)
         return ("refreshed" if refreshed.access_token_encrypted != before else "fresh"), ""
 
-    def dry_run(self, queryset: OAuthTokenQuerySet, output: str) -> None:
+    def dry_run(self, deadline: datetime, providers: Sequence[str], output: str) -> None:
         plan: dict[str, list[dict[str, str]]] = {
             "would_refresh": [],
             "would_need_reauthorization": [],
             "cannot_be_decrypted": [],
         }
-        for token in chunks(queryset):
+        for token in due_in_order(deadline, providers):
             if not token.refresh_token_encrypted:
                 # What the real run does: no refresh token, nothing to refresh with.
                 plan["would_need_reauthorization"].append(describe(token))
@@ -173,22 +170,61 @@ class Command(AppCommand):
         return True
 
 
-def chunks(queryset: OAuthTokenQuerySet, size: int = CHUNK) -> Iterator[OAuthToken]:
-    """The rows of ``queryset`` (ordered by expiry, then primary key), ``size`` at a
-    time, each chunk its own query that starts after the last row of the one before.
+def due(deadline: datetime, providers: Sequence[str]) -> OAuthTokenQuerySet:
+    """The rows of ``providers`` to refresh: expiring by ``deadline``, soonest first
+    (then by primary key)."""
+    queryset = OAuthToken.objects.filter(expires_at__lte=deadline, needs_reauthorization=False)
+    if len(providers) == 1:
+        queryset = queryset.filter(provider=providers[0])
+    else:
+        queryset = queryset.filter(provider__in=providers)
+    return queryset.select_related("user").order_by("expires_at", "pk")
+
+
+def position(token: OAuthToken) -> tuple[datetime, int]:
+    assert token.expires_at is not None  # due rows have an expiry
+    return token.expires_at, token.pk
+
+
+def due_in_order(deadline: datetime, providers: Sequence[str]) -> Iterator[OAuthToken]:
+    """The rows of :func:`due`, in its order: read in :func:`chunks` provider by provider
+    and merged, so that every query is one range of the (provider, expires_at, id)
+    index. (With several providers in one query, the database must read every due row
+    of all of them to sort out the next chunk.) One chunk per provider in memory."""
+    streams = [chunks(due(deadline, [provider])) for provider in providers]
+    # The position is taken as a row enters the merge, before it is handed out.
+    return heapq.merge(*streams, key=position)
+
+
+def chunks(queryset: OAuthTokenQuerySet, size: int | None = None) -> Iterator[OAuthToken]:
+    """The rows of ``queryset`` (ordered by expiry, then primary key), ``size`` (default
+    :data:`CHUNK`) at a time, each chunk read after the last row of the one before.
+
+    A chunk is read as the rest of the last row's expiry time (``expires_at = X AND id
+    > Y``), then, if that is not a whole chunk, the later times (``expires_at > X``):
+    on one provider each is one range of the (provider, expires_at, id) index on every
+    database, so a read costs the rows it returns however many rows share an expiry
+    time. (``expires_at > X OR (expires_at = X AND id > Y)`` is no range on PostgreSQL
+    or SQLite: they read every remaining row of time X again for each chunk.)
 
     No cursor stays open while the rows are refreshed: memory stays flat on every
     backend (MySQL's drivers read a whole result set even for ``.iterator()``), and on
     SQLite no read holds the database while others write."""
-    chunk = queryset
-    while True:
-        rows = list(chunk[:size])
-        if rows:
-            # Taken before the rows are handed out: a refresh changes their expiry.
-            expires_at, pk = rows[-1].expires_at, rows[-1].pk
-            chunk = queryset.filter(
-                Q(expires_at__gt=expires_at) | Q(expires_at=expires_at, pk__gt=pk)
-            )
+    size = size or CHUNK
+    rows = list(queryset[:size])
+    more = len(rows) == size
+    while rows:
+        # Taken before the rows are handed out: a refresh changes their expiry.
+        expires_at, pk = rows[-1].expires_at, rows[-1].pk
         yield from rows
-        if len(rows) < size:
+        if not more:
             return
+        rows = list(queryset.filter(expires_at=expires_at, pk__gt=pk)[:size])
+        more = len(rows) == size
+        if not more:
+            later = list(queryset.filter(expires_at__gt=expires_at)[: size - len(rows)])
+            more = len(later) == size - len(rows)
+            # A row moved from one read's range to the other's between them (a refresh
+            # elsewhere) comes once.
+            read = {row.pk for row in rows}
+            rows += [row for row in later if row.pk not in read]
