@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     index is built before the old one is dropped: no moment without one."""
 
     dependencies = [
-        ("auth_code_flow_django", "0004_oauthtoken_account"),
+        ("auth_code_flow_django", "0005_oauthtoken_id_token"),
     ]
 
     operations = [
