@@ -61,9 +61,13 @@ def retry_on_deadlock(using: str, write: Callable[[], T], attempts: int = 3) -> 
             return write()
         except OperationalError as exc:
             last = attempt == attempts - 1
-            if last or "deadlock" not in str(exc).lower() or connections[using].in_atomic_block:
+            if last or not is_deadlock(exc) or connections[using].in_atomic_block:
                 raise
     raise AssertionError("unreachable")
+
+
+def is_deadlock(exc: OperationalError) -> bool:
+    return "deadlock" in str(exc).lower()
 
 
 def state_digest(state: str) -> str:
@@ -330,7 +334,13 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             with transaction.atomic(using=using) if in_transaction else nullcontext():
                 # Not bulk_create(): it always opens a transaction of its own.
                 _INSERT_TOKEN.run(using, token)
-        except IntegrityError:
+        except (IntegrityError, OperationalError) as exc:
+            # InnoDB may pick an INSERT that collides with concurrent upserts of the same
+            # key as a deadlock's victim instead of reporting the duplicate. In autocommit
+            # nothing was written, and the upsert path below retries deadlocks; inside
+            # the caller's transaction InnoDB has rolled all of it back: the caller's.
+            if isinstance(exc, OperationalError) and (in_transaction or not is_deadlock(exc)):
+                raise
             token.pk = None
             token._state.adding = True
             return None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -197,3 +198,62 @@ def test_refresh_token_can_be_absent(user: User) -> None:
     assert token.refresh_token is None
     token.refresh_token = None
     assert token.refresh_token_encrypted == ""
+
+
+def _deadlocking_first_insert(refused: list[str]) -> Any:
+    """An execute wrapper that makes the first INSERT of a token the victim of a
+    deadlock, as InnoDB may choose when it collides with concurrent upserts."""
+    from django.db import OperationalError
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if not refused and sql.startswith("INSERT") and OAuthToken._meta.db_table in sql:
+            refused.append(sql)
+            raise OperationalError("Deadlock found when trying to get lock")
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_first_insert_chosen_as_a_deadlock_victim_falls_back_to_the_upsert(
+    user: User,
+) -> None:
+    from django.db import connections, router
+
+    from auth_code_flow_django.identity import Account
+
+    using = router.db_for_write(OAuthToken)
+    make_token(user, account=Account("A", "a"), refresh_token="refresh-of-a")
+    refused: list[str] = []
+    with connections[using].execute_wrapper(_deadlocking_first_insert(refused)):
+        stored = OAuthToken.objects.store(
+            user, "example", TokenResponse(access_token="again-of-a"), account=Account("A", "a")
+        )
+    assert len(refused) == 1
+    assert stored.pk == OAuthToken.objects.get().pk
+    row = OAuthToken.objects.get()
+    assert (row.access_token, row.refresh_token) == ("again-of-a", "refresh-of-a")
+
+    # Nobody connected yet: the upsert inserts the row.
+    other = User.objects.create_user("bob", "bob@example.com", "pw-bob")
+    refused.clear()
+    with connections[using].execute_wrapper(_deadlocking_first_insert(refused)):
+        OAuthToken.objects.store(other, "example", TokenResponse(access_token="first-of-bob"))
+    assert len(refused) == 1
+    assert OAuthToken.objects.get(user=other).access_token == "first-of-bob"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_deadlock_inside_the_callers_transaction_is_the_callers(user: User) -> None:
+    from django.db import OperationalError, connections, router, transaction
+
+    using = router.db_for_write(OAuthToken)
+    refused: list[str] = []
+    with (
+        connections[using].execute_wrapper(_deadlocking_first_insert(refused)),
+        pytest.raises(OperationalError, match="Deadlock"),
+        transaction.atomic(using=using),
+    ):
+        OAuthToken.objects.store(user, "example", TokenResponse(access_token="first"))
+    assert len(refused) == 1
+    assert not OAuthToken.objects.exists()
