@@ -15,50 +15,19 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+
+from tests.loopback import QuietHandler
+from tests.loopback import serving as serving
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASES = ("postgresql", "mariadb", "sqlite")
-ServerT = TypeVar("ServerT", bound=HTTPServer)
-
-
-class JSONHandler(BaseHTTPRequestHandler):
-    """A handler for the benchmarks' own loopback servers: logs nothing and answers
-    JSON with :meth:`reply_json`."""
-
-    def reply_json(
-        self, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None
-    ) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def serving(server: ServerT) -> Iterator[ServerT]:
-    """``server`` answering in a background thread; shut down and closed on exit."""
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+# The test suite's loopback helpers, shared: a handler answering JSON and quiet, and a
+# server in a background thread for the length of a ``with`` block.
+JSONHandler = QuietHandler
 
 
 def free_port() -> int:
