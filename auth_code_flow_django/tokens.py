@@ -16,6 +16,7 @@ provider has already replaced.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import secrets
 import threading
@@ -552,16 +553,21 @@ def _refresh(
         # The provider vouches that this grant is another account's: nothing of it is
         # stored, the connection waits for its user to connect again, and the tokens
         # just issued (the grant itself when the refresh token was not rotated) are
-        # revoked where the provider can.
+        # revoked where the provider can; after a reconnection meanwhile, only what the
+        # new connection does not hold.
         logger.warning(
             "refresh of %s token for user %s refused: its ID token names another "
             "account; needs re-authorization",
             config.slug,
             user_id,
         )
-        _release(token, claim, needs_reauthorization=True)
+        released = _release(token, claim, needs_reauthorization=True)
         assert result is not None
-        _revoke_at_provider(config, result.refresh_token, result.access_token)
+        assert refresh_token is not None
+        if released:
+            _revoke_at_provider(config, result.refresh_token, result.access_token)
+        else:
+            _revoke_unstored(config, user_id, refresh_token, result)
         raise
     except BaseException:
         _release(token, claim)
@@ -579,11 +585,54 @@ def _refresh(
     )
     if not written:
         # Removed or reconnected meanwhile: this new grant is stored nowhere.
-        _revoke_at_provider(config, result.refresh_token, result.access_token)
+        _revoke_unstored(config, user_id, refresh_token, result)
         raise NotConnectedError()
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)
     return token
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+
+
+@sensitive_variables()
+def _revoke_unstored(
+    config: Provider, user_id: Any, used_refresh_token: str, result: TokenResponse
+) -> None:
+    """Revoke what a refresh that lost its claim obtained, but nothing the connection
+    stored meanwhile holds (a reconnection may have kept the same refresh token, or even
+    been given the same access token).
+
+    A reply that did not rotate the refresh token gave back the grant it used, which
+    is never revoked here: the row may keep it, or the removal that took the row has
+    revoked it already. While the row keeps that grant, the new access token is not
+    revoked either: a server may revoke the whole grant with one of its access tokens
+    (RFC 7009 2.1 allows it, and some do), and that token is held nowhere and expires."""
+    row = _retrying(
+        functools.partial(
+            _first, _tokens().order_by().filter(user_id=user_id, provider=config.slug)
+        )
+    )
+    held: set[bytes] = set()
+    if row is not None:
+        for name in ("refresh_token", "access_token"):
+            try:
+                value = getattr(row, name)
+            except TokenDecryptionError:
+                continue
+            if value:
+                held.add(_digest(value))
+    rotated = result.refresh_token not in (None, used_refresh_token)
+    refresh_token = result.refresh_token if rotated else None
+    if refresh_token is not None and _digest(refresh_token) in held:
+        refresh_token = None
+    access_token: str | None = result.access_token
+    if _digest(result.access_token) in held or (
+        not rotated and _digest(used_refresh_token) in held
+    ):
+        access_token = None
+    _revoke_at_provider(config, refresh_token, access_token)
 
 
 def _check_refreshed_id_token(config: Provider, token: OAuthToken, result: TokenResponse) -> None:

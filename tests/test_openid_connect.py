@@ -396,6 +396,35 @@ def test_a_refresh_naming_another_subject_without_rotation_revokes_the_grant(
     assert OAuthToken.objects.get().needs_reauthorization
 
 
+def test_a_refresh_naming_another_subject_after_a_reconnection_revokes_nothing_stored(
+    alice: Client, user: User, idp: responses.RequestsMock
+) -> None:
+    """The user connected again while the refresh was in flight: the reply's tokens
+    are revoked but for the refresh token it did not replace, and the new connection
+    is left as it is."""
+    connected(alice, idp)
+    idp.post(REVOKE_URL)
+    reconnection = TokenResponse(access_token="reconnected-access", refresh_token="reconnected")
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        OAuthToken.objects.store(user, "idp", reconnection, account=Account(SUB, "alice"))
+        reply = token_json(
+            access_token=NEW_ACCESS,
+            refresh_token=None,
+            id_token=KEY.sign(claims(None, sub="another-account-77")),
+        )
+        return 200, {"Content-Type": "application/json"}, json.dumps(reply)
+
+    idp.remove(responses.POST, TOKEN_URL)
+    idp.add_callback(responses.POST, TOKEN_URL, callback=answer)
+    with pytest.raises(IDTokenSubjectMismatchError):
+        tokens.get_access_token(user, "idp")
+    assert [r["token"] for r in revocations(idp)] == [[NEW_ACCESS]]
+    token = OAuthToken.objects.get()
+    assert (token.access_token, token.refresh_token) == ("reconnected-access", "reconnected")
+    assert not token.needs_reauthorization
+
+
 FORGER = SigningKey("attacker")
 
 
