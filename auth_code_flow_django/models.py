@@ -245,10 +245,13 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
         once committed.
 
         ``account`` is the provider account the reply belongs to (``None``: unknown).
-        A reply without a refresh token keeps the stored one only for the same account
-        (or when neither names one: a provider without identity); that is one
-        ``UPDATE`` conditional on the stored account. Otherwise the row is replaced in
-        one statement (``INSERT ... ON CONFLICT DO UPDATE``, or ``ON DUPLICATE KEY
+        A reply without a refresh token keeps the stored one only when both name the
+        same, known account, in one ``UPDATE`` conditional on the stored account. An
+        unknown account on either side (a provider without identity, a failed look-up)
+        may be another one, whose refresh token would switch the connection back at its
+        first refresh: the new connection then has no refresh token, and the old grant
+        is not revoked (it may be the new one's). Any other new grant replaces the row
+        in one statement (``INSERT ... ON CONFLICT DO UPDATE``, or ``ON DUPLICATE KEY
         UPDATE`` on MySQL/MariaDB), so concurrent connections cannot collide. When the
         stored connection was another account's, ``on_replace`` is called with it once
         committed (to revoke its grant). A refresh in flight loses its claim: it cannot
@@ -270,7 +273,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
         if inserted is not None:
             return inserted
         previous = None
-        if token.account_id or not result.refresh_token:
+        if token.account_id:
             # Read before the transaction: SQLite cannot turn a transaction that has
             # read into one that writes while another connection does the same. The
             # writes below are conditional, so a change meanwhile is still caught.
@@ -283,6 +286,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
                 if (
                     previous is not None
                     and not result.refresh_token
+                    and bool(token.account_id)
                     and previous.account_id == token.account_id
                 ):
                     kept = self._keep_refresh_token(queryset, previous, token)

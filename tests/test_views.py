@@ -192,12 +192,13 @@ def test_reconnecting_updates_the_one_token(
     alice: Client, user: User, mocked: responses.RequestsMock
 ) -> None:
     make_token(user)
-    mocked.post(TOKEN_URL, json=token_json(access_token="second-access-token", refresh_token=None))
+    reply = token_json(access_token="second-access-token", refresh_token="second-refresh-token")
+    mocked.post(TOKEN_URL, json=reply)
     params = start(alice)
     alice.get(CALLBACK, {"state": params["state"], "code": "c"})
     token = OAuthToken.objects.get()
     assert token.access_token == "second-access-token"
-    assert token.refresh_token == "stored-refresh-token-0002"
+    assert token.refresh_token == "second-refresh-token"
 
 
 def test_access_denied_shows_cancelled_and_keeps_the_token(
