@@ -57,16 +57,18 @@ def when(value: datetime | None) -> str:
 
 
 class ReadOnlyUserObjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Shown, searched by user, never added or edited by hand."""
+    """Shown, searched by user and provider, never added or edited by hand."""
 
     list_select_related = ("user",)
+    search_help_text = _("Search by username or email, or by provider (its slug, or its start).")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # Every page names the user (titles, confirmation lists): one query, not N.
         return super().get_queryset(request).select_related("user")
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
-        return _user_search_fields()
+        # "^": slugs that start with the term ("git": github and gitlab), as people type them.
+        return (*_user_search_fields(), "^provider")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -108,9 +110,13 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
         "updated_display",
     )
     readonly_fields = fields
+    search_help_text = _(
+        "Search by username or email, by provider (its slug, or its start), or by the "
+        "account at the provider (its exact id, or part of its name)."
+    )
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
-        return (*super().get_search_fields(request), "account_id", "account_name")
+        return (*super().get_search_fields(request), "=account_id", "account_name")
 
     @admin.display(description=_("account"), ordering="account_name")
     def account_display(self, obj: OAuthToken) -> str:

@@ -45,6 +45,10 @@ class UnknownProviderError(NotConnectedError, LookupError):
 
     default_description = "This provider is not configured on this site."
 
+    @staticmethod
+    def describe(provider: str, user_pk: object) -> str:
+        return f"No provider {provider!r} is configured on this site (OAUTH_PROVIDERS)."
+
 
 @dataclasses.dataclass(frozen=True)
 class Provider:
@@ -323,7 +327,7 @@ def get_provider(slug: str) -> Provider:
     try:
         return get_providers()[slug]
     except KeyError:
-        raise UnknownProviderError() from None
+        raise UnknownProviderError(provider=slug) from None
 
 
 @receiver(setting_changed)

@@ -128,7 +128,7 @@ def _get_token(user: User, provider: str) -> OAuthToken:
     read = functools.partial(_TOKEN.first, _db(), user=_user_pk(user), provider=provider)
     token = _retrying(read)
     if token is None:
-        raise NotConnectedError()
+        raise NotConnectedError(provider=provider, user_pk=user.pk)
     return token
 
 
@@ -477,7 +477,7 @@ def _claim(
     while True:
         token = read or _retrying(functools.partial(_first, queryset))
         if token is None:
-            raise NotConnectedError()
+            raise NotConnectedError(provider=provider, user_pk=user_id)
         if token.needs_reauthorization and not for_removal:
             raise ReauthorizationRequiredError()
         if not wanted(token):
@@ -504,7 +504,7 @@ def _claim(
             return token, claim
         if read is not None:
             if not _retrying(queryset.exists):
-                raise NotConnectedError()
+                raise NotConnectedError(provider=provider, user_pk=user_id)
             raise ClaimedElsewhere()
         waited_for = token.access_token_encrypted
         if time.monotonic() > give_up:
@@ -586,7 +586,7 @@ def _refresh(
     if not written:
         # Removed or reconnected meanwhile: this new grant is stored nowhere.
         _revoke_unstored(config, user_id, refresh_token, result)
-        raise NotConnectedError()
+        raise NotConnectedError(provider=config.slug, user_pk=user_id)
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)
     return token
