@@ -25,7 +25,7 @@ from .presets import merged_values, unfilled_placeholders
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_BOOL_KEYS = ("use_pkce", "token_type_required", "discovery")
+_BOOL_KEYS = ("use_pkce", "token_type_required", "discovery", "post_form_data")
 _STR_KEYS = (
     "display_name",
     "base_uri",
@@ -42,6 +42,8 @@ _STR_KEYS = (
     "success_field",
     "tenant",
     "realm",
+    "api_base_url_field",
+    "user_agent",
 )
 
 
@@ -215,11 +217,12 @@ def _check_values(
     bad_types += [
         k for k in _STR_KEYS if values.get(k) is not None and not isinstance(values[k], str)
     ]
-    extra = values.get("extra_authorize_params", {})
-    if not isinstance(extra, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
-    ):
-        bad_types.append("extra_authorize_params")
+    for key in ("extra_authorize_params", "request_headers"):
+        extra = values.get(key, {})
+        if not isinstance(extra, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
+        ):
+            bad_types.append(key)
     for key in ("bearer_token_types", "invalid_grant_errors"):
         if not _is_str_list(values.get(key, ())):
             bad_types.append(key)
@@ -227,7 +230,8 @@ def _check_values(
         errors.append(
             Error(
                 f"{where}: wrong type for {', '.join(sorted(bad_types))}.",
-                hint="Flags are booleans, extra_authorize_params is a dict of strings, "
+                hint="Flags are booleans, extra_authorize_params and request_headers are "
+                "dicts of strings, "
                 "the rest are strings.",
                 id=_id(11),
             )
