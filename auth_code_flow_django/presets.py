@@ -1,8 +1,10 @@
 """Presets: the endpoints, quirks and identity mapping of well-known providers, as data.
 
-A preset's strings may name ``{base_uri}``, ``{tenant}`` and ``{realm}``: they are
-filled from the provider's own values, so a self-hosted GitLab (``base_uri``), a
-Microsoft Entra ID tenant (``tenant``) or a Keycloak realm (``realm``) needs one key.
+A preset's strings may name ``{base_uri}``, ``{tenant}``, ``{realm}``, ``{issuer}`` and
+``{user_agent}``: they are filled from the provider's own values, so a self-hosted
+GitLab (``base_uri``), a Microsoft Entra ID tenant (``tenant``), a Keycloak realm
+(``realm``) or an Okta authorization server (``issuer``) needs one key. A preset value
+that is only a placeholder (``"user_agent": "{user_agent}"``) is one the site must give.
 Relative ``api_base_urls`` and ``identity["url"]`` follow ``base_uri`` like the
 endpoint paths do. Nothing here imports Django.
 """
@@ -17,7 +19,7 @@ from typing import Any
 __all__ = ["PLACEHOLDERS", "PRESETS", "merged_values", "unfilled_placeholders"]
 
 #: Provider keys a preset's strings may name as ``{key}``.
-PLACEHOLDERS = ("base_uri", "tenant", "realm")
+PLACEHOLDERS = ("base_uri", "tenant", "realm", "issuer", "user_agent")
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
@@ -165,6 +167,73 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
                 "url": "/realms/{realm}/protocol/openid-connect/userinfo",
                 "id": "sub",
                 "name": ["preferred_username", "email", "name"],
+            },
+        },
+        # help.salesforce.com: "OAuth 2.0 Web Server Flow for Web App Integration"
+        # (remoteaccess_oauth_web_server_flow), "OAuth 2.0 Refresh Token Flow",
+        # "Revoke OAuth Tokens" and "UserInfo Endpoint".
+        "salesforce": {
+            "display_name": "Salesforce",
+            # A sandbox sets https://test.salesforce.com, a My Domain login its own host.
+            "base_uri": "https://login.salesforce.com",
+            "authorization_path": "/services/oauth2/authorize",
+            "access_token_path": "/services/oauth2/token",
+            "revocation_path": "/services/oauth2/revoke",
+            "scope": "api id refresh_token",
+            # Each org's API lives on its own host, named by instance_url in every token
+            # reply. The reply has no expires_in (the org's session timeout applies):
+            # authorized_session refreshes on a 401.
+            "api_base_url_field": "instance_url",
+            "api_base_urls": ("/services/oauth2/userinfo",),
+            # sub is the identity URL (org and user ids), unique across orgs.
+            "identity": {
+                "url": "/services/oauth2/userinfo",
+                "id": "sub",
+                "name": ["preferred_username", "name"],
+            },
+        },
+        # developers.dropbox.com/oauth-guide and dropbox.com/developers/documentation/
+        # http/documentation (oauth2/token, auth/token/revoke).
+        "dropbox": {
+            "display_name": "Dropbox",
+            "base_uri": "https://www.dropbox.com",
+            "authorization_path": "/oauth2/authorize",
+            "access_token_path": "https://api.dropboxapi.com/oauth2/token",
+            # No scope: the app's scopes as set in the App Console.
+            "scope": "",
+            # Without it the access token is short-lived and comes without a refresh token.
+            "extra_authorize_params": {"token_access_type": "offline"},
+            "api_base_urls": (
+                "https://api.dropboxapi.com/2/",
+                "https://content.dropboxapi.com/2/",
+            ),
+            # Revoking is POST /2/auth/token/revoke with the token as Bearer, not RFC
+            # 7009: not offered. The account is named in the token reply (account_id);
+            # its name needs a POST (users/get_current_account), so none is read.
+            "identity": {"id": "account_id"},
+        },
+        # developers.notion.com: "Authorization" guide, "Create a token", "Refresh a
+        # token", "Revoke a token".
+        "notion": {
+            "display_name": "Notion",
+            "base_uri": "https://api.notion.com",
+            "authorization_path": "/v1/oauth/authorize",
+            "access_token_path": "/v1/oauth/token",
+            "revocation_path": "/v1/oauth/revoke",
+            # HTTP Basic and JSON bodies, as documented; every request names an API
+            # version.
+            "token_endpoint_auth_method": "client_secret_basic",
+            "post_form_data": False,
+            "request_headers": {"Notion-Version": "2022-06-28"},
+            # Capabilities are set on the integration, not requested.
+            "scope": "",
+            "extra_authorize_params": {"owner": "user"},
+            "api_base_urls": ("https://api.notion.com/v1/",),
+            # The reply names the authorizing user (owner.user) and the workspace; the
+            # workspace fields are kept with the connection (token.extra).
+            "identity": {
+                "id": ["owner.user.id", "bot_id"],
+                "name": ["owner.user.person.email", "owner.user.name", "workspace_name"],
             },
         },
     }

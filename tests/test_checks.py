@@ -245,7 +245,10 @@ def test_a_missing_oauth_providers_setting_is_a_warning(settings: Any) -> None:
 
 
 #: What a preset needs besides the client credentials.
-PRESET_NEEDS = {"keycloak": {"base_uri": "https://sso.example.com", "realm": "r"}}
+PRESET_NEEDS = {
+    "keycloak": {"base_uri": "https://sso.example.com", "realm": "r"},
+    "reddit": {"user_agent": "web:example:1.0 (by /u/example)"},
+}
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
