@@ -236,6 +236,83 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
                 "name": ["owner.user.person.email", "owner.user.name", "workspace_name"],
             },
         },
+        # developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ (rotating
+        # refresh tokens, accessible-resources) and .../cloud/oauth/getting-started/.
+        "atlassian": {
+            "display_name": "Atlassian",
+            "base_uri": "https://auth.atlassian.com",
+            "authorization_path": "/authorize",
+            "access_token_path": "/oauth/token",
+            "post_form_data": False,
+            "scope": "read:me offline_access",
+            "extra_authorize_params": {"audience": "api.atlassian.com", "prompt": "consent"},
+            # Every product API goes through the gateway, per site:
+            # /ex/jira/{cloudid}/..., the cloud id from
+            # GET /oauth/token/accessible-resources. No revocation endpoint.
+            "api_base_urls": ("https://api.atlassian.com/",),
+            "identity": {
+                "url": "https://api.atlassian.com/me",
+                "id": "account_id",
+                "name": ["email", "name", "nickname"],
+            },
+        },
+        # developer.box.com/guides/authentication/oauth2/ and
+        # .../guides/authentication/tokens/refresh/ (single-use refresh tokens).
+        "box": {
+            "display_name": "Box",
+            "base_uri": "https://account.box.com",
+            "authorization_path": "/api/oauth2/authorize",
+            "access_token_path": "https://api.box.com/oauth2/token",
+            "revocation_path": "https://api.box.com/oauth2/revoke",
+            # Scopes are set on the app; a request may only narrow them.
+            "scope": "",
+            "api_base_urls": ("https://api.box.com/2.0/", "https://upload.box.com/api/2.0/"),
+            "identity": {
+                "url": "https://api.box.com/2.0/users/me",
+                "id": "id",
+                "name": ["login", "name"],
+            },
+        },
+        # github.com/reddit-archive/reddit/wiki/OAuth2 and github.com/reddit-archive/
+        # reddit/wiki/API (the User-Agent rule).
+        "reddit": {
+            "display_name": "Reddit",
+            "base_uri": "https://www.reddit.com",
+            "authorization_path": "/api/v1/authorize",
+            "access_token_path": "/api/v1/access_token",
+            "revocation_path": "/api/v1/revoke_token",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "identity",
+            # Without it the grant lasts an hour and has no refresh token.
+            "extra_authorize_params": {"duration": "permanent"},
+            # Generic User-Agents are throttled or refused: the site must give its own,
+            # "<platform>:<app ID>:<version> (by /u/<username>)".
+            "user_agent": "{user_agent}",
+            "api_base_urls": ("https://oauth.reddit.com/",),
+            "identity": {
+                "url": "https://oauth.reddit.com/api/v1/me",
+                "id": "id",
+                "name": "name",
+            },
+        },
+        # docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code and
+        # .../user-access-token.
+        "x": {
+            "display_name": "X",
+            "base_uri": "https://x.com",
+            "authorization_path": "/i/oauth2/authorize",
+            "access_token_path": "https://api.x.com/2/oauth2/token",
+            "revocation_path": "https://api.x.com/2/oauth2/revoke",
+            # PKCE is required; a confidential client authenticates with HTTP Basic.
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "tweet.read users.read offline.access",
+            "api_base_urls": ("https://api.x.com/2/",),
+            "identity": {
+                "url": "https://api.x.com/2/users/me",
+                "id": "data.id",
+                "name": "data.username",
+            },
+        },
     }
 )
 
