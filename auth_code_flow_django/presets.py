@@ -313,6 +313,114 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
                 "name": "data.username",
             },
         },
+        # developers.zoom.us/docs/integrations/oauth/ (authorization code flow, PKCE,
+        # refreshing, revoking) and .../oauth-error-messages/.
+        "zoom": {
+            "display_name": "Zoom",
+            "base_uri": "https://zoom.us",
+            "authorization_path": "/oauth/authorize",
+            "access_token_path": "/oauth/token",
+            "revocation_path": "/oauth/revoke",
+            "token_endpoint_auth_method": "client_secret_basic",
+            # Scopes are set on the app in the Marketplace.
+            "scope": "",
+            # The reply's api_url names the account's API host (data residency).
+            "api_base_url_field": "api_url",
+            "api_base_urls": ("https://api.zoom.us/v2/",),
+            "identity": {
+                "url": "https://api.zoom.us/v2/users/me",
+                "id": "id",
+                "name": ["email", "display_name"],
+            },
+        },
+        # learn.microsoft.com/linkedin/consumer/integrations/self-serve/
+        # sign-in-with-linkedin-v2 and learn.microsoft.com/linkedin/shared/
+        # authentication/authorization-code-flow.
+        "linkedin": {
+            "display_name": "LinkedIn",
+            "base_uri": "https://www.linkedin.com",
+            "authorization_path": "/oauth/v2/authorization",
+            "access_token_path": "/oauth/v2/accessToken",
+            # OpenID Connect with the endpoints above (its discovery document names
+            # them too): the ID token is checked against this issuer and JWKS.
+            "issuer": "https://www.linkedin.com/oauth",
+            "discovery": False,
+            "require_iss": False,
+            "jwks_uri": "https://www.linkedin.com/oauth/openid/jwks",
+            "scope": "openid profile email",
+            "api_base_urls": ("https://api.linkedin.com/",),
+            # Refresh tokens only for approved partners; no revocation endpoint.
+            "identity": {
+                "url": "https://api.linkedin.com/v2/userinfo",
+                "id": "sub",
+                "name": ["email", "name"],
+            },
+        },
+        # developer.spotify.com/documentation/web-api/tutorials/code-flow and
+        # .../refreshing-tokens.
+        "spotify": {
+            "display_name": "Spotify",
+            "base_uri": "https://accounts.spotify.com",
+            "authorization_path": "/authorize",
+            "access_token_path": "/api/token",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "user-read-email user-read-private",
+            "api_base_urls": ("https://api.spotify.com/v1/",),
+            # A refresh reply may or may not carry a new refresh token. No revocation.
+            "identity": {
+                "url": "https://api.spotify.com/v1/me",
+                "id": "id",
+                "name": ["email", "display_name"],
+            },
+        },
+        # dev.twitch.tv/docs/authentication/getting-tokens-oidc/,
+        # .../refresh-tokens/ and .../revoke-tokens/.
+        "twitch": {
+            "display_name": "Twitch",
+            "base_uri": "https://id.twitch.tv",
+            "authorization_path": "/oauth2/authorize",
+            "access_token_path": "/oauth2/token",
+            "revocation_path": "/oauth2/revoke",
+            "issuer": "https://id.twitch.tv/oauth2",
+            "discovery": False,
+            "require_iss": False,
+            "jwks_uri": "https://id.twitch.tv/oauth2/keys",
+            "scope": "openid user:read:email",
+            # The ID token and UserInfo name the user only when these claims are asked
+            # for.
+            "extra_authorize_params": {
+                "claims": '{"id_token":{"email":null,"preferred_username":null},'
+                '"userinfo":{"email":null,"preferred_username":null}}'
+            },
+            # A dead refresh token answers 400 {"error": "Bad Request", "message":
+            # "Invalid refresh token"}.
+            "invalid_grant_errors": ("Bad Request",),
+            "api_base_urls": (
+                "https://api.twitch.tv/helix/",
+                "https://id.twitch.tv/oauth2/userinfo",
+            ),
+            "identity": {
+                "url": "https://id.twitch.tv/oauth2/userinfo",
+                "id": "sub",
+                "name": ["preferred_username", "email"],
+            },
+        },
+        # developer.okta.com/docs/guides/implement-grant-type/authcode/main/ and
+        # .../concepts/auth-servers/: issuer https://{yourOktaDomain}/oauth2/default
+        # (or another custom authorization server); everything else is discovered.
+        "okta": {
+            "display_name": "Okta",
+            "issuer": "{issuer}",
+            "scope": "openid profile email offline_access",
+        },
+        # auth0.com/docs/get-started/authentication-and-authorization-flow/
+        # authorization-code-flow-with-pkce: issuer https://{yourDomain}/ (with the
+        # slash); everything else is discovered.
+        "auth0": {
+            "display_name": "Auth0",
+            "issuer": "{issuer}",
+            "scope": "openid profile email offline_access",
+        },
     }
 )
 

@@ -246,6 +246,8 @@ def test_a_missing_oauth_providers_setting_is_a_warning(settings: Any) -> None:
 
 #: What a preset needs besides the client credentials.
 PRESET_NEEDS = {
+    "okta": {"issuer": "https://example.okta.com/oauth2/default"},
+    "auth0": {"issuer": "https://example.us.auth0.com/"},
     "keycloak": {"base_uri": "https://sso.example.com", "realm": "r"},
     "reddit": {"user_agent": "web:example:1.0 (by /u/example)"},
 }
