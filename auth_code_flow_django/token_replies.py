@@ -83,7 +83,8 @@ class TokenResponse:
     refresh_token: str | None = field(default=None, repr=False)
     scope: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    #: The other fields kept with the connection (see :func:`kept_fields`): no
+    #: The other fields kept with the connection (see
+    #: :func:`~auth_code_flow_django.token_replies.kept_fields`): no
     #: credential among them.
     fields: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: The validated claims of the OpenID Connect ``id_token`` (when ``openid`` was
@@ -348,7 +349,7 @@ def kept_fields(extras: Mapping[str, Any]) -> dict[str, Any]:
     out, at any depth: ``id_token`` is validated when the grant arrives and not needed
     after, and the tokens themselves are stored encrypted on their own. So are values a
     database could not store. Fields are kept in order while their JSON stays within
-    :data:`MAX_STORED_LENGTH` characters; the rest are left out (logged by name).
+    ``MAX_STORED_LENGTH`` (8192) characters; the rest are left out (logged by name).
     """
     _ok, kept = _kept_value(extras)
     assert isinstance(kept, dict)
