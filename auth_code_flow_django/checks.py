@@ -236,6 +236,7 @@ def _check_values(
                 id=_id(11),
             )
         )
+    errors.extend(_check_headers(where, values))
     errors.extend(_check_identity(where, values.get("identity", {})))
     if not check_urls:
         return errors
@@ -243,6 +244,37 @@ def _check_values(
     errors.extend(_check_openid(where, values))
     errors.extend(_check_api_base_urls(where, values))
     return errors
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_headers(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    """E050: ``user_agent`` and ``request_headers`` must make valid header lines."""
+    headers: list[tuple[object, object]] = []
+    if isinstance(values.get("user_agent"), str):
+        headers.append(("User-Agent", values["user_agent"]))
+    extra = values.get("request_headers", {})
+    if isinstance(extra, Mapping):
+        headers.extend(extra.items())
+    bad = [
+        str(name)
+        for name, value in headers
+        if isinstance(name, str)
+        and isinstance(value, str)
+        and (not _HEADER_NAME.fullmatch(name) or bool(_CONTROL.search(value)))
+    ]
+    if not bad:
+        return []
+    return [
+        Error(
+            f"{where}: the header {', '.join(sorted(bad))} is not a valid header line.",
+            hint="A header name is a token (letters, digits and !#$%&'*+.^_`|~-); a value "
+            "has no control character (no line break).",
+            id=_id(50),
+        )
+    ]
 
 
 def _is_str_list(value: object) -> bool:

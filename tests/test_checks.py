@@ -339,6 +339,13 @@ def test_a_provider_configured_by_its_issuer_alone_passes() -> None:
         ({**GOOD, "success_field": True}, ["auth_code_flow_django.E011"]),
         ({**GOOD, "bearer_token_types": "bot"}, ["auth_code_flow_django.E011"]),
         ({**GOOD, "invalid_grant_errors": [1]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "api_base_url_field": 1}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "user_agent": ["a"]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "request_headers": {"X-V": 1}}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "post_form_data": "no"}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "user_agent": "web:x:1\r\nX-Injected: 1"}, ["auth_code_flow_django.E050"]),
+        ({**GOOD, "request_headers": {"Bad Name": "v"}}, ["auth_code_flow_django.E050"]),
+        ({**GOOD, "request_headers": {"X-V": "a\nb"}}, ["auth_code_flow_django.E050"]),
         (
             {**GOOD, "api_base_urls": ["/api/"], "base_uri": None},
             ["auth_code_flow_django.E007", "auth_code_flow_django.E030"],
