@@ -99,16 +99,30 @@ def test_connect_asks_for_the_claims_and_reads_the_id_token(
     assert token.scope == "openid user:read:email"
 
 
-def test_refresh(alice: Client, user: User, mocked: responses.RequestsMock) -> None:
-    """dev.twitch.tv/docs/authentication/refresh-tokens/ (the reply carries a new refresh
-    token and scope as a list, no ID token)."""
+def test_refresh_on_a_401(alice: Client, user: User, mocked: responses.RequestsMock) -> None:
+    """dev.twitch.tv/docs/authentication/refresh-tokens/ (refresh reactively on a 401;
+    the reply carries a new refresh token, scope as a list, no expires_in and no ID
+    token)."""
     connected(alice, mocked)
-    expire(user, "twitch")
-    reply = {**TOKEN_REPLY, "access_token": "access-2", "refresh_token": "refresh-2"}
-    call = mocked.replace(responses.POST, TOKEN_URL, json=reply)
-    assert tokens.get_access_token(user, "twitch") == "access-2"
+    refreshed = {
+        "access_token": "1ssjqsqfy6bads1ws7m03gras79zfr",
+        "refresh_token": "eyJfMzUtNDU0OC4MWYwLTQ5MDY5ODY4NGNlMSJ9%asdfasdf=",
+        "scope": ["channel:read:subscriptions", "channel:manage:polls"],
+        "token_type": "bearer",
+    }
+    users = "https://api.twitch.tv/helix/users"
+    mocked.get(users, status=401, json={"error": "Unauthorized", "status": 401})
+    mocked.get(users, json={"data": []})
+    call = mocked.replace(responses.POST, TOKEN_URL, json=refreshed)
+    assert tokens.authorized_session(user, "twitch").get(users).json() == {"data": []}
     assert form(call.calls[0])["grant_type"] == "refresh_token"
-    assert stored(user, "twitch").refresh_token == "refresh-2"
+    token = stored(user, "twitch")
+    assert (token.access_token, token.refresh_token) == (
+        refreshed["access_token"],
+        refreshed["refresh_token"],
+    )
+    assert token.expires_at is None
+    assert token.scope == "channel:read:subscriptions channel:manage:polls"
 
 
 def test_a_dead_refresh_token_answers_bad_request_and_needs_reauthorization(
