@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -14,7 +16,20 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import tokens
-from .models import OAuthState, OAuthToken, OAuthTokenQuerySet
+from .models import OAuthState, OAuthToken, OAuthTokenQuerySet, mask
+from .token_replies import is_secret_field
+
+
+def masked_fields(value: object) -> object:
+    """``value`` with the value of every field named like a credential masked."""
+    if isinstance(value, Mapping):
+        return {
+            str(k): mask(str(v)) if is_secret_field(str(k)) else masked_fields(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [masked_fields(v) for v in value]
+    return value
 
 
 class TokenStatusFilter(admin.SimpleListFilter):
@@ -105,6 +120,7 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
         "expires_display",
         "masked_access_token",
         "masked_refresh_token",
+        "extra_display",
         "reauthorization_display",
         "created_display",
         "updated_display",
@@ -157,6 +173,14 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
     @admin.display(description=_("refresh token"))
     def masked_refresh_token(self, obj: OAuthToken) -> str:
         return obj.masked_refresh_token() or "-"
+
+    @admin.display(description=_("other reply fields"))
+    def extra_display(self, obj: OAuthToken) -> str:
+        # Credentials are never stored here; a row written some other way still shows
+        # none in clear.
+        if not obj.extra:
+            return "-"
+        return json.dumps(masked_fields(obj.extra), indent=2, sort_keys=True)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

@@ -27,7 +27,7 @@ from .presets import merged_values, unfilled_placeholders
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_BOOL_KEYS = ("use_pkce", "token_type_required", "discovery")
+_BOOL_KEYS = ("use_pkce", "token_type_required", "discovery", "post_form_data")
 _STR_KEYS = (
     "display_name",
     "base_uri",
@@ -44,6 +44,8 @@ _STR_KEYS = (
     "success_field",
     "tenant",
     "realm",
+    "api_base_url_field",
+    "user_agent",
 )
 
 
@@ -217,11 +219,12 @@ def _check_values(
     bad_types += [
         k for k in _STR_KEYS if values.get(k) is not None and not isinstance(values[k], str)
     ]
-    extra = values.get("extra_authorize_params", {})
-    if not isinstance(extra, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
-    ):
-        bad_types.append("extra_authorize_params")
+    for key in ("extra_authorize_params", "request_headers"):
+        extra = values.get(key, {})
+        if not isinstance(extra, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
+        ):
+            bad_types.append(key)
     for key in ("bearer_token_types", "invalid_grant_errors"):
         if not _is_str_list(values.get(key, ())):
             bad_types.append(key)
@@ -229,11 +232,13 @@ def _check_values(
         errors.append(
             Error(
                 f"{where}: wrong type for {', '.join(sorted(bad_types))}.",
-                hint="Flags are booleans, extra_authorize_params is a dict of strings, "
+                hint="Flags are booleans, extra_authorize_params and request_headers are "
+                "dicts of strings, "
                 "the rest are strings.",
                 id=_id(11),
             )
         )
+    errors.extend(_check_headers(where, values))
     errors.extend(_check_identity(where, values.get("identity", {})))
     if not check_urls:
         return errors
@@ -241,6 +246,37 @@ def _check_values(
     errors.extend(_check_openid(where, values))
     errors.extend(_check_api_base_urls(where, values))
     return errors
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_headers(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    """E051: ``user_agent`` and ``request_headers`` must make valid header lines."""
+    headers: list[tuple[object, object]] = []
+    if isinstance(values.get("user_agent"), str):
+        headers.append(("User-Agent", values["user_agent"]))
+    extra = values.get("request_headers", {})
+    if isinstance(extra, Mapping):
+        headers.extend(extra.items())
+    bad = [
+        str(name)
+        for name, value in headers
+        if isinstance(name, str)
+        and isinstance(value, str)
+        and (not _HEADER_NAME.fullmatch(name) or bool(_CONTROL.search(value)))
+    ]
+    if not bad:
+        return []
+    return [
+        Error(
+            f"{where}: the header {', '.join(sorted(bad))} is not a valid header line.",
+            hint="A header name is a token (letters, digits and !#$%&'*+.^_`|~-); a value "
+            "has no control character (no line break).",
+            id=_id(50),
+        )
+    ]
 
 
 def _is_str_list(value: object) -> bool:

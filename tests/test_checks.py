@@ -247,7 +247,12 @@ def test_a_missing_oauth_providers_setting_is_a_warning(settings: Any) -> None:
 
 
 #: What a preset needs besides the client credentials.
-PRESET_NEEDS = {"keycloak": {"base_uri": "https://sso.example.com", "realm": "r"}}
+PRESET_NEEDS = {
+    "okta": {"issuer": "https://example.okta.com/oauth2/default"},
+    "auth0": {"issuer": "https://example.us.auth0.com/"},
+    "keycloak": {"base_uri": "https://sso.example.com", "realm": "r"},
+    "reddit": {"user_agent": "web:example:1.0 (by /u/example)"},
+}
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -336,6 +341,13 @@ def test_a_provider_configured_by_its_issuer_alone_passes() -> None:
         ({**GOOD, "success_field": True}, ["auth_code_flow_django.E011"]),
         ({**GOOD, "bearer_token_types": "bot"}, ["auth_code_flow_django.E011"]),
         ({**GOOD, "invalid_grant_errors": [1]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "api_base_url_field": 1}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "user_agent": ["a"]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "request_headers": {"X-V": 1}}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "post_form_data": "no"}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "user_agent": "web:x:1\r\nX-Injected: 1"}, ["auth_code_flow_django.E051"]),
+        ({**GOOD, "request_headers": {"Bad Name": "v"}}, ["auth_code_flow_django.E051"]),
+        ({**GOOD, "request_headers": {"X-V": "a\nb"}}, ["auth_code_flow_django.E051"]),
         (
             {**GOOD, "api_base_urls": ["/api/"], "base_uri": None},
             ["auth_code_flow_django.E007", "auth_code_flow_django.E030"],
