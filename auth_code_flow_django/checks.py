@@ -274,7 +274,7 @@ def _check_headers(where: str, values: Mapping[str, object]) -> list[CheckMessag
             f"{where}: the header {', '.join(sorted(bad))} is not a valid header line.",
             hint="A header name is a token (letters, digits and !#$%&'*+.^_`|~-); a value "
             "has no control character (no line break).",
-            id=_id(50),
+            id=_id(51),
         )
     ]
 
