@@ -89,6 +89,12 @@ class Settings:
         the failure. ``0`` remembers no failure."""
         return cast("int", _read("AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER", 30))
 
+    @property
+    def ALLOWED_PRIVATE_NETWORKS(self) -> Sequence[str]:
+        """Private networks (CIDR strings) the endpoints a remote issuer's metadata
+        names may reach, for identity servers on an intranet."""
+        return cast("Sequence[str]", _read("AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS", ()))
+
 
 conf = Settings()
 
@@ -104,4 +110,5 @@ DEFAULTS: dict[str, object] = {
     "AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT": True,
     "AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL": 3600,
     "AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER": 30,
+    "AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": (),
 }

@@ -168,7 +168,8 @@ def test_an_endpoint_resolving_to_this_machine_or_its_networks_is_refused_when_c
 def test_a_private_network_the_settings_allow_is_reached(
     alice: Client, user: Any, idp: responses.RequestsMock, settings: Any
 ) -> None:
-    settings.AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS = ["10.0.0.0/8"]
+    # A bad value (the system checks report it) allows nothing, and stops nothing else.
+    settings.AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS = ["0.0.0.0/0", "10.0.0.0/8"]
     settings.OAUTH_PROVIDERS = {"idp": provider_settings(scope="profile")}
     serve(idp, token_endpoint="https://10.0.0.1/token")
     with attempts() as tried:

@@ -17,7 +17,7 @@ from ...conf import conf
 from ...endpoints import endpoint_url
 from ...exceptions import BaseAuthCodeFlowError
 from ...id_tokens import ID_TOKEN_ALGORITHMS, usable_keys
-from ...provider_http import new_session
+from ...provider_http import AddressPolicy, new_session
 from ...providers import PROVIDER_KEYS, Provider, get_providers
 from ...server_metadata import ServerMetadata, fetch_json
 from ..base import EXIT_FAILED, AppCommand, unknown_provider
@@ -124,7 +124,9 @@ def report(provider: Provider, *, live: bool) -> dict[str, Any]:
         if problem:
             problems.append(problem)
     if live and effective.requests_openid and effective.jwks_uri:
-        problems.extend(jwks_problems(effective.jwks_uri, metadata))
+        problems.extend(
+            jwks_problems(effective.jwks_uri, metadata, discovery.address_policy(effective))
+        )
     preset = next(
         (s.removeprefix("preset ") for s in provider.sources.values() if s.startswith("preset ")),
         None,
@@ -170,10 +172,12 @@ def metadata_notes(metadata: ServerMetadata) -> list[str]:
     return notes
 
 
-def jwks_problems(jwks_uri: str, metadata: ServerMetadata | None) -> list[str]:
+def jwks_problems(
+    jwks_uri: str, metadata: ServerMetadata | None, policy: AddressPolicy | None = None
+) -> list[str]:
     try:
         jwks = fetch_json(
-            new_session(),
+            new_session(policy),
             jwks_uri,
             timeout=float(conf.HTTP_TIMEOUT),
             connect_timeout=min(5.0, float(conf.HTTP_TIMEOUT)),
