@@ -174,7 +174,7 @@ class AddressPolicy:
     Never an address of :func:`forbidden_kind`; a private one (any other address that
     is not global: ``10.0.0.0/8``, ``192.168.0.0/16``, ``fc00::/7``...) only with
     ``allow_private`` or inside one of ``allowed_networks``. Requests to
-    ``exempt_origins`` (see :func:`origin`), the endpoints a site configured itself,
+    ``exempt_origins`` (``scheme://host:port``), the endpoints a site configured itself,
     are not under the policy.
     """
 
