@@ -155,7 +155,7 @@ def metadata_from(document: Mapping[str, Any], issuer: str, source: str = "") ->
 
     Raises :class:`DiscoveryError` naming what is wrong: another issuer (RFC 8414 3.3,
     compared exactly), a missing endpoint, an endpoint that is not https outside
-    loopback, carries credentials, or (while the issuer is not on loopback) is on
+    loopback, carries credentials, or (while the issuer is not on loopback) names a
     loopback, link-local, unspecified, multicast or reserved address however spelt, a
     malformed list.
     """
