@@ -24,6 +24,7 @@ from .exceptions import EndpointURLError, EndpointURLProblem
 from .flow import CLIENT_AUTH_METHODS
 from .identity import IDENTITY_KEYS
 from .presets import merged_values, unfilled_placeholders
+from .provider_http import private_network
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -495,6 +496,7 @@ def check_app_settings(
             )
         )
     errors.extend(_check_keys())
+    errors.extend(_check_private_networks())
     unknown = sorted(
         name
         for name in dir(settings)
@@ -615,3 +617,34 @@ def _leads_to_a_view(login_url: object) -> bool:
     except Resolver404:
         return False
     return True
+
+
+def _check_private_networks() -> list[CheckMessage]:
+    """E052: ``AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS`` lists private networks only."""
+    value: object = getattr(settings, "AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS", ())
+    hint = (
+        'A list of private networks in CIDR form, e.g. ["10.20.0.0/16", "fd12:3456::/48"], '
+        "inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10 or fc00::/7; "
+        "loopback, link-local and public addresses cannot be allowed."
+    )
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        return [
+            Error(
+                "AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS must be a list of networks.",
+                hint=hint,
+                id=_id(52),
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for network in value:
+        try:
+            private_network(network)
+        except ValueError as exc:
+            errors.append(
+                Error(
+                    f"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS: {exc}.",
+                    hint=hint,
+                    id=_id(52),
+                )
+            )
+    return errors

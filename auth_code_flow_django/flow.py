@@ -163,6 +163,8 @@ class AbstractBaseFlowManager(ABC):
     jwks_uri: str | None = None
     id_token_algorithms: tuple[str, ...] = ID_TOKEN_ALGORITHMS
     id_token_leeway: float = LEEWAY_SECONDS
+    #: Where the requests of :meth:`get_session` may connect (``None``: anywhere).
+    address_policy: provider_http.AddressPolicy | None = None
 
     required_attributes: ClassVar[tuple[str, ...]] = (
         "authorization_path",
@@ -361,7 +363,7 @@ class AbstractBaseFlowManager(ABC):
     def get_session(self) -> requests.Session:
         """The HTTP session: no retries (a code is single-use), pooled connections."""
         if self._session is None:
-            self._session = new_session()
+            self._session = new_session(self.address_policy)
         return self._session
 
     def _environment(self, url: str) -> dict[str, Any]:

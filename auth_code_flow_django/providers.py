@@ -220,6 +220,7 @@ class Provider:
             **attributes,
             timeout=float(conf.HTTP_TIMEOUT),
             max_response_bytes=int(conf.MAX_RESPONSE_BYTES),
+            address_policy=discovery.address_policy(self),
         )
 
 
@@ -269,7 +270,7 @@ class ProviderFlowManager(AbstractBaseFlowManager):
         # requests.Session is not documented as thread-safe: one per thread.
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = new_session()
+            session = self._local.session = new_session(self.address_policy)
         return session
 
     def get_jwks(self, refresh: bool = False) -> Mapping[str, Any]:

@@ -56,7 +56,7 @@ autodoc_default_options = {"exclude-members": "__init__, __new__"}
 # No network when building: names from other projects stay plain text.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(requests|django|datetime|collections|typing|cryptography|abc)(\..*)?"),
+    (r"py:.*", r"(requests|django|datetime|collections|typing|cryptography|abc|ipaddress)(\..*)?"),
     (r"py:.*", r"(User|ClientAuthMethod|AnonymousUser|AbstractBaseUser|Any|Signal)"),
     (r"py:.*", r"(HttpRequest|HttpResponse|HttpResponseBase|HttpResponseRedirect)"),
     # Sphinx splits a dataclass field's "tuple[str, ...]" annotation at the comma.

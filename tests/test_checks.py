@@ -153,6 +153,21 @@ def test_secret_value_is_not_shown_in_messages() -> None:
             [],
         ),
         ({"AUTH_CODE_FLOW_STATE_TTTL": 5}, ["auth_code_flow_django.W001"]),
+        ({"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": ["10.20.0.0/16", "fd12::/16"]}, []),
+        ({"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": ("192.168.4.0/24",)}, []),
+        (
+            {"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": "10.0.0.0/8"},
+            ["auth_code_flow_django.E052"],
+        ),
+        ({"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": None}, ["auth_code_flow_django.E052"]),
+        (
+            {"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": ["0.0.0.0/0", "127.0.0.0/8", "x", 10]},
+            ["auth_code_flow_django.E052"] * 4,
+        ),
+        (
+            {"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": ["169.254.169.254/32", "10.0.0.1/8"]},
+            ["auth_code_flow_django.E052"] * 2,
+        ),
     ],
 )
 def test_each_app_setting_problem_has_its_id(
@@ -510,3 +525,10 @@ def test_url_checks_are_registered_with_the_urls_tag() -> None:
         call_command("check", "--tag", "urls", stdout=StringIO(), stderr=StringIO())
     with override_settings(ROOT_URLCONF=WithoutTheApp):
         call_command("check", "--tag", "security", stdout=StringIO(), stderr=StringIO())
+
+
+def test_a_network_that_cannot_be_allowed_is_named_with_the_ranges_that_can() -> None:
+    with override_settings(AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS=["8.8.8.0/24"]):
+        (message,) = check_app_settings()
+    assert "8.8.8.0/24 is not inside a private range" in message.msg
+    assert "10.0.0.0/8" in (message.hint or "")

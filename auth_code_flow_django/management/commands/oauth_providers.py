@@ -22,7 +22,7 @@ from ...conf import conf
 from ...endpoints import endpoint_url, is_loopback
 from ...exceptions import BaseAuthCodeFlowError
 from ...id_tokens import ID_TOKEN_ALGORITHMS, usable_keys
-from ...provider_http import new_session
+from ...provider_http import AddressPolicy, new_session
 from ...providers import PROVIDER_KEYS, Provider, get_providers
 from ...server_metadata import ServerMetadata, fetch_json
 from ..base import EXIT_FAILED, AppCommand, unknown_provider, usage_error
@@ -213,7 +213,9 @@ def report(
         if problem:
             problems.append(problem)
     if live and effective.requests_openid and effective.jwks_uri:
-        problems.extend(jwks_problems(effective.jwks_uri, metadata))
+        problems.extend(
+            jwks_problems(effective.jwks_uri, metadata, discovery.address_policy(effective))
+        )
     values = values_of(effective, base)
     preset = next(
         (s.removeprefix("preset ") for s in provider.sources.values() if s.startswith("preset ")),
@@ -260,10 +262,12 @@ def metadata_notes(metadata: ServerMetadata) -> list[str]:
     return notes
 
 
-def jwks_problems(jwks_uri: str, metadata: ServerMetadata | None) -> list[str]:
+def jwks_problems(
+    jwks_uri: str, metadata: ServerMetadata | None, policy: AddressPolicy | None = None
+) -> list[str]:
     try:
         jwks = fetch_json(
-            new_session(),
+            new_session(policy),
             jwks_uri,
             timeout=float(conf.HTTP_TIMEOUT),
             connect_timeout=min(5.0, float(conf.HTTP_TIMEOUT)),
