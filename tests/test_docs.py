@@ -1,9 +1,9 @@
 """The documentation's code is true: its Python blocks run, the tutorial's site works,
 the key migration it describes keeps every token, and the tests it cites exist.
 
-Each Python block in ``docs/`` and the README is preceded by a marker line
-(``% test: ...`` in Markdown pages, ``.. test: ...`` and a blank line before an
-reStructuredText ``code-block``, ``<!-- test: ... -->`` in the README):
+Each Python block in ``docs/`` and the README is preceded by a marker line that
+GitHub does not show (``<!-- test: ... -->`` in Markdown pages, ``.. test: ...`` and a
+blank line before a reStructuredText ``code-block``):
 
 - ``exec``: run in a fresh namespace (imports and names must exist);
 - ``settings``: run, then used as settings: ``manage.py check`` must report nothing
@@ -15,6 +15,7 @@ reStructuredText ``code-block``, ``<!-- test: ... -->`` in the README):
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import os
 import re
@@ -39,7 +40,7 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 from django.test import override_settings
 
-from auth_code_flow_django import crypto
+from auth_code_flow_django import conf, crypto
 from auth_code_flow_django.crypto import TokenDecryptionError
 from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.providers import get_providers
@@ -52,7 +53,7 @@ KINDS = ("exec", "settings", "file", "compile")
 
 pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="needs the repository's docs/")
 
-MARKER = re.compile(r"^\s*(?:%|<!--|\.\.)\s*test:\s*(?P<spec>.*?)\s*(?:-->)?\s*$")
+MARKER = re.compile(r"^\s*(?:<!--|\.\.)\s*test:\s*(?P<spec>.*?)\s*(?:-->)?\s*$")
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w+-]*)\s*$")
 RST_CODE = re.compile(r"^(?P<indent>\s*)\.\. code-block:: (?P<lang>[\w+-]+)\s*$")
 
@@ -170,7 +171,7 @@ def test_docs_have_python_examples() -> None:
 
 @pytest.mark.parametrize("block", python_blocks())
 def test_python_block_is_marked_and_compiles(block: Block) -> None:
-    hint = f"{block.id}: precede the block with a '% test: {'|'.join(KINDS)}' line"
+    hint = f"{block.id}: precede the block with a '<!-- test: {'|'.join(KINDS)} -->' line"
     assert block.marker, hint
     assert block.marker[0] in KINDS, hint
     compile(block.code, block.id, "exec")
@@ -464,3 +465,122 @@ def test_calling_apis_view_as_documented(user: User, other_user: User) -> None:
     response = view["github_repos"](request)
     assert response.status_code == 302
     assert response["Location"] == "/oauth/github/authorize/"
+
+
+# -- the pages read as source, on GitHub or in an editor ---------------------------------
+
+# What only Sphinx understands, and GitHub shows raw: MyST roles, MyST comments (test
+# markers once were), MyST targets, colon fences; reStructuredText roles.
+MYST_ONLY = re.compile(
+    r"\{(?:py:)?(?:doc|ref|numref|term|eq|download|any|setting|mod|func|class|meth|attr"
+    r"|exc|data|obj)\}`"
+    r"|^\s*%"
+    r"|^\s*\([\w-]+\)=\s*$"
+    r"|^\s*:::"
+)
+RST_ONLY = re.compile(
+    r":(?:py:)?(?:doc|ref|numref|term|any|setting|mod|func|class|meth|attr|exc|data|obj):`"
+)
+
+
+def sphinx_only_syntax(path: Path) -> list[str]:
+    """``line: text`` for each line outside code that GitHub would show raw."""
+    found = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    in_code, code_indent = False, -1
+    for number, line in enumerate(lines, 1):
+        indent = len(line) - len(line.lstrip())
+        if path.suffix == ".md":
+            if FENCE.match(line) or re.match(r"^\s*```\{", line) or line.strip() == "```":
+                in_code = not in_code
+                continue
+            pattern = MYST_ONLY
+        else:
+            if in_code and (not line.strip() or indent > code_indent):
+                continue
+            in_code = bool(RST_CODE.match(line) or line.rstrip().endswith("::"))
+            code_indent = indent
+            pattern = RST_ONLY
+        if not in_code and pattern.search(line):
+            found.append(f"{number}: {line.strip()}")
+    return found
+
+
+def source_pages() -> list[Path]:
+    extra = [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "example_project" / "README.md"]
+    pages = [*extra, *sorted(DOCS.rglob("*.md")), *sorted(DOCS.rglob("*.rst"))]
+    return [page for page in pages if "_build" not in page.parts and page.is_file()]
+
+
+def test_sphinx_only_syntax_is_found() -> None:
+    assert len(source_pages()) >= 25
+    page = Path(__file__).with_name("sphinx_only_sample.md")
+    try:
+        page.write_text(
+            "See {doc}`tutorial` and {py:func}`x`.\n"
+            "% test: exec\n"
+            "(install)=\n"
+            "```python\n{doc}`inside a fence is fine`\n```\n"
+            "[a link](tutorial.md) and <!-- test: exec --> are fine.\n",
+            encoding="utf-8",
+        )
+        assert sphinx_only_syntax(page) == [
+            "1: See {doc}`tutorial` and {py:func}`x`.",
+            "2: % test: exec",
+            "3: (install)=",
+        ]
+        rst = page.with_suffix(".rst")
+        rst.write_text(
+            "See :doc:`x`.\n\n.. code-block:: rst\n\n   :doc:`fine`\n\nAnd :class:`Y`.\n",
+            encoding="utf-8",
+        )
+        assert sphinx_only_syntax(rst) == ["1: See :doc:`x`.", "7: And :class:`Y`."]
+    finally:
+        page.unlink(missing_ok=True)
+        page.with_suffix(".rst").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("page", source_pages(), ids=lambda page: str(page.relative_to(ROOT)))
+def test_page_shows_no_sphinx_only_syntax(page: Path) -> None:
+    """Every page reads right on GitHub: links instead of roles, hidden test markers."""
+    assert sphinx_only_syntax(page) == [], (
+        f"{page.relative_to(ROOT)}: use a Markdown link ([text](page.md#anchor)) or a "
+        "reStructuredText link (`text <page.md#anchor>`__) and <!-- test: ... --> markers"
+    )
+
+
+def load_generator() -> Any:
+    spec = importlib.util.spec_from_file_location("acfd_docs", DOCS / "_ext" / "acfd_docs.py")
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_reference_pages_match_the_code() -> None:
+    """settings.rst, providers.rst and commands.rst hold what the code defines."""
+    generator = load_generator()
+    assert generator.stale_pages() == [], f"run: {generator.COMMAND}"
+    settings_page = (DOCS / "reference" / "settings.rst").read_text(encoding="utf-8")
+    for name in conf.DEFAULTS:
+        assert f"_`{name}`" in settings_page
+    commands_page = (DOCS / "reference" / "commands.rst").read_text(encoding="utf-8")
+    assert "``--within SECONDS``" in commands_page
+    assert "``-v {0,1,2,3}, --verbosity" not in commands_page
+
+
+def test_generated_pages_follow_a_new_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    generator = load_generator()
+    doc = "Seconds of an example that exists only in this test."
+    monkeypatch.setitem(conf.DEFAULTS, "AUTH_CODE_FLOW_EXAMPLE_ONLY", 5)
+    monkeypatch.setattr(conf.Settings, "EXAMPLE_ONLY", property(lambda self: 5, doc=doc), False)
+    assert generator.stale_pages() == ["docs/reference/settings.rst"]
+    page = (DOCS / "reference" / "settings.rst").read_text(encoding="utf-8")
+    assert f"   * - _`AUTH_CODE_FLOW_EXAMPLE_ONLY`\n     - ``5``\n     - {doc}\n" in (
+        generator.regenerated("app-settings", page)
+    )
+
+    monkeypatch.setattr(conf.Settings, "EXAMPLE_ONLY", property(lambda self: 5), False)
+    with pytest.raises(generator.MissingDescriptionError, match="AUTH_CODE_FLOW_EXAMPLE_ONLY"):
+        generator.stale_pages()
