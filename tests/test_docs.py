@@ -15,22 +15,22 @@ blank line before a reStructuredText ``code-block``):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import io
+import json
 import os
 import re
 import shlex
-import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
@@ -255,88 +255,175 @@ def csrf_token(html: str) -> str:
     return match[1]
 
 
-@pytest.fixture
-def tutorial_site(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """The tutorial's site, built from a fresh ``startproject`` and this page's files,
-    migrated, with a superuser, served by ``runserver``; yields its URL and env."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
-    }
-    env.update(
-        GITHUB_CLIENT_ID="Iv1.tutorial0client",
-        GITHUB_CLIENT_SECRET="tutorial-client-secret",
-        DJANGO_SUPERUSER_USERNAME="admin",
-        DJANGO_SUPERUSER_EMAIL="admin@example.com",
-        DJANGO_SUPERUSER_PASSWORD="tutorial-admin-password",
-    )
+SITE = "127.0.0.1:8000"  # the tutorial's site and demo server; the test uses free ports
+SERVER = "localhost:9000"
+CHECKOUT = "/path/to/auth-code-flow-django"
 
-    def run(*args: str, cwd: Path) -> None:
-        result = subprocess.run(
-            [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True
-        )
-        assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
 
-    run("-m", "django", "startproject", "mysite", cwd=tmp_path)
-    project = tmp_path / "mysite"
-    files = [b for b in read_blocks(DOCS / "tutorial.md") if b.marker[:1] == ["file"]]
-    assert {b.marker[1] for b in files} == {
-        "mysite/settings.py",
-        "mysite/urls.py",
-        "templates/registration/login.html",
-    }
-    for block in files:
+@dataclass
+class Tutorial:
+    """docs/tutorial.md run in order as a reader would: its ``shell terminal-N`` blocks
+    line by line (each terminal keeps its directory), its ``file`` blocks written into
+    the site. Servers run in the
+    background on free ports; the checkout is this repository."""
+
+    folder: Path
+    env: dict[str, str]
+    site_port: int = dataclasses.field(default_factory=free_port)
+    server_port: int = dataclasses.field(default_factory=free_port)
+    servers: dict[str, subprocess.Popen[bytes]] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.terminals = {"terminal-1": self.folder, "terminal-2": self.folder}
+        self.terminal = "terminal-1"
+
+    @property
+    def cwd(self) -> Path:
+        """Where the current terminal is."""
+        return self.terminals[self.terminal]
+
+    @property
+    def site(self) -> str:
+        return f"http://127.0.0.1:{self.site_port}"
+
+    @property
+    def server(self) -> str:
+        return f"http://localhost:{self.server_port}"
+
+    def localize(self, text: str) -> str:
+        text = text.replace(SITE, f"127.0.0.1:{self.site_port}")
+        text = text.replace(SERVER, f"localhost:{self.server_port}")
+        return text.replace(CHECKOUT, str(ROOT))
+
+    def write(self, block: Block) -> None:
         _, relative, mode = block.marker
-        target = project / relative
+        target = self.folder / "mysite" / relative
+        code = self.localize(block.code)
         if mode == "append":
-            target.write_text(target.read_text() + "\n" + block.code)
+            target.write_text(target.read_text() + "\n" + code)
         else:
             assert target.exists() == (mode == "replace"), block.id
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(block.code)
-    run("manage.py", "check", cwd=project)
-    run("manage.py", "migrate", "--noinput", cwd=project)
-    run("manage.py", "createsuperuser", "--noinput", cwd=project)
+            target.write_text(code)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=project,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+    def serve(self, name: str, args: list[str], env: dict[str, str], port: int) -> None:
+        from .e2e.servers import wait_for_port
+
+        self.stop(name)
+        log = self.folder / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                args, cwd=self.cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.servers[name] = process
+        wait_for_port(port, process, log)
+
+    def stop(self, name: str) -> None:
+        process = self.servers.pop(name, None)
+        if process:
+            process.terminate()
+            process.wait(timeout=10)
+
+    def run(self, line: str) -> str:
+        """One command line of the page; returns what it printed."""
+        words = shlex.split(self.localize(line))
+        env = dict(self.env)
+        while words and re.match(r"^[A-Z_]+=", words[0]):
+            name, value = words.pop(0).split("=", 1)
+            env[name] = value
+        match words:
+            case ["cd", folder]:
+                self.terminals[self.terminal] = self.cwd / folder
+                return ""
+            case ["export", assignment]:
+                name, value = assignment.split("=", 1)
+                self.env[name] = value
+                return ""
+            case ["django-admin", *args]:
+                command = [sys.executable, "-m", "django", *args]
+            case ["python", "manage.py", "runserver"]:
+                args = [sys.executable, "manage.py", "runserver", self.site[7:], "--noreload"]
+                self.serve("site", args, env, self.site_port)
+                return ""
+            case ["python", "manage.py", "createsuperuser", *args]:
+                env["DJANGO_SUPERUSER_PASSWORD"] = "tutorial-admin-password"
+                command = [sys.executable, "manage.py", "createsuperuser", *args, "--noinput"]
+            case ["python", "example_project/manage.py", "demo", *args]:
+                # Its own database, not the checkout's example_project/provider.sqlite3.
+                env["PROVIDER_DATABASE"] = str(self.folder / "provider.sqlite3")
+                command = [sys.executable, "example_project/manage.py", "demo", *args]
+                self.serve("demo server", command, env, self.server_port)
+                return ""
+            case ["python", *args]:
+                command = [sys.executable, *args]
+            case _:
+                raise AssertionError(f"the test does not know how to run {line!r}")
+        result = subprocess.run(command, cwd=self.cwd, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, f"{line}: {result.stdout}{result.stderr}"
+        return result.stdout
+
+    def steps(self) -> Iterator[tuple[str, str]]:
+        """Runs the page; yields (command, output) after each command line."""
+        for block in read_blocks(DOCS / "tutorial.md"):
+            if block.marker[:1] == ["file"]:
+                self.write(block)
+            elif block.marker[:1] == ["shell"]:
+                self.terminal = block.marker[1]
+                for line in block.code.splitlines():
+                    if line.strip():
+                        yield line, self.run(line)
+            else:
+                assert block.lang != "sh" or block.marker[:1] == ["skip"], block.id
+
+
+def submit(browser: requests.Session, page: requests.Response, **fields: str) -> Any:
+    from .e2e.servers import forms
+
+    (form,) = [f for f in forms(page.text) if "password" in f["fields"] or "allow" in fields]
+    action = urljoin(page.url, str(form["action"]) or page.url)
+    data = {**form["fields"], **fields}  # type: ignore[dict-item]
+    return browser.post(action, data=data, allow_redirects=False, timeout=30)
+
+
+def press_connect(browser: requests.Session, site: str, slug: str) -> requests.Response:
+    """Press Connect beside ``slug`` on the connections page; the reply (a redirect)."""
+    page = browser.get(f"{site}/oauth/", timeout=30)
+    assert page.status_code == 200
+    assert f'action="/oauth/{slug}/authorize/"' in page.text
+    return browser.post(
+        f"{site}/oauth/{slug}/authorize/",
+        data={"csrfmiddlewaretoken": csrf_token(page.text)},
+        allow_redirects=False,
+        timeout=30,
     )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, (
-                    server.stderr.read().decode() if server.stderr else ""
-                )
-                assert time.monotonic() < deadline, "runserver did not start"
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", env
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
 
 
-@pytest.mark.live
-def test_tutorial_site_reaches_github(tutorial_site: tuple[str, dict[str, str]]) -> None:
-    site, env = tutorial_site
-    browser = requests.Session()
-    browser.trust_env = False
+def connect_at_demo_server(browser: requests.Session, tutorial: Tutorial, slug: str) -> None:
+    """Connect ``slug``: log in at the demo server as alice if asked, and authorize."""
+    response = press_connect(browser, tutorial.site, slug)
+    assert response.status_code == 302, response.text
+    assert response.headers["Location"].startswith(f"{tutorial.server}/o/authorize/?")
+    page = browser.get(response.headers["Location"], timeout=30)
+    if "/accounts/login/" in page.url:
+        page = submit(browser, page, username="alice", password="alice-demo-password")
+        assert page.status_code == 302, page.text[:300]
+        page = browser.get(urljoin(page.url, page.headers["Location"]), timeout=30)
+    assert 'name="allow"' in page.text, page.text[:300]
+    back = submit(browser, page, allow="Authorize")
+    assert back.status_code == 302
+    assert back.headers["Location"].startswith(f"{tutorial.site}/oauth/{slug}/callback/?")
+    done = browser.get(back.headers["Location"], allow_redirects=False, timeout=30)
+    assert done.status_code == 302, done.text[:500]
+    assert done.headers["Location"] == "/oauth/"
 
+
+def log_in_to_site(browser: requests.Session, site: str) -> None:
     # Logged out: /oauth/ sends you to the login page, which exists.
     response = browser.get(f"{site}/oauth/", allow_redirects=False, timeout=10)
     assert response.status_code == 302
     assert response.headers["Location"] == "/accounts/login/?next=/oauth/"
     response = browser.get(site + response.headers["Location"], timeout=10)
     assert response.status_code == 200
-
     response = browser.post(
         f"{site}/accounts/login/",
         data={
@@ -351,18 +438,67 @@ def test_tutorial_site_reaches_github(tutorial_site: tuple[str, dict[str, str]])
     assert response.status_code == 302, response.text
     assert response.headers["Location"] == "/oauth/"
 
-    page = browser.get(f"{site}/oauth/", timeout=10)
-    assert page.status_code == 200
-    assert "GitHub" in page.text
-    assert 'action="/oauth/github/authorize/"' in page.text
 
-    # Connect: a redirect to GitHub's authorization page.
-    response = browser.post(
-        f"{site}/oauth/github/authorize/",
-        data={"csrfmiddlewaretoken": csrf_token(page.text)},
-        allow_redirects=False,
-        timeout=10,
-    )
+@pytest.fixture
+def tutorial(tmp_path: Path) -> Iterator[Tutorial]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
+    }
+    tutorial = Tutorial(tmp_path, env)
+    try:
+        yield tutorial
+    finally:
+        for name in list(tutorial.servers):
+            tutorial.stop(name)
+
+
+@pytest.mark.live
+def test_tutorial_as_written(tutorial: Tutorial) -> None:
+    """Every command of the tutorial, in order, then what it says happens."""
+    steps = tutorial.steps()
+    browser = requests.Session()
+    browser.trust_env = False
+    commands = []
+    for command, _output in steps:
+        commands.append(command)
+        if command == "python manage.py runserver":
+            break
+    assert commands[0] == f"cd {CHECKOUT}"
+    assert "startproject" in commands[2]
+
+    # 4. By endpoints: the connect flow through the demo server's real pages.
+    log_in_to_site(browser, tutorial.site)
+    connect_at_demo_server(browser, tutorial, "demo")
+
+    # 5. By issuer: the discovered configuration, then the OpenID Connect flow.
+    command, output = next(steps)
+    assert command == "python manage.py oauth_providers --provider demo-openid --check"
+    assert f"{tutorial.server}/o/token/" in output
+    assert "discovery" in output
+    connect_at_demo_server(browser, tutorial, "demo-openid")
+    page = browser.get(f"{tutorial.site}/oauth/", timeout=30).text
+    assert page.count('data-status="active"') == 2
+    listed = subprocess.run(
+        [sys.executable, "manage.py", "oauth_connections", "--format", "json"],
+        cwd=tutorial.cwd,
+        env=tutorial.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    connections = json.loads(listed)
+    assert sorted((c["user"], c["provider"]) for c in connections) == [
+        ("admin", "demo"),
+        ("admin", "demo-openid"),
+    ]
+
+    # 6. GitHub: the exports, the setting, the site served again.
+    assert [command for command, _output in steps] == [
+        "export GITHUB_CLIENT_ID=your-client-id",
+        "export GITHUB_CLIENT_SECRET=your-client-secret",
+        "python manage.py runserver",
+    ]
+    response = press_connect(browser, tutorial.site, "github")
     assert response.status_code == 302, response.text
     location = urlsplit(response.headers["Location"])
     assert (location.scheme, location.netloc, location.path) == (
@@ -371,12 +507,20 @@ def test_tutorial_site_reaches_github(tutorial_site: tuple[str, dict[str, str]])
         "/login/oauth/authorize",
     )
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
-    assert query["client_id"] == env["GITHUB_CLIENT_ID"]
-    assert query["redirect_uri"] == f"{site}/oauth/github/callback/"
+    assert query["client_id"] == "your-client-id"
+    assert query["redirect_uri"] == f"{tutorial.site}/oauth/github/callback/"
     assert query["response_type"] == "code"
     assert query["scope"] == "read:user"
     assert query["code_challenge_method"] == "S256"
     assert len(query["state"]) >= 43
+
+
+def test_tutorial_shell_blocks_are_all_run_or_skipped() -> None:
+    blocks = [b for b in read_blocks(DOCS / "tutorial.md") if b.lang == "sh"]
+    assert [b.marker[:1] for b in blocks] == [["skip"]] + [["shell"]] * 6
+    assert {b.marker[1] for b in blocks[1:]} == {"terminal-1", "terminal-2"}
+    lines = [line for b in blocks[1:] for line in b.code.splitlines() if line.strip()]
+    assert len(lines) == 11
 
 
 # -- the security model cites tests that exist -------------------------------------------
