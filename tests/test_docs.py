@@ -523,6 +523,114 @@ def test_tutorial_shell_blocks_are_all_run_or_skipped() -> None:
     assert len(lines) == 11
 
 
+# -- beside django-allauth, as the how-to page builds it ---------------------------------
+
+# Run in the page's site by ``manage.py shell``: a user logs in through allauth's login
+# form, connects GitHub through this app (GitHub's token endpoint and API mocked), then
+# starts allauth's GitHub login; prints what happened.
+ALLAUTH_SITE_SCRIPT = """
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import responses
+from django.test import Client
+from django.test.utils import setup_test_environment
+
+from auth_code_flow_django.models import OAuthToken
+
+setup_test_environment()
+client = Client()
+seen = {}
+seen["logged out"] = client.get("/oauth/")["Location"]
+page = client.get("/accounts/login/")
+seen["login page"] = [page.status_code, page.templates[0].name]
+done = client.post(
+    "/accounts/login/",
+    {"login": "admin", "password": "side-by-side-password", "next": "/oauth/"},
+)
+seen["logged in"] = [done.status_code, done["Location"]]
+to_github = urlsplit(client.post("/oauth/github/authorize/")["Location"])
+query = {k: v[0] for k, v in parse_qs(to_github.query).items()}
+seen["connect"] = [to_github.netloc + to_github.path, query["redirect_uri"], query["scope"]]
+with responses.RequestsMock(assert_all_requests_are_fired=False) as github:
+    github.post(
+        "https://github.com/login/oauth/access_token",
+        json={"access_token": "gho_side_by_side", "token_type": "bearer", "scope": "repo"},
+    )
+    github.get("https://api.github.com/user", json={"id": 1, "login": "octocat"})
+    back = client.get("/oauth/github/callback/", {"code": "code-1", "state": query["state"]})
+seen["callback"] = [back.status_code, back["Location"]]
+token = OAuthToken.objects.get()
+seen["token"] = [token.user.username, token.provider, token.access_token, token.scope]
+login = client.post("/accounts/github/login/")
+to_github = urlsplit(login["Location"])
+query = {k: v[0] for k, v in parse_qs(to_github.query).items()}
+seen["allauth login"] = [to_github.netloc + to_github.path, query["redirect_uri"]]
+print(json.dumps(seen))
+"""
+
+
+def test_side_by_side_with_allauth(tmp_path: Path) -> None:
+    pytest.importorskip("allauth")
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
+    }
+    env.update(
+        GITHUB_LOGIN_CLIENT_ID="login-client-id",
+        GITHUB_LOGIN_CLIENT_SECRET="login-client-secret",
+        GITHUB_CLIENT_ID="api-client-id",
+        GITHUB_CLIENT_SECRET="api-client-secret",
+        DJANGO_SUPERUSER_USERNAME="admin",
+        DJANGO_SUPERUSER_EMAIL="admin@example.com",
+        DJANGO_SUPERUSER_PASSWORD="side-by-side-password",
+    )
+
+    def manage(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=tmp_path / "mysite",
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
+        return result.stdout + result.stderr
+
+    subprocess.run([sys.executable, "-m", "django", "startproject", "mysite"], cwd=tmp_path)
+    site = Tutorial(tmp_path, env)
+    blocks = [b for b in read_blocks(DOCS / "howto" / "with-allauth.md") if b.marker]
+    assert [b.marker for b in blocks] == [
+        ["file", "mysite/settings.py", "append"],
+        ["file", "mysite/urls.py", "replace"],
+    ]
+    for block in blocks:
+        site.write(block)
+
+    assert "System check identified no issues (0 silenced)." in manage("check")
+    manage("migrate", "--noinput")
+    applied = manage("showmigrations", "account", "socialaccount", "auth_code_flow_django")
+    assert "[ ]" not in applied
+    assert "auth_code_flow_django" in applied
+    assert "socialaccount" in applied
+    manage("createsuperuser", "--noinput")
+
+    seen = json.loads(manage("shell", "-c", ALLAUTH_SITE_SCRIPT).strip().splitlines()[-1])
+    assert seen["logged out"] == "/accounts/login/?next=/oauth/"
+    assert seen["login page"] == [200, "account/login.html"]
+    assert seen["logged in"] == [302, "/oauth/"]
+    assert seen["connect"] == [
+        "github.com/login/oauth/authorize",
+        "http://testserver/oauth/github/callback/",
+        "repo",
+    ]
+    assert seen["callback"] == [302, "/oauth/"]
+    assert seen["token"] == ["admin", "github", "gho_side_by_side", "repo"]
+    assert seen["allauth login"] == [
+        "github.com/login/oauth/authorize",
+        "http://testserver/accounts/github/login/callback/",
+    ]
+
+
 # -- the security model cites tests that exist -------------------------------------------
 
 
