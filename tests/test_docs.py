@@ -816,9 +816,12 @@ def test_generated_reference_pages_match_the_code() -> None:
     assert generator.stale_pages() == [], f"run: {generator.COMMAND}"
     settings_page = (DOCS / "reference" / "settings.rst").read_text(encoding="utf-8")
     for name in conf.DEFAULTS:
-        assert f"_`{name}`" in settings_page
+        assert f".. _{name}:\n\n       ``{name}``" in settings_page
     commands_page = (DOCS / "reference" / "commands.rst").read_text(encoding="utf-8")
     assert "``--within SECONDS``" in commands_page
+    assert "oauth_connections [--provider PROVIDER] [--user USER] [--active | --expired]" in (
+        commands_page
+    )
     assert "``-v {0,1,2,3}, --verbosity" not in commands_page
 
 
@@ -829,9 +832,8 @@ def test_generated_pages_follow_a_new_setting(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(conf.Settings, "EXAMPLE_ONLY", property(lambda self: 5, doc=doc), False)
     assert generator.stale_pages() == ["docs/reference/settings.rst"]
     page = (DOCS / "reference" / "settings.rst").read_text(encoding="utf-8")
-    assert f"   * - _`AUTH_CODE_FLOW_EXAMPLE_ONLY`\n     - ``5``\n     - {doc}\n" in (
-        generator.regenerated("app-settings", page)
-    )
+    row = "   * - .. _AUTH_CODE_FLOW_EXAMPLE_ONLY:\n\n       ``AUTH_CODE_FLOW_EXAMPLE_ONLY``\n"
+    assert f"{row}     - ``5``\n     - {doc}\n" in (generator.regenerated("app-settings", page))
 
     monkeypatch.setattr(conf.Settings, "EXAMPLE_ONLY", property(lambda self: 5), False)
     with pytest.raises(generator.MissingDescriptionError, match="AUTH_CODE_FLOW_EXAMPLE_ONLY"):

@@ -85,6 +85,12 @@ def table(header: tuple[str, ...], rows: Iterable[tuple[str, ...]]) -> list[str]
     return [*lines, ""]
 
 
+def named(label: str, name: str) -> str:
+    """A table cell: ``name`` as a literal, with a link target (its id: ``label``
+    lowercased, ``_`` as ``-``)."""
+    return f".. _{label}:\n\n``{name}``"
+
+
 def described(what: str, doc: str | None) -> str:
     if not doc or not doc.strip():
         raise MissingDescriptionError(f"{what} has no description")
@@ -99,8 +105,8 @@ def app_settings() -> list[str]:
     for name, default in conf.DEFAULTS.items():
         prop = getattr(conf.Settings, name.removeprefix("AUTH_CODE_FLOW_"), None)
         doc = inspect.getdoc(prop) if isinstance(prop, property) else None
-        # An inline target: pages link to settings.rst#auth-code-flow-state-ttl.
-        rows.append((f"_`{name}`", literal(default), described(f"setting {name}", doc)))
+        # Pages link to settings.rst#auth-code-flow-state-ttl.
+        rows.append((named(name, name), literal(default), described(f"setting {name}", doc)))
     return table(("Setting", "Default", "Meaning"), rows)
 
 
@@ -141,13 +147,14 @@ def provider_keys() -> list[str]:
     from auth_code_flow_django import providers
 
     comments = field_comments(providers.Provider)
-    rows = [("_`preset`", "none", PRESET_KEY_DOC)]
+    # Pages link to providers.rst#key-scope.
+    rows = [(named("key-preset", "preset"), "none", PRESET_KEY_DOC)]
     for field in dataclasses.fields(providers.Provider):
         if field.name not in providers.PROVIDER_KEYS:
             continue
         doc = comments.get(field.name)
         meaning = described(f"provider key {field.name}", doc)
-        rows.append((f"_`{field.name}`", _field_default(field), meaning))
+        rows.append((named(f"key-{field.name}", field.name), _field_default(field), meaning))
     lines = table(("Key", "Default", "Meaning"), rows)
     lines += ["Presets", "-------", ""]
     lines += [
@@ -169,6 +176,26 @@ def _option_row(action: argparse.Action) -> tuple[str, str]:
         names += f" {action.metavar or action.dest.upper()}"
     help_text = (action.help or "") % {**vars(action), "default": action.default}
     return f"``{names}``", help_text
+
+
+def usage(name: str, parser: argparse.ArgumentParser, own: list[argparse.Action]) -> str:
+    """``manage.py NAME`` with its own options (mutually exclusive ones as ``[a | b]``)."""
+    groups = {
+        id(action): group
+        for group in parser._mutually_exclusive_groups
+        for action in group._group_actions
+    }
+    parts: list[str] = []
+    done: set[int] = set()
+    for action in own:
+        group = groups.get(id(action))
+        if group is None:
+            parts.append(f"[{_option_row(action)[0].strip('`')}]")
+        elif id(group) not in done:
+            done.add(id(group))
+            members = [_option_row(member)[0].strip("`") for member in group._group_actions]
+            parts.append(f"[{' | '.join(members)}]")
+    return " ".join(["python manage.py", name, *parts, "[options]"])
 
 
 def django_commands(app_label: str = "auth_code_flow_django") -> list[str]:
@@ -196,6 +223,7 @@ def django_commands(app_label: str = "auth_code_flow_django") -> list[str]:
         ]
         lines += [f".. _command-{name}:", "", f"``{name}``", "-" * (len(name) + 4), ""]
         lines += [*doc.splitlines(), ""]
+        lines += [".. code-block:: text", "", f"   {usage(name, parser, own)}", ""]
         if own:
             lines += table(("Option", "Meaning"), map(_option_row, own))
         else:
