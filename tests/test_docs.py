@@ -533,14 +533,25 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import responses
+from django.apps import apps
 from django.test import Client
 from django.test.utils import setup_test_environment
+from django.urls import reverse
 
 from auth_code_flow_django.models import OAuthToken
 
 setup_test_environment()
 client = Client()
 seen = {}
+seen["urls"] = [
+    reverse("account_login"),
+    reverse("github_login"),
+    reverse("auth_code_flow:connections"),
+    reverse("auth_code_flow:callback", args=["github"]),
+]
+models = {model._meta.label: model._meta.db_table for model in apps.get_models()}
+seen["models"] = sorted(models)
+seen["tables"] = sorted(set(models.values()))
 seen["logged out"] = client.get("/oauth/")["Location"]
 page = client.get("/accounts/login/")
 seen["login page"] = [page.status_code, page.templates[0].name]
@@ -615,6 +626,20 @@ def test_side_by_side_with_allauth(tmp_path: Path) -> None:
     manage("createsuperuser", "--noinput")
 
     seen = json.loads(manage("shell", "-c", ALLAUTH_SITE_SCRIPT).strip().splitlines()[-1])
+    assert seen["urls"] == [
+        "/accounts/login/",
+        "/accounts/github/login/",
+        "/oauth/",
+        "/oauth/github/callback/",
+    ]
+    # Both apps' models, each with its own table.
+    assert {
+        "account.EmailAddress",
+        "socialaccount.SocialToken",
+        "auth_code_flow_django.OAuthToken",
+        "auth_code_flow_django.OAuthState",
+    } <= set(seen["models"])
+    assert len(seen["tables"]) == len(seen["models"])
     assert seen["logged out"] == "/accounts/login/?next=/oauth/"
     assert seen["login page"] == [200, "account/login.html"]
     assert seen["logged in"] == [302, "/oauth/"]
