@@ -106,8 +106,8 @@ class Settings:
         its name (``https://sso.corp.example``) needs its network here: what a name
         resolves to is no proof, the issuer's own DNS could say so. Endpoints the
         settings or a preset give are not under the rule. Each value must lie inside
-        one of the private ranges above (system check ``E052``). See
-        :doc:`../security`."""
+        one of the private ranges above (system check ``E052``). See the
+        `security model <../security.md>`__."""
         return cast("Sequence[str]", _read("AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS", ()))
 
 

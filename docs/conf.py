@@ -6,26 +6,14 @@ import os
 import sys
 from pathlib import Path
 
-import django
-from django.conf import settings
-
 DOCS = Path(__file__).resolve().parent
 sys.path[:0] = [str(DOCS / "_ext"), str(DOCS.parent)]
 # argparse wraps --help to the terminal width: make the rendered help reproducible.
 os.environ["COLUMNS"] = "88"
 
-settings.configure(
-    SECRET_KEY="docs-build-only",
-    INSTALLED_APPS=[
-        "django.contrib.auth",
-        "django.contrib.contenttypes",
-        "auth_code_flow_django",
-    ],
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-    USE_TZ=True,
-)
-django.setup()
+from acfd_docs import configure_django  # noqa: E402
+
+configure_django()
 
 import auth_code_flow_django  # noqa: E402
 
