@@ -30,6 +30,7 @@ __all__ = [
     "LEEWAY_SECONDS",
     "IDTokenSubjectMismatchError",
     "InvalidIDTokenError",
+    "check_issuer",
     "check_refreshed_claims",
     "make_nonce",
     "nonce_digest",
@@ -58,6 +59,13 @@ NONCE_BYTES = 32
 _KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 _CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: The placeholder of an issuer that serves many tenants, filled from the ID token's
+#: ``tid`` claim (Microsoft Entra ID's ``common`` and ``organizations`` endpoints).
+TENANT_PLACEHOLDER = "{tenantid}"
+#: A tenant id as Microsoft Entra ID writes it in ``tid``: a GUID.
+TENANT_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 
 class InvalidIDTokenError(InvalidTokenResponseError):
@@ -177,8 +185,13 @@ def validate_id_token(
     nonce: str | None,
     algorithms: Collection[str] = ID_TOKEN_ALGORITHMS,
     leeway: float = LEEWAY_SECONDS,
+    issuer_aliases: Collection[str] = (),
+    allowed_tenants: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The claims of ``id_token`` once every check of OpenID Connect Core 3.1.3.7 passed.
+
+    ``iss`` is checked by :func:`check_issuer` (with ``issuer_aliases`` and
+    ``allowed_tenants``).
 
     ``jwks(refresh)`` returns the server's JWK Set; it is called with ``False`` first
     (a cached set is fine) and, when no key has the token's ``kid``, once more with
@@ -205,7 +218,8 @@ def validate_id_token(
         keys = usable_keys(jwks(True), alg, kid)
     if not keys:
         raise InvalidIDTokenError("No key of the provider's JWKS can verify the ID token.")
-    claims = _verified_claims(id_token, keys, alg, issuer, client_id, leeway)
+    claims = _verified_claims(id_token, keys, alg, client_id, leeway)
+    check_issuer(claims, issuer, aliases=issuer_aliases, allowed_tenants=allowed_tenants)
     _check_other_claims(claims, client_id, nonce)
     return claims
 
@@ -214,7 +228,6 @@ def _verified_claims(
     id_token: str,
     keys: list[jwt.PyJWK],
     alg: str,
-    issuer: str,
     client_id: str,
     leeway: float,
 ) -> dict[str, Any]:
@@ -226,7 +239,6 @@ def _verified_claims(
                 key,
                 algorithms=[alg],
                 audience=client_id,
-                issuer=issuer,
                 leeway=leeway,
                 options={"require": ["iss", "sub", "aud", "exp", "iat"], "verify_sub": False},
             )
@@ -239,8 +251,6 @@ def _verified_claims(
             raise InvalidIDTokenError("The ID token is issued in the future.") from None
         except jwt.InvalidAudienceError:
             raise InvalidIDTokenError("The ID token is not for this client (aud).") from None
-        except jwt.InvalidIssuerError:
-            raise InvalidIDTokenError("The ID token comes from another issuer (iss).") from None
         except jwt.MissingRequiredClaimError as exc:
             raise InvalidIDTokenError(f"The ID token has no {exc.claim} claim.") from None
         except (PyJWTError, ValueError, TypeError, OverflowError):
@@ -248,6 +258,34 @@ def _verified_claims(
         return claims
     assert failure is not None
     raise InvalidIDTokenError("The ID token's signature does not verify.")
+
+
+def check_issuer(
+    claims: Mapping[str, Any],
+    issuer: str,
+    *,
+    aliases: Collection[str] = (),
+    allowed_tenants: Collection[str] | None = None,
+) -> None:
+    """The ID token's ``iss`` must be ``issuer`` exactly, or one of ``aliases`` (the
+    other spellings a provider documents: Google's ``accounts.google.com``).
+
+    An ``issuer`` that names :data:`TENANT_PLACEHOLDER` serves many tenants: ``iss``
+    must be that issuer with the token's own ``tid`` (a GUID) put in. With
+    ``allowed_tenants`` (``None``: any), ``tid`` must be one of them.
+    Raises :class:`InvalidIDTokenError`.
+    """
+    iss = claims.get("iss")
+    tenant = claims.get("tid")
+    expected = {issuer, *aliases}
+    if TENANT_PLACEHOLDER in issuer and isinstance(tenant, str) and TENANT_ID.fullmatch(tenant):
+        expected = {i.replace(TENANT_PLACEHOLDER, tenant) for i in expected}
+    if not isinstance(iss, str) or iss not in expected or TENANT_PLACEHOLDER in iss:
+        raise InvalidIDTokenError("The ID token comes from another issuer (iss).")
+    if allowed_tenants is not None and not (
+        isinstance(tenant, str) and tenant.lower() in {t.lower() for t in allowed_tenants}
+    ):
+        raise InvalidIDTokenError("The ID token's tenant (tid) is not allowed here.")
 
 
 def _check_other_claims(claims: Mapping[str, Any], client_id: str, nonce: str | None) -> None:

@@ -300,12 +300,22 @@ def _stored_pair(config: Provider, token: OAuthToken) -> tuple[str | None, str |
     """The refresh and access token of ``token`` to revoke (``None`` when they cannot
     be decrypted, or when nothing will be revoked)."""
     pair: list[str | None] = [None, None]
-    if config.supports_revocation and conf.REVOKE_ON_DISCONNECT:
-        for index, name in enumerate(("refresh_token", "access_token")):
-            try:
-                pair[index] = getattr(token, name)
-            except TokenDecryptionError:
-                logger.warning("cannot decrypt the %s of %r to revoke it", name, token)
+    if not (config.supports_revocation and conf.REVOKE_ON_DISCONNECT):
+        return None, None
+    if not config.revokes(token.token_type):
+        # Slack's bot token is the workspace's: revoking it uninstalls the app there.
+        logger.info(
+            "not revoking the %s %s token of user %s: it is shared beyond its user",
+            config.slug,
+            token.token_type,
+            token.user_id,
+        )
+        return None, None
+    for index, name in enumerate(("refresh_token", "access_token")):
+        try:
+            pair[index] = getattr(token, name)
+        except TokenDecryptionError:
+            logger.warning("cannot decrypt the %s of %r to revoke it", name, token)
     return pair[0], pair[1]
 
 
@@ -561,7 +571,8 @@ def _refresh(
         )
         _release(token, claim, needs_reauthorization=True)
         assert result is not None
-        _revoke_at_provider(config, result.refresh_token, result.access_token)
+        if config.revokes(result.token_type):
+            _revoke_at_provider(config, result.refresh_token, result.access_token)
         raise
     except BaseException:
         _release(token, claim)
@@ -579,7 +590,8 @@ def _refresh(
     )
     if not written:
         # Removed or reconnected meanwhile: this new grant is stored nowhere.
-        _revoke_at_provider(config, result.refresh_token, result.access_token)
+        if config.revokes(result.token_type):
+            _revoke_at_provider(config, result.refresh_token, result.access_token)
         raise NotConnectedError()
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)

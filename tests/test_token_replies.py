@@ -73,7 +73,7 @@ def test_bearer_token_types_accept_a_provider_s_own_type() -> None:
     body = {"access_token": "xoxb-1", "token_type": "bot"}
     with pytest.raises(InvalidTokenResponseError):
         token_response_from(body)
-    assert token_response_from(body, bearer_token_types=("bot",)).token_type == "Bearer"
+    assert token_response_from(body, bearer_token_types=("bot",)).token_type == "bot"
     with pytest.raises(InvalidTokenResponseError):
         token_response_from({**body, "token_type": "mac"}, bearer_token_types=("bot",))
 
