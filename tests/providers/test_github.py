@@ -40,7 +40,7 @@ TOKEN_REPLY = {
 EXPIRING_REPLY = {
     "access_token": "ghu_16C7e42F292c6912E7710c838347Ae178B4a",
     "expires_in": "28800",
-    "refresh_token": "ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c34E1ccbF66C46812d16D5B1A9Dc86A1498",
+    "refresh_token": "ghr_1B4a2e77838347a7E420ce178F2E7c6912E169246c34E1ccbF66C46812d16D5B1A9D",
     "refresh_token_expires_in": "15811200",
     "scope": "",
     "token_type": "bearer",
@@ -54,15 +54,18 @@ USER_REPLY = {
     "name": "monalisa octocat",
 }
 # The troubleshooting page's errors, each answered with HTTP 200.
+TROUBLESHOOTING = (
+    "/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/"
+)
 BAD_VERIFICATION_CODE = {
     "error": "bad_verification_code",
     "error_description": "The code passed is incorrect or expired.",
-    "error_uri": "/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code",
+    "error_uri": TROUBLESHOOTING + "#bad-verification-code",
 }
 BAD_REFRESH_TOKEN = {
     "error": "bad_refresh_token",
     "error_description": "The refresh token passed is incorrect or expired.",
-    "error_uri": "/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-refresh-token",
+    "error_uri": TROUBLESHOOTING + "#bad-refresh-token",
 }
 
 
