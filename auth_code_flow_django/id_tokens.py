@@ -32,6 +32,7 @@ __all__ = [
     "InvalidIDTokenError",
     "check_issuer",
     "check_refreshed_claims",
+    "is_tenant_issuer",
     "make_nonce",
     "nonce_digest",
     "usable_keys",
@@ -286,6 +287,17 @@ def check_issuer(
         isinstance(tenant, str) and tenant.lower() in {t.lower() for t in allowed_tenants}
     ):
         raise InvalidIDTokenError("The ID token's tenant (tid) is not allowed here.")
+
+
+def is_tenant_issuer(value: object, issuer: str) -> bool:
+    """Whether ``value`` is ``issuer`` with a tenant id put in its
+    :data:`TENANT_PLACEHOLDER` (any tenant: which ones may connect is the ID token's
+    check)."""
+    if not isinstance(value, str) or TENANT_PLACEHOLDER not in issuer:
+        return False
+    before, _, after = issuer.partition(TENANT_PLACEHOLDER)
+    tenant = value[len(before) : len(value) - len(after)]
+    return value.startswith(before) and value.endswith(after) and bool(TENANT_ID.fullmatch(tenant))
 
 
 def _check_other_claims(claims: Mapping[str, Any], client_id: str, nonce: str | None) -> None:

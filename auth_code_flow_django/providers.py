@@ -184,6 +184,13 @@ class Provider:
         template), else ``issuer``."""
         return self.metadata.issuer if self.metadata is not None else self.issuer
 
+    def is_issuer(self, value: str) -> bool:
+        """Whether ``value`` (a callback's ``iss``, RFC 9207) names this provider's
+        issuer: the same string, or, for an issuer naming ``{tenantid}``, that issuer
+        with a tenant id put in (Microsoft Entra ID names the user's tenant)."""
+        issuer = self.id_token_issuer or ""
+        return value in {self.issuer, issuer} or id_tokens.is_tenant_issuer(value, issuer)
+
     @property
     def accepted_tenants(self) -> tuple[str, ...] | None:
         """The ``tid`` values an ID token may carry (``None``: any); see

@@ -341,3 +341,21 @@ def test_allowed_tenants_apply_to_a_fixed_issuer_too() -> None:
 
     with pytest.raises(InvalidIDTokenError, match="tid"):
         check_issuer({"iss": ISSUER}, ISSUER, allowed_tenants=[TENANT_A])
+
+
+@pytest.mark.parametrize(
+    ("value", "issuer", "named"),
+    [
+        (f"https://login.microsoftonline.com/{TENANT_A}/v2.0", TEMPLATE, True),
+        ("https://login.microsoftonline.com/common/v2.0", TEMPLATE, False),
+        (f"https://login.example.net/{TENANT_A}/v2.0", TEMPLATE, False),
+        (f"https://login.microsoftonline.com/{TENANT_A}/v2.0/x", TEMPLATE, False),
+        (TEMPLATE, TEMPLATE, False),
+        (None, TEMPLATE, False),
+        (ISSUER, ISSUER, False),
+    ],
+)
+def test_is_tenant_issuer(value: object, issuer: str, named: bool) -> None:
+    from auth_code_flow_django.id_tokens import is_tenant_issuer
+
+    assert is_tenant_issuer(value, issuer) is named

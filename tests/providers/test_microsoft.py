@@ -328,3 +328,24 @@ def test_a_bad_allowed_tenants_is_a_system_check_error(settings: Any, allowed: o
 def test_allowed_tenants_of_tenant_ids_pass_the_checks(settings: Any) -> None:
     configure(settings, "microsoft", scope=OPENID, allowed_tenants=[CONTOSO, FABRIKAM])
     assert [m.id for m in run_checks() if m.id.startswith("auth_code_flow_django.")] == []
+
+
+@pytest.mark.parametrize(
+    ("iss", "status"),
+    [
+        (f"{LOGIN}/{CONTOSO}/v2.0", 302),
+        (f"{LOGIN}/common/v2.0", 400),
+        ("https://login.example.net/" + CONTOSO + "/v2.0", 400),
+    ],
+)
+def test_a_callback_s_iss_names_a_tenant_of_the_issuer(
+    settings: Any, alice: Client, mocked: responses.RequestsMock, iss: str, status: int
+) -> None:
+    """RFC 9207 and Validate the issuer: an iss on the callback is the issuer template
+    with a tenant id put in; anything else is refused before the code is used."""
+    configure(settings, "microsoft", scope=OPENID)
+    mocked.get(JWKS_URL, json=oidc.jwks(KEY))
+    _endpoint, params = authorize(alice, "microsoft")
+    token = mocked.post(TOKEN_URL, json={**TOKEN_REPLY, "id_token": id_token(params["nonce"])})
+    assert callback(alice, "microsoft", params, iss=iss).status_code == status
+    assert len(token.calls) == (1 if status == 302 else 0)
