@@ -189,6 +189,8 @@ class Provider:
         issuer: the same string, or, for an issuer naming ``{tenantid}``, that issuer
         with a tenant id put in (Microsoft Entra ID names the user's tenant)."""
         issuer = self.id_token_issuer or ""
+        if id_tokens.TENANT_PLACEHOLDER in value:
+            return False
         return value in {self.issuer, issuer} or id_tokens.is_tenant_issuer(value, issuer)
 
     @property

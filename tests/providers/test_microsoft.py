@@ -114,12 +114,16 @@ def id_token(nonce: str | None, tenant: str = CONTOSO, **overrides: Any) -> str:
 
 
 def connect_with_id_token(
-    alice: Client, mocked: responses.RequestsMock, slug: str = "microsoft", **claims: Any
+    alice: Client,
+    mocked: responses.RequestsMock,
+    slug: str = "microsoft",
+    callback_params: dict[str, str] | None = None,
+    **claims: Any,
 ) -> Any:
     mocked.get(JWKS_URL, json=oidc.jwks(KEY))
     _endpoint, params = authorize(alice, slug)
     mocked.post(TOKEN_URL, json={**TOKEN_REPLY, "id_token": id_token(params["nonce"], **claims)})
-    return callback(alice, slug, params)
+    return callback(alice, slug, params, **(callback_params or {}))
 
 
 def test_without_openid_the_account_comes_from_graph(
@@ -221,7 +225,13 @@ def test_the_common_discovery_document_s_issuer_template_is_accepted(
     }
     mocked.get(LOGIN + "/.well-known/oauth-authorization-server/common/v2.0", status=404)
     mocked.get(LOGIN + "/common/v2.0/.well-known/openid-configuration", json=COMMON_DOCUMENT)
-    response = connect_with_id_token(alice, mocked, slug="entra", tenant=FABRIKAM)
+    response = connect_with_id_token(
+        alice,
+        mocked,
+        slug="entra",
+        callback_params={"iss": f"{LOGIN}/{FABRIKAM}/v2.0"},
+        tenant=FABRIKAM,
+    )
     assert response.status_code == 302, response.content
     token = OAuthToken.objects.get(user=user, provider="entra")
     assert token.id_token_subject == "HKZpfaHyWadeOouYlitjrI-KffTm222X5rrV3xDqfKQ"
@@ -335,6 +345,7 @@ def test_allowed_tenants_of_tenant_ids_pass_the_checks(settings: Any) -> None:
     [
         (f"{LOGIN}/{CONTOSO}/v2.0", 302),
         (f"{LOGIN}/common/v2.0", 400),
+        (LOGIN + "/{tenantid}/v2.0", 400),
         ("https://login.example.net/" + CONTOSO + "/v2.0", 400),
     ],
 )
