@@ -334,6 +334,12 @@ def test_a_provider_configured_by_its_issuer_alone_passes() -> None:
         ({**GOOD, "success_field": True}, ["auth_code_flow_django.E011"]),
         ({**GOOD, "bearer_token_types": "bot"}, ["auth_code_flow_django.E011"]),
         ({**GOOD, "invalid_grant_errors": [1]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "issuer_aliases": "accounts.google.com"}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "shared_token_types": [None]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "revoke_shared_tokens": "yes"}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "scope_param": 1}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "token_reply_object": ["authed_user"]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "allowed_tenants": ["common"]}, ["auth_code_flow_django.E060"]),
         (
             {**GOOD, "api_base_urls": ["/api/"], "base_uri": None},
             ["auth_code_flow_django.E007", "auth_code_flow_django.E030"],
