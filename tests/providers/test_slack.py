@@ -140,7 +140,8 @@ def test_a_rotated_user_token_refreshes_with_token_type_user(
     settings: Any, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
 ) -> None:
     """Using token rotation: the refresh reply is at the top level and says
-    token_type "user"."""
+    token_type "user" (as Slack's own SDK reads it: python-slack-sdk,
+    slack_sdk/oauth/token_rotation/rotator.py, perform_user_token_rotation)."""
     configure(settings, "slack", **USER_TOKENS)
     _endpoint, params = authorize(alice, "slack")
     mocked.post(TOKEN_URL, json=USER_REPLY)
