@@ -151,6 +151,15 @@ class AbstractBaseFlowManager(ABC):
     #: nests them (Slack's user tokens: ``authed_user``); a reply without it is read at
     #: its top level.
     token_reply_object: str | None = None
+    #: The token reply field holding this grant's API base URL (Salesforce's
+    #: ``instance_url``); checked as an https URL when a reply carries it.
+    api_base_url_field: str | None = None
+    #: The ``User-Agent`` header of every request to the provider (Reddit refuses
+    #: generic ones); ``None``: requests' own.
+    user_agent: str | None = None
+    #: Other headers every request to the provider carries (Notion's
+    #: ``Notion-Version``).
+    request_headers: Mapping[str, str] = {}
     #: Seconds to wait to connect, and in total for the whole reply.
     connect_timeout: float = 5.0
     timeout: float = 10.0
@@ -391,12 +400,20 @@ class AbstractBaseFlowManager(ABC):
             url,
             data=None if as_json else data,
             json=data if as_json else None,
-            headers={"Accept": "application/json", **headers},
+            headers={**self.provider_headers(), **headers},
             timeout=self.timeout,
             connect_timeout=self.connect_timeout,
             max_bytes=self.max_response_bytes,
             environment=self._environment(url),
         )
+
+    def provider_headers(self) -> dict[str, str]:
+        """The headers every request to the provider carries: ``Accept`` JSON, the
+        configured ``request_headers`` and ``User-Agent``."""
+        headers = {"Accept": "application/json", **self.request_headers}
+        if self.user_agent:
+            headers["User-Agent"] = self.user_agent
+        return headers
 
     def _redact(self, text: str, *secret_values: str | None) -> str:
         for value in (self.client_secret, self.pkce_secret, *secret_values):
@@ -567,7 +584,10 @@ class AbstractBaseFlowManager(ABC):
             params["scope"] = scope
         params.update(self._client_auth_params())
         response = self._post(
-            self.get_access_token_endpoint(), params, self._client_auth_headers()
+            self.get_access_token_endpoint(),
+            params,
+            self._client_auth_headers(),
+            as_json=not self.post_form_data,
         )
         self._raise_for_error(response, self._decode(response), AuthCodeFlowError, refresh_token)
         result = self.parse_token_response(
@@ -593,7 +613,10 @@ class AbstractBaseFlowManager(ABC):
         params.update(self._client_auth_params())
         try:
             response = self._post(
-                self.get_revocation_endpoint(), params, self._client_auth_headers()
+                self.get_revocation_endpoint(),
+                params,
+                self._client_auth_headers(),
+                as_json=not self.post_form_data,
             )
         except AuthCodeFlowError as exc:
             raise RevocationError(exc.description, response=exc.response) from exc
@@ -652,4 +675,5 @@ class AbstractBaseFlowManager(ABC):
             previous_scope=previous_scope,
             now=now,
             response=response,
+            api_base_url_field=self.api_base_url_field,
         )

@@ -1,7 +1,8 @@
 """OpenID Connect ``id_token`` validation (OpenID Connect Core 1.0, 3.1.3.7 and 12.2).
 
 PyJWT verifies the signature and the registered claims; this module decides which key
-and algorithm it may use and checks what PyJWT does not (``azp``, ``nonce``, ``sub``).
+and algorithm it may use, checks what PyJWT does not (``azp``, ``nonce``, ``sub``) and
+compares ``iss`` itself (:func:`check_issuer`).
 Keys come from the caller (a JWKS it fetched through the bounded HTTP client): PyJWT
 never fetches anything here. An ID token in a refresh reply is validated the same way
 but for the nonce, then compared with what the original one said
@@ -219,16 +220,29 @@ def validate_id_token(
         keys = usable_keys(jwks(True), alg, kid)
     if not keys:
         raise InvalidIDTokenError("No key of the provider's JWKS can verify the ID token.")
-    claims = _verified_claims(id_token, keys, alg, client_id, leeway)
+    # PyJWT checks a fixed issuer (a template's value is known only from the token's
+    # tid), and our own exact comparison follows whatever PyJWT did (PyJWT 2.10.0 took
+    # a substring of the expected issuer for it, CVE-2024-53861).
+    expected: str | list[str] | None = [issuer, *issuer_aliases] if issuer_aliases else issuer
+    if TENANT_PLACEHOLDER in issuer:
+        expected = None
+    claims = _verified_claims(id_token, keys, alg, expected, client_id, leeway)
     check_issuer(claims, issuer, aliases=issuer_aliases, allowed_tenants=allowed_tenants)
     _check_other_claims(claims, client_id, nonce)
     return claims
+
+
+def _issuer_matches(claimed: object, expected: str) -> bool:
+    """Whether an ID token's ``iss`` claim names the ``expected`` issuer: the same
+    string, character for character (OpenID Connect Core 3.1.3.7, item 2)."""
+    return isinstance(claimed, str) and claimed == expected
 
 
 def _verified_claims(
     id_token: str,
     keys: list[jwt.PyJWK],
     alg: str,
+    issuer: str | list[str] | None,
     client_id: str,
     leeway: float,
 ) -> dict[str, Any]:
@@ -240,6 +254,7 @@ def _verified_claims(
                 key,
                 algorithms=[alg],
                 audience=client_id,
+                issuer=issuer,
                 leeway=leeway,
                 options={"require": ["iss", "sub", "aud", "exp", "iat"], "verify_sub": False},
             )
@@ -252,6 +267,8 @@ def _verified_claims(
             raise InvalidIDTokenError("The ID token is issued in the future.") from None
         except jwt.InvalidAudienceError:
             raise InvalidIDTokenError("The ID token is not for this client (aud).") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidIDTokenError("The ID token comes from another issuer (iss).") from None
         except jwt.MissingRequiredClaimError as exc:
             raise InvalidIDTokenError(f"The ID token has no {exc.claim} claim.") from None
         except (PyJWTError, ValueError, TypeError, OverflowError):
@@ -281,7 +298,7 @@ def check_issuer(
     expected = {issuer, *aliases}
     if TENANT_PLACEHOLDER in issuer and isinstance(tenant, str) and TENANT_ID.fullmatch(tenant):
         expected = {i.replace(TENANT_PLACEHOLDER, tenant) for i in expected}
-    if not isinstance(iss, str) or iss not in expected or TENANT_PLACEHOLDER in iss:
+    if not any(_issuer_matches(iss, e) for e in expected) or TENANT_PLACEHOLDER in str(iss):
         raise InvalidIDTokenError("The ID token comes from another issuer (iss).")
     if allowed_tenants is not None and not (
         isinstance(tenant, str) and tenant.lower() in {t.lower() for t in allowed_tenants}
