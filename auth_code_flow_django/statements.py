@@ -9,14 +9,20 @@ itself, with a ``Slot`` where each value goes, and then run with new values.
 
 Nothing here writes SQL: the ORM makes the statement for the backend in use, the
 fields prepare each value exactly as a lookup or an update would, and the backend's
-and the fields' converters turn the row into a model instance with ``from_db``. Built
-statements are kept per connection object (each thread has its own, and converters are
-bound to it) and forgotten when a setting they depend on changes.
+and the fields' converters turn the row into a model instance with ``from_db``.
+
+Built statements are kept per connection object (each thread has its own, and
+converters are bound to it), on the connection object itself: what they hold refers to
+the connection, so anything kept elsewhere (a ``WeakKeyDictionary`` keyed by the
+connection included) would keep every connection alive, one per thread, and Django's
+ASGI handler runs each sync view on a new thread. Kept on it, they are one cycle with
+it, which the garbage collector frees when its thread has gone. Nothing global refers
+to a connection: a change of a setting they depend on bumps a generation number, and
+each connection drops what it kept under an older one when next asked.
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar, cast
 
@@ -33,7 +39,27 @@ M = TypeVar("M", bound=models.Model)
 #: Settings the SQL or its converters depend on.
 _SETTINGS = frozenset({"DATABASES", "USE_TZ", "TIME_ZONE"})
 
-_built: list[weakref.WeakKeyDictionary[BaseDatabaseWrapper, Any]] = []
+#: The attribute of a connection object where its built statements are kept.
+_ATTRIBUTE = "_auth_code_flow_statements"
+
+#: Bumped when a setting in _SETTINGS changes: what was built before is stale.
+_generation = 0
+
+
+class _Kept(dict["_Statement[Any]", Any]):
+    """One connection's built statements, made under one generation of settings."""
+
+    def __init__(self, generation: int) -> None:
+        super().__init__()
+        self.generation = generation
+
+
+def _kept(connection: BaseDatabaseWrapper) -> _Kept:
+    kept: _Kept | None = getattr(connection, _ATTRIBUTE, None)
+    if kept is None or kept.generation != _generation:
+        kept = _Kept(_generation)
+        setattr(connection, _ATTRIBUTE, kept)
+    return kept
 
 
 class Slot(Expression):
@@ -86,10 +112,20 @@ class _Statement(Generic[M]):
     def __init__(self, model: type[M], **fields: str) -> None:
         self.model = model
         self._fields = fields
-        self._built: weakref.WeakKeyDictionary[BaseDatabaseWrapper, Any] = (
-            weakref.WeakKeyDictionary()
-        )
-        _built.append(self._built)
+
+    def _make(self, connection: BaseDatabaseWrapper) -> Any:
+        raise NotImplementedError
+
+    def built_on(self, connection: BaseDatabaseWrapper) -> Any:
+        """What was built for ``connection`` under the current settings, or ``None``."""
+        return _kept(connection).get(self)
+
+    def _made(self, connection: BaseDatabaseWrapper) -> Any:
+        kept = _kept(connection)
+        made = kept.get(self)
+        if made is None:
+            made = kept[self] = self._make(connection)
+        return made
 
     def slots(self) -> dict[str, Slot]:
         meta = self.model._meta
@@ -127,10 +163,7 @@ class Select(_Statement[M]):
 
     def first(self, using: str, **values: Any) -> M | None:
         connection = connections[using]
-        made = self._built.get(connection)
-        if made is None:
-            made = self._built[connection] = self._make(connection)
-        built, attnames, converters = made
+        built, attnames, converters = self._made(connection)
         with connection.cursor() as cursor:
             cursor.execute(built.sql, built.bind(values))
             row = cursor.fetchone()
@@ -171,9 +204,7 @@ class Update(_Statement[M]):
     def run(self, using: str, **values: Any) -> int:
         """The number of rows updated."""
         connection = connections[using]
-        built = self._built.get(connection)
-        if built is None:
-            built = self._built[connection] = self._make(connection)
+        built = self._made(connection)
         with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
             cursor.execute(built.sql, built.bind(values))
             return int(cursor.rowcount)
@@ -206,11 +237,7 @@ class Insert(_Statement[M]):
         return built, bound
 
     def run(self, using: str, obj: M) -> None:
-        connection = connections[using]
-        made = self._built.get(connection)
-        if made is None:
-            made = self._built[connection] = self._make(connection)
-        built, bound = made
+        built, bound = self._made(connections[using])
         values = {f.attname: f.pre_save(obj, add=True) for f in self._columns()}
         returning = self.model._meta.db_returning_fields
         bound[:] = [(built.sql, built.bind(values))]
@@ -229,6 +256,6 @@ class Insert(_Statement[M]):
 
 @receiver(setting_changed)
 def _forget(setting: str, **kwargs: Any) -> None:
+    global _generation
     if setting in _SETTINGS:
-        for built in _built:
-            built.clear()
+        _generation += 1

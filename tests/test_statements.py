@@ -124,9 +124,10 @@ def test_a_settings_change_forgets_built_statements(user: Any) -> None:
     assert before.expires_at is not None
     assert timezone.is_aware(before.expires_at) == settings.USE_TZ
     with override_settings(TIME_ZONE=settings.TIME_ZONE):
-        assert not statement._built  # any change of a watched setting forgets them
+        # Any change of a watched setting forgets them.
+        assert statement.built_on(connections[alias()]) is None
     statement.first(alias(), user=user.pk, provider="example")
-    assert statement._built
+    assert statement.built_on(connections[alias()]) is not None
     # MySQL's converters for datetimes depend on USE_TZ when they are chosen.
     with override_settings(USE_TZ=not settings.USE_TZ):
         after = statement.first(alias(), user=user.pk, provider="example")
