@@ -1,14 +1,17 @@
 """Load benchmark: complete connect flows by concurrent users against real servers.
 
-The example site runs under gunicorn (4 worker processes) with Django's Redis cache on
-a real Redis; the demo authorization server (django-oauth-toolkit) runs under its own
-gunicorn with its own database on the same database server. Locust, headless, plays
-32 people at once; each of them runs complete flows one after the other (see
-``benchmarks/locustfile.py``): log in at the site, connect (the ``authorize`` POST,
-the demo server's login and consent pages, the callback), call the demo server's API
-through ``authorized_session`` (the example's home page), disconnect. Flows alternate
-between the providers ``demo`` (endpoints in settings) and ``demo-openid`` (found by
-discovery, ID tokens checked against the JWK Set).
+The example site runs under gunicorn (4 worker processes), or with ``--server asgi``
+under uvicorn (4 worker processes; Django's ASGI handler runs each request on a thread
+of its own), with Django's Redis cache on a real Redis; the demo authorization server
+(django-oauth-toolkit) runs under its own gunicorn with its own database on the same
+database server. Locust, headless, plays 32 people at once; each of them runs complete
+flows one after the other (see ``benchmarks/locustfile.py``): log in at the site,
+connect (the ``authorize`` POST, the demo server's login and consent pages, the
+callback), call the demo server's API through ``authorized_session`` (the example's
+home page), read the access token ``--token-calls`` times more (10: one
+``get_access_token`` per request, ``benchmarks/load_urls.py``), disconnect. Flows
+alternate between the providers ``demo`` (endpoints in settings) and ``demo-openid``
+(found by discovery, ID tokens checked against the JWK Set).
 
 Afterwards the rows are counted on both sides and the run fails (exit status 1) on any
 error or any count that is off:
@@ -22,7 +25,15 @@ error or any count that is off:
   once each for all the site's workers (they are cached for an hour). A run with
   Django's default per-process cache (LocMem) shows the contrast: up to one fetch per
   worker;
-- the site's and the server's logs hold no warning.
+- the site's and the server's logs hold no warning;
+- the site's memory does not grow: Locust runs the first ``--warmup-flows`` (200)
+  flows, the site's workers are sampled with no request in flight, then the other
+  flows, and they are sampled again. Per worker, the live database connection objects
+  (counted after a full garbage collection by ``/bench/memory/``) may not grow by more
+  than a few: a leak of one per request, as with a cache that keeps each request
+  thread's connection object, is hundreds. On full runs the workers' resident memory
+  (``VmRSS``) at the end must also stay within ``--rss-growth`` (10%) of the sample
+  after the warm-up.
 
 On PostgreSQL it runs twice, with Django's connection pool (``"OPTIONS": {"pool":
 ...}``, which needs ``CONN_MAX_AGE = 0``) and without (a connection per request), and
@@ -31,13 +42,17 @@ compares them. One command, the servers are started and stopped by it::
     python benchmarks/load.py                          # PostgreSQL (pool off, on), MariaDB
     python benchmarks/load.py --database postgresql --flows 500 --users 16
     python benchmarks/load.py --slim                   # CI: 100 flows by 8 users, each DB
+    python benchmarks/load.py --server asgi --database postgresql --pool on
+    python benchmarks/load.py --slim --server asgi --database postgresql   # CI
 
 ``--slim`` runs 100 flows by 8 users on each database (pool on for PostgreSQL), with
-Redis, and no LocMem contrast. Needs ``pip install -e ".[bench,mysql]"``, PostgreSQL
-and MariaDB as CI installs them (``.ci/postgres.sh``, ``.ci/mariadb.sh``) and Debian's
-``redis-server`` (installed when missing). Passwords are hashed with Django's MD5
-hasher (``--pbkdf2`` keeps Django's default) so that the two logins of each flow do
-not measure PBKDF2. ``--json FILE`` writes every figure.
+Redis, no LocMem contrast, 20 warm-up flows and no bound on resident memory (too
+short a run for one; the connection objects are counted all the same). Needs
+``pip install -e ".[bench,mysql]"``, PostgreSQL and MariaDB as CI installs them
+(``.ci/postgres.sh``, ``.ci/mariadb.sh``) and Debian's ``redis-server`` (installed
+when missing). Passwords are hashed with Django's MD5 hasher (``--pbkdf2`` keeps
+Django's default) so that the two logins of each flow do not measure PBKDF2.
+``--json FILE`` writes every figure.
 """
 
 from __future__ import annotations
@@ -548,7 +563,6 @@ def one_run(
         before = {name: cpu_seconds(pids) for name, pids in processes.items()}
         load_before = os.getloadavg()[0]
         data: dict[str, Any] = {}
-        done = 0
         for index, phase_flows in enumerate(phases):
             phase = locust_phase(
                 site, {**env, "BENCH_FLOWS": str(phase_flows)}, users, time_limit, folder, index
@@ -557,11 +571,11 @@ def one_run(
                 outcome.problems.append(f"Locust wrote no results in phase {index + 1}")
                 return outcome
             data = merge_phases(data, phase)
-            done += phase_flows
             if len(phases) > 1:
                 label = "after warm-up" if index == 0 else "at the end"
                 reads = len(data["samples"].get(TOKEN_READ, []))
-                outcome.memory.append(sample_memory(site, label, done, reads))
+                finished = data["flows_finished"]
+                outcome.memory.append(sample_memory(site, label, finished, reads))
         outcome.cpu = {name: cpu_seconds(pids) - before[name] for name, pids in processes.items()}
         outcome.load = (load_before, os.getloadavg()[0])
         outcome.seconds = data["seconds"]

@@ -298,6 +298,11 @@ def uvicorn(
         "--lifespan",
         "off",
         "--no-access-log",
+        # Longer than a client keeps a connection idle here (a person on the provider's
+        # pages, seconds under load): with uvicorn's default, 5 s, a request sent as
+        # the server closes the idle connection fails with no response.
+        "--timeout-keep-alive",
+        "75",
         "--timeout-graceful-shutdown",
         "5",
         "--log-level",
