@@ -19,18 +19,20 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 from django.contrib.auth import get_user_model
-from django.db import connections
+from django.db import DatabaseError, connections, transaction
 from django.http import HttpRequest, HttpResponse
 from django.test import override_settings
 from django.urls import include, path
 
-from auth_code_flow_django.models import OAuthState, OAuthToken
-from auth_code_flow_django.tokens import get_access_token
+from auth_code_flow_django import signals
+from auth_code_flow_django.exceptions import UntrustedURLError
+from auth_code_flow_django.models import OAuthState, OAuthStateQuerySet, OAuthToken
+from auth_code_flow_django.tokens import authorized_session, get_access_token
 
 from . import test_concurrency
 from .asgi_client import ASGIClient
 from .conftest import REVOKE_URL, TOKEN_URL, make_token, sqlite_in_wal_mode, token_json
-from .test_concurrency import TokenEndpoint, assert_refreshed_once
+from .test_concurrency import TokenEndpoint, assert_refreshed_once, slow_token_endpoint
 
 User = get_user_model()
 
@@ -175,34 +177,64 @@ expired = test_concurrency.expired
 
 
 def read_token(request: HttpRequest, user_pk: str) -> HttpResponse:
-    """The token read behind an API call (the test token endpoint's throwaway token)."""
-    return HttpResponse(get_access_token(User.objects.get(pk=user_pk), "example"))
+    """The token read behind an API call (the test token endpoint's throwaway token);
+    ``?rollback=1`` then rolls the request's transaction back (ATOMIC_REQUESTS)."""
+    token = get_access_token(User.objects.get(pk=user_pk), "example")
+    if request.GET.get("rollback"):
+        transaction.set_rollback(True)
+    return HttpResponse(token)
 
 
-urlpatterns = [path("read/<str:user_pk>/", read_token), path("", include("tests.urls"))]
+def call_api(request: HttpRequest, user_pk: str) -> HttpResponse:
+    """``authorized_session`` to ``?url=``: the status it got, or the refusal's name."""
+    user = User.objects.get(pk=user_pk)
+    try:
+        with authorized_session(user, "example") as session:
+            return HttpResponse(str(session.get(request.GET["url"], timeout=5).status_code))
+    except UntrustedURLError:
+        return HttpResponse("refused", status=400)
+
+
+urlpatterns = [
+    path("read/<str:user_pk>/", read_token),
+    path("call/<str:user_pk>/", call_api),
+    path("", include("tests.urls")),
+]
 
 
 @override_settings(ROOT_URLCONF=__name__)
-@pytest.mark.parametrize("atomic_requests", [False, True], ids=["autocommit", "atomic"])
+@pytest.mark.parametrize(
+    ("atomic_requests", "rollback"),
+    [(False, False), (True, False), (True, True)],
+    ids=["autocommit", "atomic", "rolled-back-atomic"],
+)
 def test_concurrent_requests_refresh_once_and_all_get_the_new_token(
     expired: User,
     endpoint: TokenEndpoint,
     monkeypatch: pytest.MonkeyPatch,
     atomic_requests: bool,
+    rollback: bool,
 ) -> None:
     """Concurrent requests, each on a thread of its own, on one expired token: one
     refresh request reaches the provider and every request answers its new token; with
-    ATOMIC_REQUESTS too (SQLite in WAL mode, as the README asks)."""
+    ATOMIC_REQUESTS too (SQLite in WAL mode, as the README asks), and when each
+    request's transaction is then rolled back the rotated refresh token stays stored."""
     if atomic_requests:
         sqlite_in_wal_mode()
-        # The alias's one settings dict: the request threads' connections read it.
-        monkeypatch.setitem(connections["default"].settings_dict, "ATOMIC_REQUESTS", True)
+    # The alias's one settings dict (whatever the configuration says): the request
+    # threads' connections read it.
+    monkeypatch.setitem(connections["default"].settings_dict, "ATOMIC_REQUESTS", atomic_requests)
     client = ASGIClient()
 
     async def together() -> list[Any]:
         return list(
             await asyncio.gather(
-                *(client.client.get(f"/read/{expired.pk}/") for _ in range(CALLERS))
+                *(
+                    client.client.get(
+                        f"/read/{expired.pk}/", {"rollback": "1"} if rollback else {}
+                    )
+                    for _ in range(CALLERS)
+                )
             )
         )
 
@@ -212,3 +244,83 @@ def test_concurrent_requests_refresh_once_and_all_get_the_new_token(
     ] * CALLERS
     assert len({id(thread) for thread in client.threads}) == CALLERS
     assert_refreshed_once(endpoint)
+
+
+def test_two_identical_callbacks_at_once_exchange_once_and_store_one_row(
+    shared_db: Any, mocked: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same callback twice at once (a double click), in the worst interleaving: both
+    requests pass validation before either claims the state."""
+    both_validated = threading.Barrier(2, timeout=10)
+    original_validate = OAuthStateQuerySet.validate
+
+    def validate_then_wait(self: OAuthStateQuerySet, *args: Any) -> OAuthState:
+        result = original_validate(self, *args)
+        both_validated.wait()
+        return result
+
+    monkeypatch.setattr(OAuthStateQuerySet, "validate", validate_then_wait)
+    user = User.objects.create_user("alice")
+    browser = ASGIClient()
+    browser.force_login(user)
+    seen = slow_token_endpoint(mocked, token_json())
+    params = authorize(browser)
+    query = {"state": params["state"], "code": "same-code"}
+
+    async def twice() -> list[Any]:
+        return list(await asyncio.gather(*(browser.client.get(CALLBACK, query) for _ in "ab")))
+
+    assert sorted(r.status_code for r in asyncio.run(twice())) == [302, 400]
+    assert len(seen) == 1
+    assert OAuthToken.objects.count() == 1
+    assert OAuthState.objects.get().used_at is not None
+
+
+def test_a_database_failure_while_saving_is_a_503_and_keeps_the_old_connection(
+    browser: ASGIClient,
+    user: User,
+    mocked: responses.RequestsMock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reconnection's write is undone when the database fails before the save ends."""
+    make_token(user)
+    written: list[str] = []
+
+    def fail_after_the_write(signal: Any, token: OAuthToken, *args: Any, **kwargs: Any) -> None:
+        written.append(OAuthToken.objects.get(pk=token.pk).access_token)
+        raise DatabaseError("connection lost")
+
+    mocked.post(TOKEN_URL, json=token_json())
+    params = authorize(browser)
+    monkeypatch.setattr(signals, "send_on_commit", fail_after_the_write)
+    response = browser.get(CALLBACK, {"state": params["state"], "code": "c"})
+    assert response.status_code == 503
+    assert "could not be saved" in response.content.decode()
+    assert written == ["access-token-value-1234"]
+    stored = OAuthToken.objects.get()
+    assert (stored.access_token, stored.refresh_token) == (
+        "stored-access-token-0001",
+        "stored-refresh-token-0002",
+    )
+
+
+@override_settings(ROOT_URLCONF=__name__)
+def test_the_bearer_token_goes_only_to_the_provider_s_api(
+    user: User, mocked: responses.RequestsMock
+) -> None:
+    make_token(user)
+    api = mocked.get("https://api.provider.example/me", json={})
+    elsewhere = mocked.get("https://elsewhere.example/me", json={})
+    plain = mocked.get("http://api.provider.example/me", json={})
+    client = ASGIClient()
+    assert client.get(f"/call/{user.pk}/", {"url": "https://api.provider.example/me"}).content == (
+        b"200"
+    )
+    for url in ("https://elsewhere.example/me", "http://api.provider.example/me"):
+        response = client.get(f"/call/{user.pk}/", {"url": url})
+        assert (response.status_code, response.content) == (400, b"refused")
+    assert [c.request.headers["Authorization"] for c in api.calls] == [
+        "Bearer stored-access-token-0001"
+    ]
+    assert not elsewhere.calls
+    assert not plain.calls
