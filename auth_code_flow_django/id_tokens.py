@@ -1,7 +1,8 @@
 """OpenID Connect ``id_token`` validation (OpenID Connect Core 1.0, 3.1.3.7 and 12.2).
 
 PyJWT verifies the signature and the registered claims; this module decides which key
-and algorithm it may use and checks what PyJWT does not (``azp``, ``nonce``, ``sub``).
+and algorithm it may use, checks what PyJWT does not (``azp``, ``nonce``, ``sub``) and
+compares ``iss`` once more itself.
 Keys come from the caller (a JWKS it fetched through the bounded HTTP client): PyJWT
 never fetches anything here. An ID token in a refresh reply is validated the same way
 but for the nonce, then compared with what the original one said
@@ -206,8 +207,18 @@ def validate_id_token(
     if not keys:
         raise InvalidIDTokenError("No key of the provider's JWKS can verify the ID token.")
     claims = _verified_claims(id_token, keys, alg, issuer, client_id, leeway)
+    # Checked again whatever PyJWT did: PyJWT 2.10.0 took a substring of the expected
+    # issuer for it (CVE-2024-53861).
+    if not _issuer_matches(claims.get("iss"), issuer):
+        raise InvalidIDTokenError("The ID token comes from another issuer (iss).")
     _check_other_claims(claims, client_id, nonce)
     return claims
+
+
+def _issuer_matches(claimed: object, expected: str) -> bool:
+    """Whether an ID token's ``iss`` claim names the ``expected`` issuer: the same
+    string, character for character (OpenID Connect Core 3.1.3.7, item 2)."""
+    return isinstance(claimed, str) and claimed == expected
 
 
 def _verified_claims(

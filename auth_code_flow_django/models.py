@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings
@@ -245,10 +246,13 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
         once committed.
 
         ``account`` is the provider account the reply belongs to (``None``: unknown).
-        A reply without a refresh token keeps the stored one only for the same account
-        (or when neither names one: a provider without identity); that is one
-        ``UPDATE`` conditional on the stored account. Otherwise the row is replaced in
-        one statement (``INSERT ... ON CONFLICT DO UPDATE``, or ``ON DUPLICATE KEY
+        A reply without a refresh token keeps the stored one only when both name the
+        same, known account, in one ``UPDATE`` conditional on the stored account. An
+        unknown account on either side (a provider without identity, a failed look-up)
+        may be another one, whose refresh token would switch the connection back at its
+        first refresh: the new connection then has no refresh token, and the old grant
+        is not revoked (it may be the new one's). Any other new grant replaces the row
+        in one statement (``INSERT ... ON CONFLICT DO UPDATE``, or ``ON DUPLICATE KEY
         UPDATE`` on MySQL/MariaDB), so concurrent connections cannot collide. When the
         stored connection was another account's, ``on_replace`` is called with it once
         committed (to revoke its grant). A refresh in flight loses its claim: it cannot
@@ -270,7 +274,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
         if inserted is not None:
             return inserted
         previous = None
-        if token.account_id or not result.refresh_token:
+        if token.account_id:
             # Read before the transaction: SQLite cannot turn a transaction that has
             # read into one that writes while another connection does the same. The
             # writes below are conditional, so a change meanwhile is still caught.
@@ -283,6 +287,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
                 if (
                     previous is not None
                     and not result.refresh_token
+                    and bool(token.account_id)
                     and previous.account_id == token.account_id
                 ):
                     kept = self._keep_refresh_token(queryset, previous, token)
@@ -376,6 +381,7 @@ _TOKEN_FIELDS = (
     "account_checked_at",
     "id_token_subject",
     "id_token_nonce_digest",
+    "extra_fields",
 )
 
 
@@ -430,6 +436,12 @@ class OAuthToken(models.Model):
         editable=False,
     )
     id_token_nonce_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # The token reply's other fields the site needs afterwards (Salesforce's
+    # instance_url, Slack's team, Notion's workspace_id...): plain JSON, because no
+    # credential is ever among them (token_replies.kept_fields leaves those out).
+    extra_fields = models.JSONField(
+        _("other reply fields"), default=dict, blank=True, editable=False
+    )
 
     objects = OAuthTokenQuerySet.as_manager()
 
@@ -477,6 +489,16 @@ class OAuthToken(models.Model):
         self.refresh_token_encrypted = crypto.encrypt(value) if value else ""
 
     @property
+    def extra(self) -> Mapping[str, Any]:
+        """The token reply's fields beyond the token (read-only): Salesforce's
+        ``instance_url``, Slack's ``team``, Notion's ``workspace_id``, Dropbox's
+        ``account_id``... Values are JSON values (strings, numbers, booleans, ``None``,
+        lists and mappings). A refresh reply that carries a field updates it; no
+        credential is ever kept here."""
+        value = self.extra_fields
+        return MappingProxyType(value if isinstance(value, dict) else {})
+
+    @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
@@ -497,13 +519,15 @@ class OAuthToken(models.Model):
         return self.STATUS_EXPIRED if self.is_expired else self.STATUS_ACTIVE
 
     def apply(self, result: TokenResponse) -> None:
-        """Take the values of a token response (tokens, scope, expiry)."""
+        """Take the values of a token response (tokens, scope, expiry, other fields)."""
         self.access_token = result.access_token
         if result.refresh_token:
             self.refresh_token = result.refresh_token
         self.token_type = result.token_type
         self.scope = result.scope or ""
         self.expires_at = result.expires_at
+        # A refresh reply updates the fields it carries and keeps the others.
+        self.extra_fields = {**self.extra, **result.fields}
         if self.expires_at is not None:
             self.expires_at = stored_datetime(self.expires_at)
         self.needs_reauthorization = False

@@ -16,6 +16,7 @@ provider has already replaced.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import secrets
 import threading
@@ -34,7 +35,7 @@ from django.views.decorators.debug import sensitive_variables
 from . import id_tokens, identity, signals, statements
 from .conf import conf
 from .crypto import TokenDecryptionError
-from .endpoints import absolute_url, is_loopback
+from .endpoints import absolute_url, check_base_uri, is_loopback
 from .exceptions import (
     AuthCodeFlowError,
     BaseAuthCodeFlowError,
@@ -127,7 +128,7 @@ def _get_token(user: User, provider: str) -> OAuthToken:
     read = functools.partial(_TOKEN.first, _db(), user=_user_pk(user), provider=provider)
     token = _retrying(read)
     if token is None:
-        raise NotConnectedError()
+        raise NotConnectedError(provider=provider, user_pk=user.pk)
     return token
 
 
@@ -135,6 +136,10 @@ def _get_token(user: User, provider: str) -> OAuthToken:
 def get_access_token(user: User, provider: str) -> str:
     """A valid access token of ``user`` for ``provider``, refreshed first if it expires
     within ``AUTH_CODE_FLOW_REFRESH_LEEWAY`` seconds. One query when no refresh is due."""
+    return _current_token(user, provider).access_token
+
+
+def _current_token(user: User, provider: str) -> OAuthToken:
     get_provider(provider)
     using = _db()
     if (
@@ -144,11 +149,12 @@ def get_access_token(user: User, provider: str) -> str:
     ):
         # On SQLite a read in the caller's transaction would lock out the refresh's
         # own connection: read there too.
-        return _on_own_connection(using, lambda: _access_token(user, provider))
-    return _access_token(user, provider)
+        return _on_own_connection(using, lambda: _usable_token(user, provider))
+    return _usable_token(user, provider)
 
 
-def _access_token(user: User, provider: str) -> str:
+def _usable_token(user: User, provider: str) -> OAuthToken:
+    """``user``'s connection to ``provider``, refreshed first if due."""
     token = _get_token(user, provider)
     if token.needs_reauthorization:
         raise ReauthorizationRequiredError()
@@ -157,7 +163,7 @@ def _access_token(user: User, provider: str) -> str:
     config = get_provider(provider)
     if _account_due(config, token):
         _look_up_account(config, token)
-    return token.access_token
+    return token
 
 
 # --- who is connected -----------------------------------------------------------------
@@ -476,7 +482,7 @@ def _claim(
     while True:
         token = read or _retrying(functools.partial(_first, queryset))
         if token is None:
-            raise NotConnectedError()
+            raise NotConnectedError(provider=provider, user_pk=user_id)
         if token.needs_reauthorization and not for_removal:
             raise ReauthorizationRequiredError()
         if not wanted(token):
@@ -503,7 +509,7 @@ def _claim(
             return token, claim
         if read is not None:
             if not _retrying(queryset.exists):
-                raise NotConnectedError()
+                raise NotConnectedError(provider=provider, user_pk=user_id)
             raise ClaimedElsewhere()
         waited_for = token.access_token_encrypted
         if time.monotonic() > give_up:
@@ -552,16 +558,21 @@ def _refresh(
         # The provider vouches that this grant is another account's: nothing of it is
         # stored, the connection waits for its user to connect again, and the tokens
         # just issued (the grant itself when the refresh token was not rotated) are
-        # revoked where the provider can.
+        # revoked where the provider can; after a reconnection meanwhile, only what the
+        # new connection does not hold.
         logger.warning(
             "refresh of %s token for user %s refused: its ID token names another "
             "account; needs re-authorization",
             config.slug,
             user_id,
         )
-        _release(token, claim, needs_reauthorization=True)
+        released = _release(token, claim, needs_reauthorization=True)
         assert result is not None
-        _revoke_at_provider(config, result.refresh_token, result.access_token)
+        assert refresh_token is not None
+        if released:
+            _revoke_at_provider(config, result.refresh_token, result.access_token)
+        else:
+            _revoke_unstored(config, user_id, refresh_token, result)
         raise
     except BaseException:
         _release(token, claim)
@@ -575,15 +586,59 @@ def _refresh(
         token_type=token.token_type,
         scope=token.scope,
         expires_at=token.expires_at,
+        extra_fields=token.extra_fields,
         needs_reauthorization=False,
     )
     if not written:
         # Removed or reconnected meanwhile: this new grant is stored nowhere.
-        _revoke_at_provider(config, result.refresh_token, result.access_token)
-        raise NotConnectedError()
+        _revoke_unstored(config, user_id, refresh_token, result)
+        raise NotConnectedError(provider=config.slug, user_pk=user_id)
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)
     return token
+
+
+def _digest(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).digest()
+
+
+@sensitive_variables()
+def _revoke_unstored(
+    config: Provider, user_id: Any, used_refresh_token: str, result: TokenResponse
+) -> None:
+    """Revoke what a refresh that lost its claim obtained, but nothing the connection
+    stored meanwhile holds (a reconnection may have kept the same refresh token, or even
+    been given the same access token).
+
+    A reply that did not rotate the refresh token gave back the grant it used, which
+    is never revoked here: the row may keep it, or the removal that took the row has
+    revoked it already. While the row keeps that grant, the new access token is not
+    revoked either: a server may revoke the whole grant with one of its access tokens
+    (RFC 7009 2.1 allows it, and some do), and that token is held nowhere and expires."""
+    row = _retrying(
+        functools.partial(
+            _first, _tokens().order_by().filter(user_id=user_id, provider=config.slug)
+        )
+    )
+    held: set[bytes] = set()
+    if row is not None:
+        for name in ("refresh_token", "access_token"):
+            try:
+                value = getattr(row, name)
+            except TokenDecryptionError:
+                continue
+            if value:
+                held.add(_digest(value))
+    rotated = result.refresh_token not in (None, used_refresh_token)
+    refresh_token = result.refresh_token if rotated else None
+    if refresh_token is not None and _digest(refresh_token) in held:
+        refresh_token = None
+    access_token: str | None = result.access_token
+    if _digest(result.access_token) in held or (
+        not rotated and _digest(used_refresh_token) in held
+    ):
+        access_token = None
+    _revoke_at_provider(config, refresh_token, access_token)
 
 
 def _check_refreshed_id_token(config: Provider, token: OAuthToken, result: TokenResponse) -> None:
@@ -624,9 +679,29 @@ class BearerAuth(requests.auth.AuthBase):
         return "BearerAuth(...)"
 
 
-def check_api_url(config: Provider, url: str) -> None:
+def connection_api_base(config: Provider, token: OAuthToken) -> str | None:
+    """The API base URL ``token``'s connection has of its own (the reply field the
+    provider's ``api_base_url_field`` names), or ``None``. Checked again here, as it was
+    when stored: an unusable value is no base (logged)."""
+    field = config.api_base_url_field
+    if not field:
+        return None
+    value = token.extra.get(field)
+    if value is None:
+        return None
+    try:
+        check_base_uri(value)
+    except EndpointURLError:
+        logger.warning("the %s connection of %r has an unusable %s", config.slug, token, field)
+        return None
+    return cast("str", value)
+
+
+def check_api_url(config: Provider, url: str, *, connection_base: str | None = None) -> None:
     """Refuse, before a byte is sent, a URL that is not under one of the provider's
-    ``api_base_urls`` or that is not https (RFC 6750 5.3; http only on loopback)."""
+    ``api_base_urls`` (or ``connection_base``, the connection's own API base: see
+    :func:`connection_api_base`) or that is not https (RFC 6750 5.3; http only on
+    loopback)."""
     try:
         absolute_url(url, "the URL")
     except EndpointURLError as error:
@@ -643,7 +718,8 @@ def check_api_url(config: Provider, url: str) -> None:
             f"Refusing to send the {config.name} token over {parts.scheme or 'no'} scheme: "
             "bearer tokens go over https only (http on loopback)."
         )
-    for base in config.api_base_urls:
+    bases = (*config.api_base_urls, *((connection_base,) if connection_base else ()))
+    for base in bases:
         allowed = urlsplit(base)
         same_origin = (parts.scheme, host, parts.port) == (
             allowed.scheme,
@@ -653,7 +729,7 @@ def check_api_url(config: Provider, url: str) -> None:
         prefix = allowed.path.rstrip("/")
         if same_origin and (parts.path == prefix or parts.path.startswith(prefix + "/")):
             return
-    declared = ", ".join(config.api_base_urls) or "none"
+    declared = ", ".join(bases) or "none"
     raise UntrustedURLError(
         f"Refusing to send the {config.name} token to {parts.scheme}://{host}: not under the "
         f"provider's api_base_urls ({declared})."
@@ -662,39 +738,74 @@ def check_api_url(config: Provider, url: str) -> None:
 
 class OAuthSession(requests.Session):
     """A ``requests.Session`` that sends ``user``'s bearer token for ``provider``, only
-    to the provider's ``api_base_urls``.
+    to the provider's ``api_base_urls`` (and the connection's own API base, for a
+    provider with ``api_base_url_field``).
 
     Before each request the token is refreshed if needed; a 401 answer causes one
-    refresh and one retry.
+    refresh and one retry. The provider's ``request_headers`` and ``user_agent`` are the
+    session's (a request's own headers win).
     """
 
-    def __init__(self, user: User, provider: str, *, access_token: str | None = None) -> None:
+    def __init__(
+        self,
+        user: User,
+        provider: str,
+        *,
+        access_token: str | None = None,
+        token: OAuthToken | None = None,
+    ) -> None:
         super().__init__()
         self.oauth_user = user
         self.oauth_provider = provider
         # Read (and refreshed if due) when the session was made: the first request
         # needs no second read.
+        self._next_token = token
         self._next_access_token = access_token
+        config = get_provider(provider)
+        self.headers.update(config.request_headers)
+        if config.user_agent:
+            self.headers["User-Agent"] = config.user_agent
 
     def __repr__(self) -> str:
         return f"<OAuthSession provider={self.oauth_provider!r} user={self.oauth_user.pk}>"
 
+    def _token(self) -> OAuthToken:
+        token, self._next_token = self._next_token, None
+        return token or _current_token(self.oauth_user, self.oauth_provider)
+
     def bearer_token(self) -> str:
         """The access token the next request sends (valid, refreshed if it was due)."""
-        token, self._next_access_token = self._next_access_token, None
-        return token or get_access_token(self.oauth_user, self.oauth_provider)
+        access_token, self._next_access_token = self._next_access_token, None
+        return access_token or self._token().access_token
+
+    @property
+    def api_base_urls(self) -> tuple[str, ...]:
+        """Where this session sends the token: the provider's ``api_base_urls`` and the
+        connection's own API base, if it has one."""
+        config = get_provider(self.oauth_provider)
+        own = connection_api_base(config, _get_token(self.oauth_user, self.oauth_provider))
+        return (*config.api_base_urls, *((own,) if own else ()))
 
     @sensitive_variables()
     def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.pop("auth", None)
         text_url = url.decode() if isinstance(url, bytes) else url
-        check_api_url(get_provider(self.oauth_provider), text_url)
-        access_token = self.bearer_token()
+        config = get_provider(self.oauth_provider)
+        if not config.api_base_url_field:
+            check_api_url(config, text_url)
+            access_token = self.bearer_token()
+        else:
+            # The allowed hosts depend on the connection: read it first.
+            token = self._token()
+            check_api_url(config, text_url, connection_base=connection_api_base(config, token))
+            access_token = token.access_token
         response = super().request(method, text_url, auth=BearerAuth(access_token), **kwargs)
         if response.status_code != 401:
             return response
         response.close()
         token = refresh(self.oauth_user, self.oauth_provider, stale_access_token=access_token)
+        if config.api_base_url_field:
+            check_api_url(config, text_url, connection_base=connection_api_base(config, token))
         return super().request(method, text_url, auth=BearerAuth(token.access_token), **kwargs)
 
 
@@ -702,7 +813,7 @@ class OAuthSession(requests.Session):
 def authorized_session(user: User, provider: str) -> OAuthSession:
     """A session that calls ``provider``'s API as ``user``. Raises what
     :func:`get_access_token` raises when there is no usable connection."""
-    return OAuthSession(user, provider, access_token=get_access_token(user, provider))
+    return OAuthSession(user, provider, token=_current_token(user, provider))
 
 
 def revoke(user: User, provider: str) -> bool:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import jwt
 import pytest
 
 from auth_code_flow_django.id_tokens import (
@@ -120,6 +121,60 @@ def test_a_key_is_never_used_with_another_algorithm_than_its_own() -> None:
 )
 def test_a_bad_claim_is_refused(overrides: dict[str, Any], match: str) -> None:
     refused(KEY.sign(claims(NONCE, **overrides)), match)
+
+
+#: Issuers that are not ISSUER but share a substring with it, either way round: what
+#: an issuer check with ``in`` for ``==`` lets through (PyJWT 2.10.0, CVE-2024-53861,
+#: took a part of the expected issuer).
+NEAR_ISSUERS = [
+    ISSUER + ".evil",
+    ISSUER + "/",
+    ISSUER[:-1],
+    "https://idp.example",
+    "",
+    [ISSUER],
+    [ISSUER, "https://evil.example"],
+]
+
+
+def signed_with_issuer(iss: object) -> str:
+    """A good ID token but for its ``iss``, of any JSON type (PyJWT only encodes a string)."""
+    payload = json.dumps(claims(NONCE, iss=iss)).encode()
+    return jwt.api_jws.encode(payload, KEY.private, algorithm="RS256", headers={"kid": KEY.kid})
+
+
+@pytest.mark.parametrize("iss", [*NEAR_ISSUERS, "https://idp.example.evil/realms/main"], ids=repr)
+def test_an_issuer_close_to_ours_is_refused(iss: object) -> None:
+    refused(signed_with_issuer(iss), r"another issuer \(iss\)")
+
+
+def lax_issuer_check(self: object, payload: dict[str, Any], issuer: object) -> None:
+    """PyJWT's issuer check with the bug of 2.10.0 (``in`` for ``==``), made laxer
+    still: a substring either way round, or a list holding it, passes."""
+    claimed = payload.get("iss")
+    if isinstance(claimed, list) and issuer in claimed:
+        return
+    if (
+        isinstance(claimed, str)
+        and isinstance(issuer, str)
+        and (claimed in issuer or issuer in claimed)
+    ):
+        return
+    raise jwt.InvalidIssuerError("Invalid issuer")
+
+
+@pytest.mark.parametrize("iss", NEAR_ISSUERS, ids=repr)
+def test_our_own_issuer_check_refuses_what_a_lax_pyjwt_lets_through(
+    iss: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jwt.api_jwt.PyJWT, "_validate_iss", lax_issuer_check)
+    token = signed_with_issuer(iss)
+    (key,) = usable_keys(jwks(KEY), "RS256", KEY.kid)
+    # The patched PyJWT takes it...
+    assert jwt.decode(token, key, algorithms=["RS256"], audience=CLIENT_ID, issuer=ISSUER)
+    # ...and our own check still refuses it.
+    refused(token, r"another issuer \(iss\)")
+    assert check(KEY.sign(claims(NONCE)))["iss"] == ISSUER
 
 
 def test_several_audiences_with_our_azp_are_accepted() -> None:

@@ -378,15 +378,70 @@ def test_reconnecting_with_an_unknown_account_keeps_no_refresh_token_and_revokes
     assert len(revoke.calls) == 0
 
 
-def test_a_provider_without_identity_keeps_the_refresh_token_as_before(
+def test_reconnecting_where_both_look_ups_failed_keeps_no_refresh_token(
+    alice: Client,
+    user: User,
+    with_identity: None,
+    mocked: responses.RequestsMock,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Two unknown accounts are not the same account: the first one's refresh token
+    beside the second one's access token would switch back at the first refresh."""
+    make_token(user)  # connected while the identity look-up failed
+    mocked.post(
+        TOKEN_URL,
+        json=token_json(access_token="b-access-token", refresh_token=None, expires_in=1),
+    )
+    mocked.get(ME_URL, status=500)
+    revoke = mocked.post(REVOKE_URL, body="")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert connect(alice).status_code == 302
+    token = OAuthToken.objects.get()
+    assert token.access_token == "b-access-token"
+    assert token.refresh_token is None
+    assert token.account_id == ""
+    # The old grant may be the new one's: not revoked.
+    assert len(revoke.calls) == 0
+    calls = len(mocked.calls)
+    with pytest.raises(tokens.ReauthorizationRequiredError):
+        tokens.get_access_token(user, "example")
+    assert len(mocked.calls) == calls
+
+
+def test_reconnecting_at_a_provider_without_identity_keeps_no_refresh_token(
+    alice: Client,
+    user: User,
+    mocked: responses.RequestsMock,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """Nothing says the reconnection is the same account: it may be another one at
+    the provider, which must not switch back at the first refresh."""
+    make_token(user)
+    mocked.post(
+        TOKEN_URL,
+        json=token_json(access_token="second-access-token", refresh_token=None, expires_in=1),
+    )
+    revoke = mocked.post(REVOKE_URL, body="")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert connect(alice).status_code == 302
+    token = OAuthToken.objects.get()
+    assert token.access_token == "second-access-token"
+    assert token.refresh_token is None
+    assert token.account_id == ""
+    assert len(revoke.calls) == 0
+    calls = len(mocked.calls)
+    with pytest.raises(tokens.ReauthorizationRequiredError):
+        tokens.get_access_token(user, "example")
+    assert len(mocked.calls) == calls
+
+
+def test_a_provider_without_identity_stores_a_new_refresh_token_on_reconnection(
     alice: Client, user: User, mocked: responses.RequestsMock
 ) -> None:
     make_token(user)
-    mocked.post(TOKEN_URL, json=token_json(access_token="second-access-token", refresh_token=None))
+    mocked.post(TOKEN_URL, json=token_json(refresh_token="second-refresh-token"))
     connect(alice)
-    token = OAuthToken.objects.get()
-    assert token.refresh_token == "stored-refresh-token-0002"
-    assert token.account_id == ""
+    assert OAuthToken.objects.get().refresh_token == "second-refresh-token"
 
 
 def test_the_same_account_keep_loses_to_a_concurrent_replacement(user: User) -> None:

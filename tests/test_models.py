@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from auth_code_flow_django import exceptions as exc
 from auth_code_flow_django.flow import TokenResponse
+from auth_code_flow_django.identity import Account
 from auth_code_flow_django.models import OAuthState, OAuthToken, mask, state_digest
 
 from .conftest import make_token
@@ -117,12 +118,50 @@ def test_a_reconnection_inside_the_callers_transaction_leaves_it_usable(user: Us
 
 
 def test_store_without_a_new_refresh_token_keeps_the_old_one(user: User) -> None:
-    OAuthToken.objects.store(user, "example", TokenResponse(access_token="a1", refresh_token="r1"))
+    account = Account("7", "a")
+    OAuthToken.objects.store(
+        user, "example", TokenResponse(access_token="a1", refresh_token="r1"), account=account
+    )
     OAuthToken.objects.filter(user=user).update(needs_reauthorization=True)
-    token = OAuthToken.objects.store(user, "example", TokenResponse(access_token="a2"))
+    token = OAuthToken.objects.store(
+        user, "example", TokenResponse(access_token="a2"), account=account
+    )
     assert token.refresh_token == "r1"
     assert OAuthToken.objects.get().refresh_token == "r1"
     assert not OAuthToken.objects.get().needs_reauthorization
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "kept"),
+    [
+        (Account("7", "a"), Account("7", "a"), True),
+        (Account("7", "a"), Account("8", "b"), False),
+        (None, None, False),
+        (Account("7", "a"), None, False),
+        (None, Account("7", "a"), False),
+        (Account("", "a"), Account("", "a"), False),
+    ],
+    ids=[
+        "same-account",
+        "another-account",
+        "both-unknown",
+        "now-unknown",
+        "was-unknown",
+        "empty-ids",
+    ],
+)
+def test_a_refresh_token_is_kept_only_for_the_same_known_account(
+    user: User, before: Account | None, after: Account | None, kept: bool
+) -> None:
+    OAuthToken.objects.store(
+        user, "example", TokenResponse(access_token="a1", refresh_token="r1"), account=before
+    )
+    token = OAuthToken.objects.store(
+        user, "example", TokenResponse(access_token="a2"), account=after
+    )
+    stored = OAuthToken.objects.get()
+    assert stored.access_token == "a2"
+    assert token.refresh_token == stored.refresh_token == ("r1" if kept else None)
 
 
 def test_store_returns_the_saved_row(user: User, other_user: User) -> None:

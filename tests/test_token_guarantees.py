@@ -28,6 +28,8 @@ from auth_code_flow_django.exceptions import (
     ReauthorizationRequiredError,
     UntrustedURLError,
 )
+from auth_code_flow_django.flow import TokenResponse
+from auth_code_flow_django.identity import Account
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
 from .conftest import REVOKE_URL, TOKEN_URL, make_token, sqlite_in_wal_mode, start
@@ -169,6 +171,83 @@ def test_disconnect_during_a_refresh_revokes_the_new_grant(mocked: Any) -> None:
         "rotated-refresh-token",
         "rotated-access-token",
     ]
+
+
+def reconnected_during_the_refresh(
+    mocked: Any, user: Any, reply: dict[str, Any], reconnection: TokenResponse, account: Account
+) -> Any:
+    """A token endpoint whose refresh reply comes after ``user`` connected ``account``
+    again (the reconnection takes the row, so the refresh loses its claim); returns the
+    revocation endpoint's mock."""
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        OAuthToken.objects.store(user, "example", reconnection, account=account)
+        return 200, {"Content-Type": "application/json"}, json.dumps(reply)
+
+    mocked.add_callback(responses.POST, TOKEN_URL, callback=answer)
+    return mocked.post(REVOKE_URL, body="")
+
+
+def revoked_tokens(revocation: Any) -> list[tuple[str, str]]:
+    return [(form(c)["token"], form(c)["token_type_hint"]) for c in revocation.calls]
+
+
+@pytest.mark.django_db
+def test_a_refresh_losing_to_a_same_account_reconnection_revokes_nothing_the_row_keeps(
+    user: Any, mocked: Any
+) -> None:
+    """The provider does not rotate refresh tokens: the refresh reply gives back the grant
+    the reconnection kept, and its access token may revoke that grant at the server."""
+    expired_token(user, account=Account("7", "a"))
+    not_rotated = {"access_token": "refreshed-access-token", "token_type": "Bearer"}
+    revocation = reconnected_during_the_refresh(
+        mocked,
+        user,
+        not_rotated,
+        TokenResponse(access_token="reconnected-access-token"),
+        Account("7", "a"),
+    )
+    with pytest.raises(NotConnectedError):
+        tokens.get_access_token(user, "example")
+    assert revoked_tokens(revocation) == []
+    stored = OAuthToken.objects.get()
+    assert stored.access_token == "reconnected-access-token"
+    assert stored.refresh_token == "stored-refresh-token-0002"
+
+
+@pytest.mark.django_db
+def test_a_refresh_losing_to_another_account_revokes_its_access_token_not_the_grant_used(
+    user: Any, mocked: Any
+) -> None:
+    expired_token(user, account=Account("7", "a"))
+    not_rotated = {"access_token": "refreshed-access-token", "token_type": "Bearer"}
+    reconnection = TokenResponse(access_token="b-access-token", refresh_token="b-refresh-token")
+    revocation = reconnected_during_the_refresh(
+        mocked, user, not_rotated, reconnection, Account("8", "b")
+    )
+    with pytest.raises(NotConnectedError):
+        tokens.get_access_token(user, "example")
+    assert revoked_tokens(revocation) == [("refreshed-access-token", "access_token")]
+    assert OAuthToken.objects.get().refresh_token == "b-refresh-token"
+
+
+@pytest.mark.django_db
+def test_a_rotating_refresh_losing_its_claim_revokes_only_what_the_row_does_not_hold(
+    user: Any, mocked: Any
+) -> None:
+    """Some servers hand out the live access token again to a new authorization: the
+    reconnected row holds the very access token the refresh got."""
+    expired_token(user, account=Account("7", "a"))
+    rotated = {**ROTATED, "access_token": "live-access-token"}
+    reconnection = TokenResponse(access_token="live-access-token", refresh_token="new-refresh")
+    revocation = reconnected_during_the_refresh(
+        mocked, user, rotated, reconnection, Account("7", "a")
+    )
+    with pytest.raises(NotConnectedError):
+        tokens.get_access_token(user, "example")
+    assert revoked_tokens(revocation) == [("rotated-refresh-token", "refresh_token")]
+    stored = OAuthToken.objects.get()
+    assert (stored.access_token, stored.refresh_token) == ("live-access-token", "new-refresh")
 
 
 @pytest.mark.django_db
