@@ -123,7 +123,7 @@ def test_work_on_its_own_connection_leaves_no_connection_alive(user: Any) -> Non
     make_token(user)
 
     def work() -> str:
-        token = tokens._access_token(user, "example")
+        token = tokens._usable_token(user, "example").access_token
         seen.append(weakref.ref(connections[alias()]))
         return token
 
