@@ -478,6 +478,8 @@ def test_tutorial_as_written(tutorial: Tutorial) -> None:
     connect_at_demo_server(browser, tutorial, "demo-openid")
     page = browser.get(f"{tutorial.site}/oauth/", timeout=30).text
     assert page.count('data-status="active"') == 2
+    # The profile scope the page asks for puts the user name in the ID token.
+    assert "Connected as <strong>alice</strong>" in page
     listed = subprocess.run(
         [sys.executable, "manage.py", "oauth_connections", "--format", "json"],
         cwd=tutorial.cwd,
