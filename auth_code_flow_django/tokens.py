@@ -34,6 +34,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import id_tokens, identity, signals, statements
 from .conf import conf
+from .core.rfc9449_dpop import NONCES, DPoPAuth, DPoPKey, nonce_challenge
 from .crypto import TokenDecryptionError
 from .endpoints import absolute_url, is_loopback
 from .exceptions import (
@@ -136,6 +137,10 @@ def _get_token(user: User, provider: str) -> OAuthToken:
 def get_access_token(user: User, provider: str) -> str:
     """A valid access token of ``user`` for ``provider``, refreshed first if it expires
     within ``AUTH_CODE_FLOW_REFRESH_LEEWAY`` seconds. One query when no refresh is due."""
+    return _usable(user, provider).access_token
+
+
+def _usable(user: User, provider: str) -> OAuthToken:
     get_provider(provider)
     using = _db()
     if (
@@ -145,11 +150,11 @@ def get_access_token(user: User, provider: str) -> str:
     ):
         # On SQLite a read in the caller's transaction would lock out the refresh's
         # own connection: read there too.
-        return _on_own_connection(using, lambda: _access_token(user, provider))
-    return _access_token(user, provider)
+        return _on_own_connection(using, lambda: _usable_token(user, provider))
+    return _usable_token(user, provider)
 
 
-def _access_token(user: User, provider: str) -> str:
+def _usable_token(user: User, provider: str) -> OAuthToken:
     token = _get_token(user, provider)
     if token.needs_reauthorization:
         raise ReauthorizationRequiredError()
@@ -158,7 +163,7 @@ def _access_token(user: User, provider: str) -> str:
     config = get_provider(provider)
     if _account_due(config, token):
         _look_up_account(config, token)
-    return token.access_token
+    return token
 
 
 # --- who is connected -----------------------------------------------------------------
@@ -277,15 +282,22 @@ def _look_up_account(config: Provider, token: OAuthToken) -> None:
 
 
 @sensitive_variables()
-def connect(user: AbstractBaseUser, config: Provider, result: TokenResponse) -> OAuthToken:
+def connect(
+    user: AbstractBaseUser,
+    config: Provider,
+    result: TokenResponse,
+    *,
+    dpop_key: DPoPKey | None = None,
+) -> OAuthToken:
     """Store a new grant for ``user`` (see :meth:`OAuthTokenQuerySet.store`), with the
     account it belongs to. A connection to another account at the provider is
     replaced: its grant is revoked where the provider supports it, and
-    ``token_revoked`` is sent for it."""
+    ``token_revoked`` is sent for it. ``dpop_key`` is the key the tokens are bound to
+    (DPoP)."""
 
     def replaced(old: OAuthToken) -> None:
         pair = _stored_pair(config, old)
-        _revoke_at_provider(config, *pair)
+        _revoke_at_provider(config, *pair, dpop_key=_stored_dpop_key(old))
         signals.send(signals.token_revoked, old, user)
         logger.info(
             "replaced the %s connection of user %s by another account", config.slug, user.pk
@@ -293,8 +305,17 @@ def connect(user: AbstractBaseUser, config: Provider, result: TokenResponse) -> 
 
     account = identify(config, result)
     return OAuthToken.objects.store(
-        user, config.slug, result, account=account, on_replace=replaced
+        user, config.slug, result, account=account, on_replace=replaced, dpop_key=dpop_key
     )
+
+
+def _stored_dpop_key(token: OAuthToken) -> DPoPKey | None:
+    """The DPoP key of ``token`` to revoke it with (``None`` when it cannot be
+    decrypted: the revocation is tried without a proof)."""
+    try:
+        return token.dpop_key
+    except TokenDecryptionError:
+        return None
 
 
 def _stored_pair(config: Provider, token: OAuthToken) -> tuple[str | None, str | None]:
@@ -538,7 +559,10 @@ def _refresh(
         refresh_token = token.refresh_token
         if not refresh_token:
             raise InvalidGrantError("There is no refresh token.")
-        result = config.flow_manager.refresh(refresh_token, granted_scope=token.scope)
+        dpop_key = token.dpop_key
+        result = config.flow_manager.refresh(
+            refresh_token, granted_scope=token.scope, dpop_key=dpop_key
+        )
         _check_refreshed_id_token(config, token, result)
     except InvalidGrantError as exc:
         logger.warning(
@@ -565,9 +589,11 @@ def _refresh(
         assert result is not None
         assert refresh_token is not None
         if released:
-            _revoke_at_provider(config, result.refresh_token, result.access_token)
+            _revoke_at_provider(
+                config, result.refresh_token, result.access_token, dpop_key=dpop_key
+            )
         else:
-            _revoke_unstored(config, user_id, refresh_token, result)
+            _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
         raise
     except BaseException:
         _release(token, claim)
@@ -585,7 +611,7 @@ def _refresh(
     )
     if not written:
         # Removed or reconnected meanwhile: this new grant is stored nowhere.
-        _revoke_unstored(config, user_id, refresh_token, result)
+        _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
         raise NotConnectedError()
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)
@@ -598,7 +624,11 @@ def _digest(value: str) -> bytes:
 
 @sensitive_variables()
 def _revoke_unstored(
-    config: Provider, user_id: Any, used_refresh_token: str, result: TokenResponse
+    config: Provider,
+    user_id: Any,
+    used_refresh_token: str,
+    result: TokenResponse,
+    dpop_key: DPoPKey | None = None,
 ) -> None:
     """Revoke what a refresh that lost its claim obtained, but nothing the connection
     stored meanwhile holds (a reconnection may have kept the same refresh token, or even
@@ -632,7 +662,7 @@ def _revoke_unstored(
         not rotated and _digest(used_refresh_token) in held
     ):
         access_token = None
-    _revoke_at_provider(config, refresh_token, access_token)
+    _revoke_at_provider(config, refresh_token, access_token, dpop_key=dpop_key)
 
 
 def _check_refreshed_id_token(config: Provider, token: OAuthToken, result: TokenResponse) -> None:
@@ -709,49 +739,95 @@ def check_api_url(config: Provider, url: str) -> None:
     )
 
 
+def _credentials(token: OAuthToken) -> tuple[str, DPoPKey | None]:
+    """The access token of ``token``, and its DPoP key when the token is bound to one."""
+    key = token.dpop_key if token.token_type == "DPoP" else None
+    return token.access_token, key
+
+
 class OAuthSession(requests.Session):
-    """A ``requests.Session`` that sends ``user``'s bearer token for ``provider``, only
-    to the provider's ``api_base_urls``.
+    """A ``requests.Session`` that sends ``user``'s token for ``provider``, only to the
+    provider's ``api_base_urls``: as a Bearer token, or, for a DPoP-bound token, as
+    ``Authorization: DPoP`` with a fresh proof for each request (RFC 9449 7).
 
     Before each request the token is refreshed if needed; a 401 answer causes one
-    refresh and one retry.
+    refresh and one retry (a DPoP server's ``use_dpop_nonce`` first causes one retry
+    with its nonce).
     """
 
-    def __init__(self, user: User, provider: str, *, access_token: str | None = None) -> None:
+    def __init__(
+        self,
+        user: User,
+        provider: str,
+        *,
+        access_token: str | None = None,
+        dpop_key: DPoPKey | None = None,
+    ) -> None:
         super().__init__()
         self.oauth_user = user
         self.oauth_provider = provider
         # Read (and refreshed if due) when the session was made: the first request
         # needs no second read.
         self._next_access_token = access_token
+        self._next_dpop_key = dpop_key
 
     def __repr__(self) -> str:
         return f"<OAuthSession provider={self.oauth_provider!r} user={self.oauth_user.pk}>"
 
     def bearer_token(self) -> str:
         """The access token the next request sends (valid, refreshed if it was due)."""
+        return self._next_credentials()[0]
+
+    def _next_credentials(self) -> tuple[str, DPoPKey | None]:
         token, self._next_access_token = self._next_access_token, None
-        return token or get_access_token(self.oauth_user, self.oauth_provider)
+        key, self._next_dpop_key = self._next_dpop_key, None
+        if token:
+            return token, key
+        return _credentials(_usable(self.oauth_user, self.oauth_provider))
+
+    def _send(
+        self,
+        method: str | bytes,
+        url: str,
+        access_token: str,
+        dpop_key: DPoPKey | None,
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        if dpop_key is None:
+            return super().request(method, url, auth=BearerAuth(access_token), **kwargs)
+        verb = method.decode() if isinstance(method, bytes) else method
+        auth = DPoPAuth(access_token, dpop_key, NONCES.get(url))
+        response = super().request(verb, url, auth=auth, **kwargs)
+        nonce = NONCES.remember(url, response)
+        if nonce is not None and nonce != auth.nonce and nonce_challenge(response):
+            response.close()
+            auth = DPoPAuth(access_token, dpop_key, nonce)
+            response = super().request(verb, url, auth=auth, **kwargs)
+            NONCES.remember(url, response)
+        return response
 
     @sensitive_variables()
     def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.pop("auth", None)
         text_url = url.decode() if isinstance(url, bytes) else url
         check_api_url(get_provider(self.oauth_provider), text_url)
-        access_token = self.bearer_token()
-        response = super().request(method, text_url, auth=BearerAuth(access_token), **kwargs)
-        if response.status_code != 401:
+        access_token, dpop_key = self._next_credentials()
+        response = self._send(method, text_url, access_token, dpop_key, kwargs)
+        # A nonce asked for again after one retry is the server's problem, not the
+        # token's: no refresh for it.
+        if response.status_code != 401 or (dpop_key is not None and nonce_challenge(response)):
             return response
         response.close()
         token = refresh(self.oauth_user, self.oauth_provider, stale_access_token=access_token)
-        return super().request(method, text_url, auth=BearerAuth(token.access_token), **kwargs)
+        return self._send(method, text_url, *_credentials(token), kwargs)
 
 
 @sensitive_variables()
 def authorized_session(user: User, provider: str) -> OAuthSession:
     """A session that calls ``provider``'s API as ``user``. Raises what
     :func:`get_access_token` raises when there is no usable connection."""
-    return OAuthSession(user, provider, access_token=get_access_token(user, provider))
+    access_token, dpop_key = _credentials(_usable(user, provider))
+    return OAuthSession(user, provider, access_token=access_token, dpop_key=dpop_key)
 
 
 def revoke(user: User, provider: str) -> bool:
@@ -792,11 +868,12 @@ def _token_deleted(
     except UnknownProviderError:
         config = None
     pair = (None, None) if config is None else _stored_pair(config, instance)
+    dpop_key = _stored_dpop_key(instance) if any(pair) else None
     user = instance.user
 
     def after_commit() -> None:
         if config is not None:
-            _revoke_at_provider(config, *pair)
+            _revoke_at_provider(config, *pair, dpop_key=dpop_key)
         signals.send(signals.token_revoked, instance, user)
 
     transaction.on_commit(after_commit, using=using)
@@ -804,9 +881,14 @@ def _token_deleted(
 
 @sensitive_variables()
 def _revoke_at_provider(
-    config: Provider, refresh_token: str | None, access_token: str | None
+    config: Provider,
+    refresh_token: str | None,
+    access_token: str | None,
+    *,
+    dpop_key: DPoPKey | None = None,
 ) -> None:
-    """Revoke the refresh then the access token (RFC 7009), when the provider can."""
+    """Revoke the refresh then the access token (RFC 7009), when the provider can; with
+    the connection's DPoP key, each request carries a proof."""
     if not config.supports_revocation or not conf.REVOKE_ON_DISCONNECT:
         return
     try:
@@ -820,7 +902,7 @@ def _revoke_at_provider(
         if not value:
             continue
         try:
-            config.flow_manager.revoke(value, token_type_hint=hint)
+            config.flow_manager.revoke(value, token_type_hint=hint, dpop_key=dpop_key)
         except AuthCodeFlowError as exc:
             logger.warning(
                 "revoking a %s %s failed (%s); it is deleted locally",

@@ -92,6 +92,9 @@ def test_the_repr_shows_no_private_key() -> None:
 def test_an_unsupported_algorithm_is_refused() -> None:
     with pytest.raises(ValueError, match="Unsupported"):
         dpop.DPoPKey.generate("HS256")
+    stored = json.loads(dpop.DPoPKey.generate().to_json())
+    with pytest.raises(ValueError, match="Unsupported"):
+        dpop.DPoPKey(stored["jwk"], "HS256")
 
 
 @pytest.mark.parametrize(
