@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -14,7 +16,20 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import tokens
-from .models import OAuthState, OAuthToken, OAuthTokenQuerySet
+from .models import OAuthState, OAuthToken, OAuthTokenQuerySet, mask
+from .token_replies import is_secret_field
+
+
+def masked_fields(value: object) -> object:
+    """``value`` with the value of every field named like a credential masked."""
+    if isinstance(value, Mapping):
+        return {
+            str(k): mask(str(v)) if is_secret_field(str(k)) else masked_fields(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [masked_fields(v) for v in value]
+    return value
 
 
 class TokenStatusFilter(admin.SimpleListFilter):
@@ -57,16 +72,18 @@ def when(value: datetime | None) -> str:
 
 
 class ReadOnlyUserObjectAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Shown, searched by user, never added or edited by hand."""
+    """Shown, searched by user and provider, never added or edited by hand."""
 
     list_select_related = ("user",)
+    search_help_text = _("Search by username or email, or by provider (its slug, or its start).")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         # Every page names the user (titles, confirmation lists): one query, not N.
         return super().get_queryset(request).select_related("user")
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
-        return _user_search_fields()
+        # "^": slugs that start with the term ("git": github and gitlab), as people type them.
+        return (*_user_search_fields(), "^provider")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -103,14 +120,19 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
         "expires_display",
         "masked_access_token",
         "masked_refresh_token",
+        "extra_display",
         "reauthorization_display",
         "created_display",
         "updated_display",
     )
     readonly_fields = fields
+    search_help_text = _(
+        "Search by username or email, by provider (its slug, or its start), or by the "
+        "account at the provider (its exact id, or part of its name)."
+    )
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
-        return (*super().get_search_fields(request), "account_id", "account_name")
+        return (*super().get_search_fields(request), "=account_id", "account_name")
 
     @admin.display(description=_("account"), ordering="account_name")
     def account_display(self, obj: OAuthToken) -> str:
@@ -151,6 +173,14 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
     @admin.display(description=_("refresh token"))
     def masked_refresh_token(self, obj: OAuthToken) -> str:
         return obj.masked_refresh_token() or "-"
+
+    @admin.display(description=_("other reply fields"))
+    def extra_display(self, obj: OAuthToken) -> str:
+        # Credentials are never stored here; a row written some other way still shows
+        # none in clear.
+        if not obj.extra:
+            return "-"
+        return json.dumps(masked_fields(obj.extra), indent=2, sort_keys=True)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

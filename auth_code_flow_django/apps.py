@@ -15,3 +15,5 @@ class AuthCodeFlowConfig(AppConfig):
         tokens.connect_signals()
         register(checks.check_providers, Tags.security)
         register(checks.check_app_settings, Tags.security)
+        # They load the URLconf, as Django's own URL checks (Tags.urls) do.
+        register(checks.check_urls, Tags.urls)

@@ -1,4 +1,5 @@
-"""System checks for ``OAUTH_PROVIDERS`` and the ``AUTH_CODE_FLOW_*`` settings.
+"""System checks for ``OAUTH_PROVIDERS``, the ``AUTH_CODE_FLOW_*`` settings and the
+URLconf the app's views need.
 
 Ids are never reused. Raw values are read as ``object`` and narrowed.
 """
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
+from django.urls import NoReverseMatch, Resolver404, get_script_prefix, resolve, reverse
 
 from .conf import DEFAULTS
 from .core.client_auth import ClientKey, ClientKeyError, public_jwk
@@ -23,10 +25,11 @@ from .exceptions import EndpointURLError, EndpointURLProblem
 from .flow import CLIENT_AUTH_METHODS
 from .identity import IDENTITY_KEYS
 from .presets import merged_values, unfilled_placeholders
+from .provider_http import private_network
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_BOOL_KEYS = ("use_pkce", "token_type_required", "discovery", "dpop")
+_BOOL_KEYS = ("use_pkce", "token_type_required", "discovery", "post_form_data", "dpop")
 _STR_KEYS = (
     "display_name",
     "base_uri",
@@ -43,6 +46,8 @@ _STR_KEYS = (
     "success_field",
     "tenant",
     "realm",
+    "api_base_url_field",
+    "user_agent",
     "pushed_authorization_request_endpoint",
 )
 
@@ -218,11 +223,12 @@ def _check_values(
     bad_types += [
         k for k in _STR_KEYS if values.get(k) is not None and not isinstance(values[k], str)
     ]
-    extra = values.get("extra_authorize_params", {})
-    if not isinstance(extra, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
-    ):
-        bad_types.append("extra_authorize_params")
+    for key in ("extra_authorize_params", "request_headers"):
+        extra = values.get(key, {})
+        if not isinstance(extra, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
+        ):
+            bad_types.append(key)
     for key in ("bearer_token_types", "invalid_grant_errors"):
         if not _is_str_list(values.get(key, ())):
             bad_types.append(key)
@@ -230,11 +236,13 @@ def _check_values(
         errors.append(
             Error(
                 f"{where}: wrong type for {', '.join(sorted(bad_types))}.",
-                hint="Flags are booleans, extra_authorize_params is a dict of strings, "
+                hint="Flags are booleans, extra_authorize_params and request_headers are "
+                "dicts of strings, "
                 "the rest are strings.",
                 id=_id(11),
             )
         )
+    errors.extend(_check_headers(where, values))
     errors.extend(_check_identity(where, values.get("identity", {})))
     errors.extend(_check_client_keys(where, values, method))
     if values.get("pushed_authorization_requests") is True and not (
@@ -303,6 +311,37 @@ def _check_client_keys(
             )
         )
     return errors
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_headers(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    """E051: ``user_agent`` and ``request_headers`` must make valid header lines."""
+    headers: list[tuple[object, object]] = []
+    if isinstance(values.get("user_agent"), str):
+        headers.append(("User-Agent", values["user_agent"]))
+    extra = values.get("request_headers", {})
+    if isinstance(extra, Mapping):
+        headers.extend(extra.items())
+    bad = [
+        str(name)
+        for name, value in headers
+        if isinstance(name, str)
+        and isinstance(value, str)
+        and (not _HEADER_NAME.fullmatch(name) or bool(_CONTROL.search(value)))
+    ]
+    if not bad:
+        return []
+    return [
+        Error(
+            f"{where}: the header {', '.join(sorted(bad))} is not a valid header line.",
+            hint="A header name is a token (letters, digits and !#$%&'*+.^_`|~-); a value "
+            "has no control character (no line break).",
+            id=_id(51),
+        )
+    ]
 
 
 def _is_str_list(value: object) -> bool:
@@ -522,6 +561,7 @@ def check_app_settings(
             )
         )
     errors.extend(_check_keys())
+    errors.extend(_check_private_networks())
     unknown = sorted(
         name
         for name in dir(settings)
@@ -564,3 +604,112 @@ def _check_keys() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def check_urls(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """E050: the app's URLs are not included; W003: ``LOGIN_URL`` leads to no view.
+
+    A URLconf that cannot even be loaded is left to Django's own URL checks and to
+    the error it raises: these checks only report what they can tell for sure.
+    """
+    if not getattr(settings, "ROOT_URLCONF", None):
+        return []
+    errors: list[CheckMessage] = []
+    try:
+        reverse("auth_code_flow:connections")
+    except NoReverseMatch:
+        urlconf = settings.ROOT_URLCONF
+        where = f"urlpatterns in {urlconf}" if isinstance(urlconf, str) else "your urlpatterns"
+        errors.append(
+            Error(
+                "The auth_code_flow URLs are not in the URLconf: "
+                "reverse('auth_code_flow:connections') fails, the connections page is a "
+                "404 and a redirect to it is a server error.",
+                hint=f'Add path("oauth/", include("auth_code_flow_django.urls")) to {where} '
+                "(include comes from django.urls).",
+                id=_id(50),
+            )
+        )
+    except Exception:  # a URLconf that does not load: Django reports it
+        return []
+    login_url: object = getattr(settings, "LOGIN_URL", None)
+    try:
+        login_url_ok = _leads_to_a_view(login_url)
+    except Exception:  # as above
+        return errors
+    if not login_url_ok:
+        shown = f" ({login_url!r})" if isinstance(login_url, str) else ""
+        errors.append(
+            Warning(
+                f"LOGIN_URL{shown} leads to no view: users who are not "
+                "logged in are sent there by the connect pages and get a 404.",
+                hint='Set LOGIN_URL to the name of your login view (e.g. "login") or a '
+                'path your URLconf serves, e.g. path("accounts/", '
+                'include("django.contrib.auth.urls")) serves /accounts/login/.',
+                id="auth_code_flow_django.W003",
+            )
+        )
+    return errors
+
+
+def _leads_to_a_view(login_url: object) -> bool:
+    """Whether ``login_url`` is what :func:`django.shortcuts.resolve_url` turns into a
+    URL this site serves (a view name that reverses, or a path that resolves), or an
+    absolute URL, which may well be another site's login page."""
+    try:
+        url = str(login_url) if login_url is not None else ""  # reverse_lazy() is fine
+    except NoReverseMatch:
+        return False
+    if not url:
+        return False
+    try:
+        reverse(url)
+    except NoReverseMatch:
+        pass
+    else:
+        return True
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc:
+        return bool(parts.netloc)
+    prefix = get_script_prefix()
+    path = parts.path
+    if path.startswith(prefix):
+        path = "/" + path.removeprefix(prefix)
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
+
+
+def _check_private_networks() -> list[CheckMessage]:
+    """E052: ``AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS`` lists private networks only."""
+    value: object = getattr(settings, "AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS", ())
+    hint = (
+        'A list of private networks in CIDR form, e.g. ["10.20.0.0/16", "fd12:3456::/48"], '
+        "inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10 or fc00::/7; "
+        "loopback, link-local and public addresses cannot be allowed."
+    )
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        return [
+            Error(
+                "AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS must be a list of networks.",
+                hint=hint,
+                id=_id(52),
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for network in value:
+        try:
+            private_network(network)
+        except ValueError as exc:
+            errors.append(
+                Error(
+                    f"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS: {exc}.",
+                    hint=hint,
+                    id=_id(52),
+                )
+            )
+    return errors

@@ -89,6 +89,27 @@ class Settings:
         the failure. ``0`` remembers no failure."""
         return cast("int", _read("AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER", 30))
 
+    @property
+    def ALLOWED_PRIVATE_NETWORKS(self) -> Sequence[str]:
+        """Private networks the endpoints a remote issuer's discovery document names
+        may reach, for an identity server on your own network, e.g.
+        ``["10.20.0.0/16", "fd12:3456::/48"]``.
+
+        The requests to the endpoints a remote issuer's metadata names (token, JWKS,
+        UserInfo, revocation) never connect to loopback, link-local (``169.254.0.0/16``,
+        where cloud metadata services answer; ``fe80::/10``), unspecified, multicast or
+        reserved addresses, and connect to private ones (``10.0.0.0/8``,
+        ``172.16.0.0/12``, ``192.168.0.0/16``, ``100.64.0.0/10``, ``fc00::/7``) only
+        inside these networks, or when the issuer is itself configured by a private
+        address (``https://10.1.2.3/...``). The rule reads the address the host name
+        resolves to when the connection is made. An issuer on an intranet known by
+        its name (``https://sso.corp.example``) needs its network here: what a name
+        resolves to is no proof, the issuer's own DNS could say so. Endpoints the
+        settings or a preset give are not under the rule. Each value must lie inside
+        one of the private ranges above (system check ``E052``). See the
+        `security model <../security.md>`__."""
+        return cast("Sequence[str]", _read("AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS", ()))
+
 
 conf = Settings()
 
@@ -104,4 +125,5 @@ DEFAULTS: dict[str, object] = {
     "AUTH_CODE_FLOW_REVOKE_ON_DISCONNECT": True,
     "AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL": 3600,
     "AUTH_CODE_FLOW_DISCOVERY_RETRY_AFTER": 30,
+    "AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": (),
 }

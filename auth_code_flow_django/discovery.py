@@ -38,19 +38,30 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from django.core.cache import cache
 
 from .conf import conf
-from .exceptions import AuthCodeFlowError, ImproperlyConfigured
-from .provider_http import new_session
+from .endpoints import endpoint_url, ip_literal, is_loopback
+from .exceptions import AuthCodeFlowError, EndpointURLError, ImproperlyConfigured
+from .provider_http import AddressPolicy, IPNetwork, new_session, origin, private_network
 from .server_metadata import DiscoveryError, ServerMetadata, fetch_metadata, metadata_from
 
 if TYPE_CHECKING:
     from .flow import ClientAuthMethod
     from .providers import Provider
 
-__all__ = ["cached", "cached_jwks", "choose_auth_method", "discover", "resolve", "with_metadata"]
+__all__ = [
+    "address_policy",
+    "allowed_private_networks",
+    "cached",
+    "cached_jwks",
+    "choose_auth_method",
+    "discover",
+    "resolve",
+    "with_metadata",
+]
 
 logger = logging.getLogger("auth_code_flow_django.discovery")
 
@@ -267,6 +278,69 @@ def with_metadata(provider: Provider, metadata: ServerMetadata) -> Provider:
             sources["token_endpoint_auth_method"] = "discovery"
     changes["sources"] = sources
     return dataclasses.replace(provider, **changes)
+
+
+#: Provider fields that name where its requests go.
+_ENDPOINT_FIELDS = ("base_uri", *DISCOVERED_FIELDS)
+PRIVATE_HINT = (
+    "If that server is on your own network, allow its network with "
+    "AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS."
+)
+
+
+def allowed_private_networks() -> tuple[IPNetwork, ...]:
+    """``AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS``, parsed; a value that is not a private
+    network (reported by the system checks) allows nothing."""
+    networks = []
+    for value in conf.ALLOWED_PRIVATE_NETWORKS:
+        try:
+            networks.append(private_network(value))
+        except ValueError:
+            continue
+    return tuple(networks)
+
+
+def _configured_origins(provider: Provider) -> frozenset[str]:
+    """The origins of the endpoints the settings (or a preset) give ``provider``."""
+    urls = []
+    for name in _ENDPOINT_FIELDS:
+        value = getattr(provider, name)
+        if not value or provider.sources.get(name, "discovery") == "discovery":
+            continue
+        try:
+            urls.append(value if name == "base_uri" else endpoint_url(provider.base_uri, value))
+        except EndpointURLError:
+            continue
+    if provider.identity.get("url"):
+        urls.append(provider.identity["url"])
+    return frozenset(origin(url) for url in urls)
+
+
+def address_policy(provider: Provider) -> AddressPolicy | None:
+    """Where the requests of ``provider`` to the endpoints its issuer's metadata names
+    may connect (see :class:`.provider_http.AddressPolicy`); ``None`` (anywhere) without
+    metadata, or for an issuer on this machine (a test or development server).
+
+    Not loopback, link-local or another address no remote server's endpoint needs;
+    private addresses only when the issuer's own host is a private address, or inside
+    ``AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS``. The endpoints the settings or a preset
+    give stay reachable wherever they are.
+    """
+    metadata = provider.metadata
+    if metadata is None:
+        return None
+    host = urlsplit(metadata.issuer).hostname or ""
+    if is_loopback(host):
+        return None
+    issuer_address = ip_literal(host)
+    return AddressPolicy(
+        # A name is not trusted to be private by what it resolves to: the issuer's own
+        # DNS could say so. Only an issuer configured by its private address is.
+        allow_private=issuer_address is not None and not issuer_address.is_global,
+        allowed_networks=allowed_private_networks(),
+        exempt_origins=_configured_origins(provider),
+        private_hint=PRIVATE_HINT,
+    )
 
 
 def resolve(provider: Provider, *, use_cache: bool = True) -> Provider:

@@ -12,11 +12,22 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from .exceptions import EndpointURLError, EndpointURLProblem
 
-__all__ = ["absolute_url", "check_base_uri", "endpoint_url", "is_loopback"]
+__all__ = [
+    "IPAddress",
+    "absolute_url",
+    "check_base_uri",
+    "endpoint_url",
+    "ip_literal",
+    "is_loopback",
+    "normalised",
+]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # C0 and C1 controls, any whitespace, and the backslash some parsers read as "/".
 _FORBIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\s\\]")
@@ -26,14 +37,42 @@ _LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
 _HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*\.?")
 
 
+def normalised(address: IPAddress) -> IPAddress:
+    """``address``, or the IPv4 address an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``)
+    reaches."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def ip_literal(host: str) -> IPAddress | None:
+    """The address ``host`` spells, however it is written; ``None`` for a name.
+
+    Resolvers read an IPv4 address as ``inet_aton`` does, so ``127.1``,
+    ``2130706433``, ``0x7f000001`` and ``0177.0.0.1`` are all ``127.0.0.1`` (which
+    :mod:`ipaddress` alone does not accept); an IPv4-mapped IPv6 address is the IPv4
+    address it reaches.
+    """
+    text = host.strip("[]")
+    try:
+        return normalised(ipaddress.ip_address(text))
+    except ValueError:
+        pass
+    if not text or _FORBIDDEN.search(text):
+        return None  # inet_aton stops at whitespace: "127.0.0.1 x" is not an address
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(text))
+    except OSError:
+        return None
+
+
 def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine (``localhost``, ``127.0.0.0/8``, ``::1``)."""
+    """Whether ``host`` names this machine (``localhost``, ``127.0.0.0/8``, ``::1``),
+    however the address is spelt."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    address = ip_literal(host)
+    return address is not None and address.is_loopback
 
 
 def _is_ip_literal(parts: SplitResult) -> bool:

@@ -209,10 +209,35 @@ class RevocationError(AuthCodeFlowError):
 
 
 class NotConnectedError(BaseAuthCodeFlowError):
-    """The user has no token for this provider."""
+    """The user has no token for this provider.
+
+    ``provider`` (the provider's slug) and ``user_pk`` (the user's primary key) say which
+    connection is missing, and the message names them when they are known. The user
+    appears by primary key, as in the log lines, not by username: messages travel to
+    error trackers, and a username is personal data.
+    """
 
     error = "invalid_request"
     default_description = "This account is not connected to the provider."
+
+    def __init__(
+        self,
+        description: str | None = None,
+        *,
+        provider: str | None = None,
+        user_pk: object = None,
+        error: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.user_pk = user_pk
+        if description is None and provider is not None:
+            description = self.describe(provider, user_pk)
+        super().__init__(description, error=error)
+
+    @staticmethod
+    def describe(provider: str, user_pk: object) -> str:
+        who = "This account" if user_pk is None else f"User pk={user_pk!r}"
+        return f"{who} is not connected to the provider {provider!r}."
 
 
 class ReauthorizationRequiredError(BaseAuthCodeFlowError):

@@ -150,6 +150,15 @@ class AbstractBaseFlowManager(ABC):
     #: ``error`` codes a provider uses for ``invalid_grant`` (Slack:
     #: ``invalid_refresh_token``): the grant is gone, the user must connect again.
     invalid_grant_errors: tuple[str, ...] = ()
+    #: The token reply field holding this grant's API base URL (Salesforce's
+    #: ``instance_url``); checked as an https URL when a reply carries it.
+    api_base_url_field: str | None = None
+    #: The ``User-Agent`` header of every request to the provider (Reddit refuses
+    #: generic ones); ``None``: requests' own.
+    user_agent: str | None = None
+    #: Other headers every request to the provider carries (Notion's
+    #: ``Notion-Version``).
+    request_headers: Mapping[str, str] = {}
     #: Seconds to wait to connect, and in total for the whole reply.
     connect_timeout: float = 5.0
     timeout: float = 10.0
@@ -161,6 +170,8 @@ class AbstractBaseFlowManager(ABC):
     jwks_uri: str | None = None
     id_token_algorithms: tuple[str, ...] = ID_TOKEN_ALGORITHMS
     id_token_leeway: float = LEEWAY_SECONDS
+    #: Where the requests of :meth:`get_session` may connect (``None``: anywhere).
+    address_policy: provider_http.AddressPolicy | None = None
 
     required_attributes: ClassVar[tuple[str, ...]] = (
         "authorization_path",
@@ -413,7 +424,7 @@ class AbstractBaseFlowManager(ABC):
     def get_session(self) -> requests.Session:
         """The HTTP session: no retries (a code is single-use), pooled connections."""
         if self._session is None:
-            self._session = new_session()
+            self._session = new_session(self.address_policy)
         return self._session
 
     def _environment(self, url: str) -> dict[str, Any]:
@@ -447,7 +458,7 @@ class AbstractBaseFlowManager(ABC):
                 url,
                 data=None if as_json else body,
                 json=body if as_json else None,
-                headers={"Accept": "application/json", **headers, **extra_headers},
+                headers={**self.provider_headers(), **headers, **extra_headers},
                 timeout=self.timeout,
                 connect_timeout=self.connect_timeout,
                 max_bytes=self.max_response_bytes,
@@ -457,6 +468,14 @@ class AbstractBaseFlowManager(ABC):
         if dpop_key is None:
             return attempt({}, False)
         return send_with_proof(dpop_key, NONCES, "POST", url, attempt)
+
+    def provider_headers(self) -> dict[str, str]:
+        """The headers every request to the provider carries: ``Accept`` JSON, the
+        configured ``request_headers`` and ``User-Agent``."""
+        headers = {"Accept": "application/json", **self.request_headers}
+        if self.user_agent:
+            headers["User-Agent"] = self.user_agent
+        return headers
 
     def _redact(self, text: str, *secret_values: str | None) -> str:
         for value in (self.client_secret, self.pkce_secret, *secret_values):
@@ -639,6 +658,7 @@ class AbstractBaseFlowManager(ABC):
             params,
             self._client_auth_headers(),
             dpop_key=dpop_key,
+            as_json=not self.post_form_data,
         )
         self._raise_for_error(response, self._decode(response), AuthCodeFlowError, refresh_token)
         result = self.parse_token_response(
@@ -675,6 +695,7 @@ class AbstractBaseFlowManager(ABC):
                 params,
                 self._client_auth_headers(),
                 dpop_key=dpop_key,
+                as_json=not self.post_form_data,
             )
         except AuthCodeFlowError as exc:
             raise RevocationError(exc.description, response=exc.response) from exc
@@ -749,5 +770,6 @@ class AbstractBaseFlowManager(ABC):
             previous_scope=previous_scope,
             now=now,
             response=response,
+            api_base_url_field=self.api_base_url_field,
         )
         return dataclasses.replace(result, token_type="DPoP") if dpop else result

@@ -136,7 +136,7 @@ def fetch_identity_document(
     object (``success_field`` applies, as for the token endpoint).
     """
     query = dict(params or {})
-    headers = {"Accept": "application/json"}
+    headers = manager.provider_headers()
     if token_param:
         query[token_param] = access_token
     else:

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings
@@ -403,6 +404,7 @@ _TOKEN_FIELDS = (
     "account_checked_at",
     "id_token_subject",
     "id_token_nonce_digest",
+    "extra_fields",
     "dpop_key_encrypted",
 )
 
@@ -458,6 +460,12 @@ class OAuthToken(models.Model):
         editable=False,
     )
     id_token_nonce_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # The token reply's other fields the site needs afterwards (Salesforce's
+    # instance_url, Slack's team, Notion's workspace_id...): plain JSON, because no
+    # credential is ever among them (token_replies.kept_fields leaves those out).
+    extra_fields = models.JSONField(
+        _("other reply fields"), default=dict, blank=True, editable=False
+    )
     # RFC 9449: the private key the tokens are bound to (DPoP), encrypted like them.
     dpop_key_encrypted = models.TextField(blank=True, default="", editable=False)
 
@@ -512,6 +520,16 @@ class OAuthToken(models.Model):
         return decrypt_dpop_key(self.dpop_key_encrypted)
 
     @property
+    def extra(self) -> Mapping[str, Any]:
+        """The token reply's fields beyond the token (read-only): Salesforce's
+        ``instance_url``, Slack's ``team``, Notion's ``workspace_id``, Dropbox's
+        ``account_id``... Values are JSON values (strings, numbers, booleans, ``None``,
+        lists and mappings). A refresh reply that carries a field updates it; no
+        credential is ever kept here."""
+        value = self.extra_fields
+        return MappingProxyType(value if isinstance(value, dict) else {})
+
+    @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
@@ -532,13 +550,15 @@ class OAuthToken(models.Model):
         return self.STATUS_EXPIRED if self.is_expired else self.STATUS_ACTIVE
 
     def apply(self, result: TokenResponse) -> None:
-        """Take the values of a token response (tokens, scope, expiry)."""
+        """Take the values of a token response (tokens, scope, expiry, other fields)."""
         self.access_token = result.access_token
         if result.refresh_token:
             self.refresh_token = result.refresh_token
         self.token_type = result.token_type
         self.scope = result.scope or ""
         self.expires_at = result.expires_at
+        # A refresh reply updates the fields it carries and keeps the others.
+        self.extra_fields = {**self.extra, **result.fields}
         if self.expires_at is not None:
             self.expires_at = stored_datetime(self.expires_at)
         self.needs_reauthorization = False

@@ -1,8 +1,10 @@
 """Presets: the endpoints, quirks and identity mapping of well-known providers, as data.
 
-A preset's strings may name ``{base_uri}``, ``{tenant}`` and ``{realm}``: they are
-filled from the provider's own values, so a self-hosted GitLab (``base_uri``), a
-Microsoft Entra ID tenant (``tenant``) or a Keycloak realm (``realm``) needs one key.
+A preset's strings may name ``{base_uri}``, ``{tenant}``, ``{realm}``, ``{issuer}`` and
+``{user_agent}``: they are filled from the provider's own values, so a self-hosted
+GitLab (``base_uri``), a Microsoft Entra ID tenant (``tenant``), a Keycloak realm
+(``realm``) or an Okta authorization server (``issuer``) needs one key. A preset value
+that is only a placeholder (``"user_agent": "{user_agent}"``) is one the site must give.
 Relative ``api_base_urls`` and ``identity["url"]`` follow ``base_uri`` like the
 endpoint paths do. Nothing here imports Django.
 """
@@ -17,7 +19,7 @@ from typing import Any
 __all__ = ["PLACEHOLDERS", "PRESETS", "merged_values", "unfilled_placeholders"]
 
 #: Provider keys a preset's strings may name as ``{key}``.
-PLACEHOLDERS = ("base_uri", "tenant", "realm")
+PLACEHOLDERS = ("base_uri", "tenant", "realm", "issuer", "user_agent")
 _PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
 
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
@@ -166,6 +168,258 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
                 "id": "sub",
                 "name": ["preferred_username", "email", "name"],
             },
+        },
+        # help.salesforce.com: "OAuth 2.0 Web Server Flow for Web App Integration"
+        # (remoteaccess_oauth_web_server_flow), "OAuth 2.0 Refresh Token Flow",
+        # "Revoke OAuth Tokens" and "UserInfo Endpoint".
+        "salesforce": {
+            "display_name": "Salesforce",
+            # A sandbox sets https://test.salesforce.com, a My Domain login its own host.
+            "base_uri": "https://login.salesforce.com",
+            "authorization_path": "/services/oauth2/authorize",
+            "access_token_path": "/services/oauth2/token",
+            "revocation_path": "/services/oauth2/revoke",
+            "scope": "api id refresh_token",
+            # Each org's API lives on its own host, named by instance_url in every token
+            # reply. The reply has no expires_in (the org's session timeout applies):
+            # authorized_session refreshes on a 401.
+            "api_base_url_field": "instance_url",
+            "api_base_urls": ("/services/oauth2/userinfo",),
+            # sub is the identity URL (org and user ids), unique across orgs.
+            "identity": {
+                "url": "/services/oauth2/userinfo",
+                "id": "sub",
+                "name": ["preferred_username", "name"],
+            },
+        },
+        # developers.dropbox.com/oauth-guide and dropbox.com/developers/documentation/
+        # http/documentation (oauth2/token, auth/token/revoke).
+        "dropbox": {
+            "display_name": "Dropbox",
+            "base_uri": "https://www.dropbox.com",
+            "authorization_path": "/oauth2/authorize",
+            "access_token_path": "https://api.dropboxapi.com/oauth2/token",
+            # No scope: the app's scopes as set in the App Console.
+            "scope": "",
+            # Without it the access token is short-lived and comes without a refresh token.
+            "extra_authorize_params": {"token_access_type": "offline"},
+            "api_base_urls": (
+                "https://api.dropboxapi.com/2/",
+                "https://content.dropboxapi.com/2/",
+            ),
+            # Revoking is POST /2/auth/token/revoke with the token as Bearer, not RFC
+            # 7009: not offered. The account is named in the token reply (account_id);
+            # its name needs a POST (users/get_current_account), so none is read.
+            "identity": {"id": "account_id"},
+        },
+        # developers.notion.com: "Authorization" guide, "Create a token", "Refresh a
+        # token", "Revoke a token".
+        "notion": {
+            "display_name": "Notion",
+            "base_uri": "https://api.notion.com",
+            "authorization_path": "/v1/oauth/authorize",
+            "access_token_path": "/v1/oauth/token",
+            "revocation_path": "/v1/oauth/revoke",
+            # HTTP Basic and JSON bodies, as documented; every request names an API
+            # version.
+            "token_endpoint_auth_method": "client_secret_basic",
+            "post_form_data": False,
+            "request_headers": {"Notion-Version": "2022-06-28"},
+            # Capabilities are set on the integration, not requested.
+            "scope": "",
+            "extra_authorize_params": {"owner": "user"},
+            "api_base_urls": ("https://api.notion.com/v1/",),
+            # The reply names the authorizing user (owner.user) and the workspace; the
+            # workspace fields are kept with the connection (token.extra).
+            "identity": {
+                "id": ["owner.user.id", "bot_id"],
+                "name": ["owner.user.person.email", "owner.user.name", "workspace_name"],
+            },
+        },
+        # developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ (rotating
+        # refresh tokens, accessible-resources) and .../cloud/oauth/getting-started/.
+        "atlassian": {
+            "display_name": "Atlassian",
+            "base_uri": "https://auth.atlassian.com",
+            "authorization_path": "/authorize",
+            "access_token_path": "/oauth/token",
+            "post_form_data": False,
+            "scope": "read:me offline_access",
+            "extra_authorize_params": {"audience": "api.atlassian.com", "prompt": "consent"},
+            # Every product API goes through the gateway, per site:
+            # /ex/jira/{cloudid}/..., the cloud id from
+            # GET /oauth/token/accessible-resources. No revocation endpoint.
+            "api_base_urls": ("https://api.atlassian.com/",),
+            "identity": {
+                "url": "https://api.atlassian.com/me",
+                "id": "account_id",
+                "name": ["email", "name", "nickname"],
+            },
+        },
+        # developer.box.com/guides/authentication/oauth2/ and
+        # .../guides/authentication/tokens/refresh/ (single-use refresh tokens).
+        "box": {
+            "display_name": "Box",
+            "base_uri": "https://account.box.com",
+            "authorization_path": "/api/oauth2/authorize",
+            "access_token_path": "https://api.box.com/oauth2/token",
+            "revocation_path": "https://api.box.com/oauth2/revoke",
+            # Scopes are set on the app; a request may only narrow them.
+            "scope": "",
+            "api_base_urls": ("https://api.box.com/2.0/", "https://upload.box.com/api/2.0/"),
+            "identity": {
+                "url": "https://api.box.com/2.0/users/me",
+                "id": "id",
+                "name": ["login", "name"],
+            },
+        },
+        # github.com/reddit-archive/reddit/wiki/OAuth2 and github.com/reddit-archive/
+        # reddit/wiki/API (the User-Agent rule).
+        "reddit": {
+            "display_name": "Reddit",
+            "base_uri": "https://www.reddit.com",
+            "authorization_path": "/api/v1/authorize",
+            "access_token_path": "/api/v1/access_token",
+            "revocation_path": "/api/v1/revoke_token",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "identity",
+            # Without it the grant lasts an hour and has no refresh token.
+            "extra_authorize_params": {"duration": "permanent"},
+            # Generic User-Agents are throttled or refused: the site must give its own,
+            # "<platform>:<app ID>:<version> (by /u/<username>)".
+            "user_agent": "{user_agent}",
+            "api_base_urls": ("https://oauth.reddit.com/",),
+            "identity": {
+                "url": "https://oauth.reddit.com/api/v1/me",
+                "id": "id",
+                "name": "name",
+            },
+        },
+        # docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code and
+        # .../user-access-token.
+        "x": {
+            "display_name": "X",
+            "base_uri": "https://x.com",
+            "authorization_path": "/i/oauth2/authorize",
+            "access_token_path": "https://api.x.com/2/oauth2/token",
+            "revocation_path": "https://api.x.com/2/oauth2/revoke",
+            # PKCE is required; a confidential client authenticates with HTTP Basic.
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "tweet.read users.read offline.access",
+            "api_base_urls": ("https://api.x.com/2/",),
+            "identity": {
+                "url": "https://api.x.com/2/users/me",
+                "id": "data.id",
+                "name": "data.username",
+            },
+        },
+        # developers.zoom.us/docs/integrations/oauth/ (authorization code flow, PKCE,
+        # refreshing, revoking) and .../oauth-error-messages/.
+        "zoom": {
+            "display_name": "Zoom",
+            "base_uri": "https://zoom.us",
+            "authorization_path": "/oauth/authorize",
+            "access_token_path": "/oauth/token",
+            "revocation_path": "/oauth/revoke",
+            "token_endpoint_auth_method": "client_secret_basic",
+            # Scopes are set on the app in the Marketplace.
+            "scope": "",
+            # The reply's api_url names the account's API host (data residency).
+            "api_base_url_field": "api_url",
+            "api_base_urls": ("https://api.zoom.us/v2/",),
+            "identity": {
+                "url": "https://api.zoom.us/v2/users/me",
+                "id": "id",
+                "name": ["email", "display_name"],
+            },
+        },
+        # learn.microsoft.com/linkedin/consumer/integrations/self-serve/
+        # sign-in-with-linkedin-v2 and learn.microsoft.com/linkedin/shared/
+        # authentication/authorization-code-flow.
+        "linkedin": {
+            "display_name": "LinkedIn",
+            "base_uri": "https://www.linkedin.com",
+            "authorization_path": "/oauth/v2/authorization",
+            "access_token_path": "/oauth/v2/accessToken",
+            # OpenID Connect with the endpoints above (its discovery document names
+            # them too): the ID token is checked against this issuer and JWKS.
+            "issuer": "https://www.linkedin.com/oauth",
+            "discovery": False,
+            "require_iss": False,
+            "jwks_uri": "https://www.linkedin.com/oauth/openid/jwks",
+            "scope": "openid profile email",
+            "api_base_urls": ("https://api.linkedin.com/",),
+            # Refresh tokens only for approved partners; no revocation endpoint.
+            "identity": {
+                "url": "https://api.linkedin.com/v2/userinfo",
+                "id": "sub",
+                "name": ["email", "name"],
+            },
+        },
+        # developer.spotify.com/documentation/web-api/tutorials/code-flow and
+        # .../refreshing-tokens.
+        "spotify": {
+            "display_name": "Spotify",
+            "base_uri": "https://accounts.spotify.com",
+            "authorization_path": "/authorize",
+            "access_token_path": "/api/token",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "scope": "user-read-email user-read-private",
+            "api_base_urls": ("https://api.spotify.com/v1/",),
+            # A refresh reply may or may not carry a new refresh token. No revocation.
+            "identity": {
+                "url": "https://api.spotify.com/v1/me",
+                "id": "id",
+                "name": ["email", "display_name"],
+            },
+        },
+        # dev.twitch.tv/docs/authentication/getting-tokens-oidc/,
+        # .../refresh-tokens/ and .../revoke-tokens/.
+        "twitch": {
+            "display_name": "Twitch",
+            "base_uri": "https://id.twitch.tv",
+            "authorization_path": "/oauth2/authorize",
+            "access_token_path": "/oauth2/token",
+            "revocation_path": "/oauth2/revoke",
+            "issuer": "https://id.twitch.tv/oauth2",
+            "discovery": False,
+            "require_iss": False,
+            "jwks_uri": "https://id.twitch.tv/oauth2/keys",
+            "scope": "openid user:read:email",
+            # The ID token and UserInfo name the user only when these claims are asked
+            # for.
+            "extra_authorize_params": {
+                "claims": '{"id_token":{"email":null,"preferred_username":null},'
+                '"userinfo":{"email":null,"preferred_username":null}}'
+            },
+            # A dead refresh token answers 400 {"error": "Bad Request", "message":
+            # "Invalid refresh token"}.
+            "invalid_grant_errors": ("Bad Request",),
+            "api_base_urls": (
+                "https://api.twitch.tv/helix/",
+                "https://id.twitch.tv/oauth2/userinfo",
+            ),
+            "identity": {
+                "url": "https://id.twitch.tv/oauth2/userinfo",
+                "id": "sub",
+                "name": ["preferred_username", "email"],
+            },
+        },
+        # developer.okta.com/docs/guides/implement-grant-type/authcode/main/ and
+        # .../concepts/auth-servers/: issuer https://{yourOktaDomain}/oauth2/default
+        # (or another custom authorization server); everything else is discovered.
+        "okta": {
+            "display_name": "Okta",
+            "issuer": "{issuer}",
+            "scope": "openid profile email offline_access",
+        },
+        # auth0.com/docs/get-started/authentication-and-authorization-flow/
+        # authorization-code-flow-with-pkce: issuer https://{yourDomain}/ (with the
+        # slash); everything else is discovered.
+        "auth0": {
+            "display_name": "Auth0",
+            "issuer": "{issuer}",
+            "scope": "openid profile email offline_access",
         },
     }
 )

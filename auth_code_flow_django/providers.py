@@ -47,6 +47,10 @@ class UnknownProviderError(NotConnectedError, LookupError):
 
     default_description = "This provider is not configured on this site."
 
+    @staticmethod
+    def describe(provider: str, user_pk: object) -> str:
+        return f"No provider {provider!r} is configured on this site (OAUTH_PROVIDERS)."
+
 
 @dataclasses.dataclass(frozen=True)
 class Provider:
@@ -115,6 +119,22 @@ class Provider:
     expires_in_field: str = "expires_in"
     #: URL prefixes ``authorized_session`` may send the token to (RFC 6750 5.3).
     api_base_urls: tuple[str, ...] = ()
+    #: A token reply field naming this connection's own API base URL (Salesforce:
+    #: ``instance_url``): ``authorized_session`` also sends the token under it. Checked
+    #: (https, http on loopback only; no user information, query or fragment) when a
+    #: reply carries it, and kept with the connection.
+    api_base_url_field: str | None = None
+    #: The ``User-Agent`` header of every request to the provider and its API (Reddit
+    #: asks for ``<platform>:<app ID>:<version> (by /u/<username>)``).
+    user_agent: str | None = None
+    #: Other headers of every request to the provider and its API (Notion's
+    #: ``Notion-Version``).
+    request_headers: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    #: Send the token, refresh and revocation requests as JSON, not form-encoded
+    #: (``False``: Notion documents JSON bodies).
+    post_form_data: bool = True
     #: ``token_type`` values, besides Bearer, of tokens used as Bearer tokens.
     bearer_token_types: tuple[str, ...] = ()
     #: A field every successful reply carries as ``true`` (Slack: ``ok``).
@@ -259,6 +279,7 @@ class Provider:
             **attributes,
             timeout=float(conf.HTTP_TIMEOUT),
             max_response_bytes=int(conf.MAX_RESPONSE_BYTES),
+            address_policy=discovery.address_policy(self),
         )
 
 
@@ -311,7 +332,7 @@ class ProviderFlowManager(AbstractBaseFlowManager):
         # requests.Session is not documented as thread-safe: one per thread.
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
-            session = self._local.session = new_session()
+            session = self._local.session = new_session(self.address_policy)
         return session
 
     def get_jwks(self, refresh: bool = False) -> Mapping[str, Any]:
@@ -352,6 +373,7 @@ def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
     values["api_base_urls"] = tuple(
         endpoint_url(base_uri, url) for url in values.get("api_base_urls") or ()
     )
+    values["request_headers"] = MappingProxyType(dict(values.get("request_headers") or {}))
     values["bearer_token_types"] = tuple(values.get("bearer_token_types") or ())
     values["invalid_grant_errors"] = tuple(values.get("invalid_grant_errors") or ())
     if isinstance(values.get("client_private_key"), Mapping):
@@ -391,7 +413,7 @@ def get_provider(slug: str) -> Provider:
     try:
         return get_providers()[slug]
     except KeyError:
-        raise UnknownProviderError() from None
+        raise UnknownProviderError(provider=slug) from None
 
 
 @receiver(setting_changed)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from . import provider_http
-from .endpoints import absolute_url, is_loopback
+from .endpoints import absolute_url, ip_literal, is_loopback
 from .exceptions import (
     AuthCodeFlowError,
     EndpointURLError,
@@ -148,12 +148,22 @@ def _string_list(document: Mapping[str, Any], name: str, source: str) -> tuple[s
     return tuple(value)
 
 
+def _local_target(host: str) -> str | None:
+    """What ``host`` is when it spells (in any form) an address no remote server's
+    endpoint may have; private addresses are left to the connection's policy."""
+    if is_loopback(host):
+        return "this machine (loopback)"
+    address = ip_literal(host)
+    return None if address is None else provider_http.forbidden_kind(address)
+
+
 def metadata_from(document: Mapping[str, Any], issuer: str, source: str = "") -> ServerMetadata:
     """Check a decoded metadata document against the configured ``issuer``.
 
     Raises :class:`DiscoveryError` naming what is wrong: another issuer (RFC 8414 3.3,
     compared exactly), a missing endpoint, an endpoint that is not https outside
-    loopback, carries credentials, or is on loopback while the issuer is not, a
+    loopback, carries credentials, or (while the issuer is not on loopback) names a
+    loopback, link-local, unspecified, multicast or reserved address however spelt, a
     malformed list.
     """
     where = source or "the discovery URL"
@@ -174,9 +184,12 @@ def metadata_from(document: Mapping[str, Any], issuer: str, source: str = "") ->
         except EndpointURLError as exc:
             raise _problem(where, f"is refused: {exc.description}") from None
         # A remote server must not point this app's requests (with the client secret)
-        # at services on this machine.
-        if not issuer_is_local and is_loopback(urlsplit(url).hostname or ""):
-            raise _problem(where, f"is refused: {name} points at this machine (loopback).")
+        # at services on this machine or beside it. This reads the URL, for a clear
+        # error now; the connection applies the same rule to the resolved address.
+        if not issuer_is_local:
+            problem = _local_target(urlsplit(url).hostname or "")
+            if problem:
+                raise _problem(where, f"is refused: {name} points at {problem}.")
     for name in ("authorization_endpoint", "token_endpoint"):
         if name not in values:
             raise _problem(where, f"has no {name}.")

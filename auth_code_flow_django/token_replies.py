@@ -18,8 +18,10 @@ from urllib.parse import parse_qsl
 
 import requests
 
+from .endpoints import check_base_uri
 from .exceptions import (
     AuthCodeFlowError,
+    EndpointURLError,
     InvalidGrantError,
     InvalidTokenResponseError,
     clean_error_code,
@@ -34,8 +36,10 @@ __all__ = [
     "check_storable",
     "decode_body",
     "granted_scope",
+    "is_secret_field",
     "is_storable",
     "json_too_deep",
+    "kept_fields",
     "parse_expires_in",
     "raise_for_error",
     "token_response_from",
@@ -56,6 +60,10 @@ MAX_JSON_DEPTH = 32
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
 _KNOWN_FIELDS = frozenset({"access_token", "refresh_token", "token_type", "scope"})
+#: Reply field names that name a credential (``id_token``, ``signing_secret``, a
+#: ``code``, an ``api_key``, Slack's ``incoming_webhook`` whose URL lets anyone post):
+#: never kept beside the connection, at any depth.
+_SECRET_FIELD = re.compile(r"token|secret|code|password|key|webhook", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,10 @@ class TokenResponse:
     refresh_token: str | None = field(default=None, repr=False)
     scope: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: The other fields kept with the connection (see
+    #: :func:`~auth_code_flow_django.token_replies.kept_fields`): no
+    #: credential among them.
+    fields: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: The validated claims of the OpenID Connect ``id_token`` (when ``openid`` was
     #: requested); ``repr()`` shows their names only.
     id_token_claims: Mapping[str, Any] | None = field(default=None, repr=False)
@@ -224,8 +236,13 @@ def token_response_from(
     previous_scope: str | None = None,
     now: datetime | None = None,
     response: requests.Response | None = None,
+    api_base_url_field: str | None = None,
 ) -> TokenResponse:
     """Validate a decoded token reply into a :class:`TokenResponse`.
+
+    ``api_base_url_field`` names a field holding the API's base URL for this grant
+    (Salesforce's ``instance_url``): when the reply has it, it must be an https URL
+    (http on loopback) that endpoint paths may be joined to.
 
     ``previous_scope`` is the scope a reply without ``scope`` keeps (RFC 6749 6: a
     refresh does not change the scope); by default it is ``configured_scope``.
@@ -266,6 +283,8 @@ def token_response_from(
     requested = previous_scope if previous_scope is not None else configured_scope
     scope = granted_scope(body.get("scope"), requested, response)
     extras = {k: v for k, v in body.items() if k not in _KNOWN_FIELDS and k != expires_in_field}
+    if api_base_url_field and body.get(api_base_url_field) is not None:
+        check_api_base_url(api_base_url_field, body[api_base_url_field], response)
     return TokenResponse(
         access_token=access_token,
         token_type="Bearer",
@@ -274,7 +293,79 @@ def token_response_from(
         refresh_token=refresh_token,
         scope=scope,
         extras=extras,
+        fields=kept_fields(extras),
     )
+
+
+def check_api_base_url(name: str, value: object, response: requests.Response | None) -> None:
+    """Refuse an API base URL a reply gives (``name``: its field) that bearer tokens
+    must not be sent to: not https (http on loopback only), with user information, a
+    query or a fragment, or a host that is not a plain name or address."""
+    try:
+        check_base_uri(value)
+    except EndpointURLError:
+        raise InvalidTokenResponseError(
+            f"The provider's {clean_provider_text(name, 40)} is not a usable https URL.",
+            response=response,
+        ) from None
+
+
+def is_secret_field(name: str) -> bool:
+    """Whether a reply field's name says it holds a credential (its name contains
+    token, secret, code, password, key or webhook)."""
+    return bool(_SECRET_FIELD.search(name))
+
+
+def _kept_value(value: object) -> tuple[bool, object]:
+    """Whether ``value`` may be kept, and what is kept of it: credentials are left out
+    of mappings, unstorable strings and numbers are not kept."""
+    if value is None or isinstance(value, bool):
+        return True, value
+    if isinstance(value, int):
+        return abs(value) < 2**63, value
+    if isinstance(value, float):
+        return math.isfinite(value), value
+    if isinstance(value, str):
+        return is_storable(value), value
+    if isinstance(value, Mapping):
+        kept: dict[str, object] = {}
+        for key, item in value.items():
+            ok, kept_item = _kept_value(item)
+            if ok and isinstance(key, str) and is_storable(key, 255) and not is_secret_field(key):
+                kept[key] = kept_item
+        return True, kept
+    if isinstance(value, list):
+        items = [_kept_value(item) for item in value]
+        return True, [item for ok, item in items if ok]
+    return False, None
+
+
+def kept_fields(extras: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a token reply, beyond the token itself, to keep with the
+    connection (Salesforce's ``instance_url``, Slack's ``team``, Notion's
+    ``workspace_id``...).
+
+    A field whose name says it holds a credential (see :func:`is_secret_field`) is left
+    out, at any depth: ``id_token`` is validated when the grant arrives and not needed
+    after, and the tokens themselves are stored encrypted on their own. So are values a
+    database could not store. Fields are kept in order while their JSON stays within
+    ``MAX_STORED_LENGTH`` (8192) characters; the rest are left out (logged by name).
+    """
+    _ok, kept = _kept_value(extras)
+    assert isinstance(kept, dict)
+    result: dict[str, Any] = {}
+    size = 2
+    left_out = []
+    for key, value in kept.items():
+        entry = len(json.dumps({key: value})) - 1
+        if size + entry > MAX_STORED_LENGTH:
+            left_out.append(key)
+            continue
+        result[key] = value
+        size += entry
+    if left_out:
+        logger.warning("token reply fields too long to keep: %s", ", ".join(left_out))
+    return result
 
 
 def granted_scope(

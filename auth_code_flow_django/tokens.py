@@ -36,7 +36,7 @@ from . import id_tokens, identity, signals, statements
 from .conf import conf
 from .core.rfc9449_dpop import NONCES, DPoPAuth, DPoPKey, nonce_challenge
 from .crypto import TokenDecryptionError
-from .endpoints import absolute_url, is_loopback
+from .endpoints import absolute_url, check_base_uri, is_loopback
 from .exceptions import (
     AuthCodeFlowError,
     BaseAuthCodeFlowError,
@@ -129,7 +129,7 @@ def _get_token(user: User, provider: str) -> OAuthToken:
     read = functools.partial(_TOKEN.first, _db(), user=_user_pk(user), provider=provider)
     token = _retrying(read)
     if token is None:
-        raise NotConnectedError()
+        raise NotConnectedError(provider=provider, user_pk=user.pk)
     return token
 
 
@@ -137,10 +137,10 @@ def _get_token(user: User, provider: str) -> OAuthToken:
 def get_access_token(user: User, provider: str) -> str:
     """A valid access token of ``user`` for ``provider``, refreshed first if it expires
     within ``AUTH_CODE_FLOW_REFRESH_LEEWAY`` seconds. One query when no refresh is due."""
-    return _usable(user, provider).access_token
+    return _current_token(user, provider).access_token
 
 
-def _usable(user: User, provider: str) -> OAuthToken:
+def _current_token(user: User, provider: str) -> OAuthToken:
     get_provider(provider)
     using = _db()
     if (
@@ -155,6 +155,7 @@ def _usable(user: User, provider: str) -> OAuthToken:
 
 
 def _usable_token(user: User, provider: str) -> OAuthToken:
+    """``user``'s connection to ``provider``, refreshed first if due."""
     token = _get_token(user, provider)
     if token.needs_reauthorization:
         raise ReauthorizationRequiredError()
@@ -498,7 +499,7 @@ def _claim(
     while True:
         token = read or _retrying(functools.partial(_first, queryset))
         if token is None:
-            raise NotConnectedError()
+            raise NotConnectedError(provider=provider, user_pk=user_id)
         if token.needs_reauthorization and not for_removal:
             raise ReauthorizationRequiredError()
         if not wanted(token):
@@ -525,7 +526,7 @@ def _claim(
             return token, claim
         if read is not None:
             if not _retrying(queryset.exists):
-                raise NotConnectedError()
+                raise NotConnectedError(provider=provider, user_pk=user_id)
             raise ClaimedElsewhere()
         waited_for = token.access_token_encrypted
         if time.monotonic() > give_up:
@@ -607,12 +608,13 @@ def _refresh(
         token_type=token.token_type,
         scope=token.scope,
         expires_at=token.expires_at,
+        extra_fields=token.extra_fields,
         needs_reauthorization=False,
     )
     if not written:
         # Removed or reconnected meanwhile: this new grant is stored nowhere.
         _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
-        raise NotConnectedError()
+        raise NotConnectedError(provider=config.slug, user_pk=user_id)
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)
     return token
@@ -703,9 +705,29 @@ class BearerAuth(requests.auth.AuthBase):
         return "BearerAuth(...)"
 
 
-def check_api_url(config: Provider, url: str) -> None:
+def connection_api_base(config: Provider, token: OAuthToken) -> str | None:
+    """The API base URL ``token``'s connection has of its own (the reply field the
+    provider's ``api_base_url_field`` names), or ``None``. Checked again here, as it was
+    when stored: an unusable value is no base (logged)."""
+    field = config.api_base_url_field
+    if not field:
+        return None
+    value = token.extra.get(field)
+    if value is None:
+        return None
+    try:
+        check_base_uri(value)
+    except EndpointURLError:
+        logger.warning("the %s connection of %r has an unusable %s", config.slug, token, field)
+        return None
+    return cast("str", value)
+
+
+def check_api_url(config: Provider, url: str, *, connection_base: str | None = None) -> None:
     """Refuse, before a byte is sent, a URL that is not under one of the provider's
-    ``api_base_urls`` or that is not https (RFC 6750 5.3; http only on loopback)."""
+    ``api_base_urls`` (or ``connection_base``, the connection's own API base: see
+    :func:`connection_api_base`) or that is not https (RFC 6750 5.3; http only on
+    loopback)."""
     try:
         absolute_url(url, "the URL")
     except EndpointURLError as error:
@@ -722,7 +744,8 @@ def check_api_url(config: Provider, url: str) -> None:
             f"Refusing to send the {config.name} token over {parts.scheme or 'no'} scheme: "
             "bearer tokens go over https only (http on loopback)."
         )
-    for base in config.api_base_urls:
+    bases = (*config.api_base_urls, *((connection_base,) if connection_base else ()))
+    for base in bases:
         allowed = urlsplit(base)
         same_origin = (parts.scheme, host, parts.port) == (
             allowed.scheme,
@@ -732,7 +755,7 @@ def check_api_url(config: Provider, url: str) -> None:
         prefix = allowed.path.rstrip("/")
         if same_origin and (parts.path == prefix or parts.path.startswith(prefix + "/")):
             return
-    declared = ", ".join(config.api_base_urls) or "none"
+    declared = ", ".join(bases) or "none"
     raise UntrustedURLError(
         f"Refusing to send the {config.name} token to {parts.scheme}://{host}: not under the "
         f"provider's api_base_urls ({declared})."
@@ -747,12 +770,14 @@ def _credentials(token: OAuthToken) -> tuple[str, DPoPKey | None]:
 
 class OAuthSession(requests.Session):
     """A ``requests.Session`` that sends ``user``'s token for ``provider``, only to the
-    provider's ``api_base_urls``: as a Bearer token, or, for a DPoP-bound token, as
+    provider's ``api_base_urls`` (and the connection's own API base, for a provider
+    with ``api_base_url_field``): as a Bearer token, or, for a DPoP-bound token, as
     ``Authorization: DPoP`` with a fresh proof for each request (RFC 9449 7).
 
     Before each request the token is refreshed if needed; a 401 answer causes one
     refresh and one retry (a DPoP server's ``use_dpop_nonce`` first causes one retry
-    with its nonce).
+    with its nonce). The provider's ``request_headers`` and ``user_agent`` are the
+    session's (a request's own headers win).
     """
 
     def __init__(
@@ -761,29 +786,45 @@ class OAuthSession(requests.Session):
         provider: str,
         *,
         access_token: str | None = None,
-        dpop_key: DPoPKey | None = None,
+        token: OAuthToken | None = None,
     ) -> None:
         super().__init__()
         self.oauth_user = user
         self.oauth_provider = provider
         # Read (and refreshed if due) when the session was made: the first request
         # needs no second read.
+        self._next_token = token
         self._next_access_token = access_token
-        self._next_dpop_key = dpop_key
+        config = get_provider(provider)
+        self.headers.update(config.request_headers)
+        if config.user_agent:
+            self.headers["User-Agent"] = config.user_agent
 
     def __repr__(self) -> str:
         return f"<OAuthSession provider={self.oauth_provider!r} user={self.oauth_user.pk}>"
 
+    def _token(self) -> OAuthToken:
+        token, self._next_token = self._next_token, None
+        return token or _current_token(self.oauth_user, self.oauth_provider)
+
     def bearer_token(self) -> str:
         """The access token the next request sends (valid, refreshed if it was due)."""
-        return self._next_credentials()[0]
+        access_token, self._next_access_token = self._next_access_token, None
+        return access_token or self._token().access_token
+
+    @property
+    def api_base_urls(self) -> tuple[str, ...]:
+        """Where this session sends the token: the provider's ``api_base_urls`` and the
+        connection's own API base, if it has one."""
+        config = get_provider(self.oauth_provider)
+        own = connection_api_base(config, _get_token(self.oauth_user, self.oauth_provider))
+        return (*config.api_base_urls, *((own,) if own else ()))
 
     def _next_credentials(self) -> tuple[str, DPoPKey | None]:
-        token, self._next_access_token = self._next_access_token, None
-        key, self._next_dpop_key = self._next_dpop_key, None
-        if token:
-            return token, key
-        return _credentials(_usable(self.oauth_user, self.oauth_provider))
+        access_token, self._next_access_token = self._next_access_token, None
+        if access_token:
+            return access_token, None
+        return _credentials(self._token())
 
     def _send(
         self,
@@ -810,8 +851,15 @@ class OAuthSession(requests.Session):
     def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.pop("auth", None)
         text_url = url.decode() if isinstance(url, bytes) else url
-        check_api_url(get_provider(self.oauth_provider), text_url)
-        access_token, dpop_key = self._next_credentials()
+        config = get_provider(self.oauth_provider)
+        if not config.api_base_url_field:
+            check_api_url(config, text_url)
+            access_token, dpop_key = self._next_credentials()
+        else:
+            # The allowed hosts depend on the connection: read it first.
+            token = self._token()
+            check_api_url(config, text_url, connection_base=connection_api_base(config, token))
+            access_token, dpop_key = _credentials(token)
         response = self._send(method, text_url, access_token, dpop_key, kwargs)
         # A nonce asked for again after one retry is the server's problem, not the
         # token's: no refresh for it.
@@ -819,6 +867,8 @@ class OAuthSession(requests.Session):
             return response
         response.close()
         token = refresh(self.oauth_user, self.oauth_provider, stale_access_token=access_token)
+        if config.api_base_url_field:
+            check_api_url(config, text_url, connection_base=connection_api_base(config, token))
         return self._send(method, text_url, *_credentials(token), kwargs)
 
 
@@ -826,8 +876,7 @@ class OAuthSession(requests.Session):
 def authorized_session(user: User, provider: str) -> OAuthSession:
     """A session that calls ``provider``'s API as ``user``. Raises what
     :func:`get_access_token` raises when there is no usable connection."""
-    access_token, dpop_key = _credentials(_usable(user, provider))
-    return OAuthSession(user, provider, access_token=access_token, dpop_key=dpop_key)
+    return OAuthSession(user, provider, token=_current_token(user, provider))
 
 
 def revoke(user: User, provider: str) -> bool:

@@ -127,10 +127,31 @@ class ProviderMixin(LoginRequiredMixin):
             "error": error,
             "error_code": error.error,
             "description": error.description,
+            "hint": self.error_hint(error),
             "cancelled": isinstance(error, AccessDeniedError),
             "connections_url": reverse("auth_code_flow:connections"),
         }
         return render(request, self.error_template_name, context, status=status_for(error))
+
+    def error_hint(self, error: BaseAuthCodeFlowError) -> str:
+        """What may explain ``error`` to whoever set the provider up, or ``""``."""
+        response = error.response if isinstance(error, AuthCodeFlowError) else None
+        if response is None or response.status_code < 500 or not self.provider.requests_openid:
+            return ""
+        try:
+            token_endpoint = self.provider.flow_manager.get_access_token_endpoint()
+        except BaseAuthCodeFlowError:
+            return ""
+        if response.url != token_endpoint:
+            return ""
+        # django-oauth-toolkit, for one, answers 500 when its application has no
+        # signing algorithm: the failure says nothing of the cause.
+        return _(
+            "The scope asks for an OpenID Connect ID token: a server that cannot sign "
+            "ID tokens for this client fails the token request this way. With "
+            "django-oauth-toolkit, set the application's algorithm to \"RSA with SHA-2 "
+            '256" (not "No OIDC support").'
+        )
 
 
 class ConnectionsView(LoginRequiredMixin, View):

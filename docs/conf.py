@@ -6,26 +6,14 @@ import os
 import sys
 from pathlib import Path
 
-import django
-from django.conf import settings
-
 DOCS = Path(__file__).resolve().parent
 sys.path[:0] = [str(DOCS / "_ext"), str(DOCS.parent)]
 # argparse wraps --help to the terminal width: make the rendered help reproducible.
 os.environ["COLUMNS"] = "88"
 
-settings.configure(
-    SECRET_KEY="docs-build-only",
-    INSTALLED_APPS=[
-        "django.contrib.auth",
-        "django.contrib.contenttypes",
-        "auth_code_flow_django",
-    ],
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-    USE_TZ=True,
-)
-django.setup()
+from acfd_docs import configure_django  # noqa: E402
+
+configure_django()
 
 import auth_code_flow_django  # noqa: E402
 
@@ -56,7 +44,7 @@ autodoc_default_options = {"exclude-members": "__init__, __new__"}
 # No network when building: names from other projects stay plain text.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(requests|django|datetime|collections|typing|cryptography|abc)(\..*)?"),
+    (r"py:.*", r"(requests|django|datetime|collections|typing|cryptography|abc|ipaddress)(\..*)?"),
     (r"py:.*", r"(User|ClientAuthMethod|AnonymousUser|AbstractBaseUser|Any|Signal)"),
     (r"py:.*", r"(HttpRequest|HttpResponse|HttpResponseBase|HttpResponseRedirect)"),
     # Sphinx splits a dataclass field's "tuple[str, ...]" annotation at the comma.

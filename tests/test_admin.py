@@ -280,3 +280,50 @@ def test_view_only_staff_cannot_delete_or_revoke(user: User) -> None:
     assert response.context["action_form"] is None  # no action at all: no delete
     assert client.post(f"{base}{token.pk}/delete/", {"post": "yes"}).status_code == 403
     assert OAuthToken.objects.count() == 1
+
+
+def test_token_search_matches_the_provider_slug_and_its_start(
+    admin_client_: Client, user: User, other_user: User, settings: Any
+) -> None:
+    make_token(user, provider="github")
+    make_token(other_user, provider="gitlab")
+    make_token(other_user, provider="example")
+    base = "/admin/auth_code_flow_django/oauthtoken/"
+
+    def found(query: str) -> list[tuple[str, str]]:
+        response = admin_client_.get(base, {"q": query})
+        assert response.status_code == 200
+        return sorted((t.user.username, t.provider) for t in response.context["cl"].result_list)
+
+    assert found("github") == [("alice", "github")]
+    assert found("git") == [("alice", "github"), ("mallory", "gitlab")]
+    assert found("hub") == []  # the start of a slug, not any part of it
+    assert found("mallory gitlab") == [("mallory", "gitlab")]
+
+
+def test_token_search_matches_an_account_id_exactly(
+    admin_client_: Client, user: User, other_user: User
+) -> None:
+    make_token(user, account=Account("583231", "octocat"))
+    make_token(other_user, account=Account("5832310", "hubot"))
+    response = admin_client_.get("/admin/auth_code_flow_django/oauthtoken/", {"q": "583231"})
+    assert [t.user.username for t in response.context["cl"].result_list] == ["alice"]
+
+
+def test_searches_say_what_they_match(admin_client_: Client, user: User) -> None:
+    tokens = admin_client_.get("/admin/auth_code_flow_django/oauthtoken/").content.decode()
+    assert (
+        "Search by username or email, by provider (its slug, or its start), or by the "
+        "account at the provider (its exact id, or part of its name)." in tokens
+    )
+    states = admin_client_.get("/admin/auth_code_flow_django/oauthstate/").content.decode()
+    assert "Search by username or email, or by provider (its slug, or its start)." in states
+
+
+def test_state_search_matches_the_provider_slug(
+    admin_client_: Client, user: User, other_user: User
+) -> None:
+    OAuthState.objects.start(user, "github", "https://app/cb")
+    OAuthState.objects.start(other_user, "example", "https://app/cb")
+    response = admin_client_.get("/admin/auth_code_flow_django/oauthstate/", {"q": "git"})
+    assert [s.user.username for s in response.context["cl"].result_list] == ["alice"]

@@ -4,11 +4,13 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.contrib.auth import views as auth_views
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
+from django.urls import include, path, reverse_lazy
 
-from auth_code_flow_django.checks import check_app_settings, check_providers
+from auth_code_flow_django.checks import check_app_settings, check_providers, check_urls
 from auth_code_flow_django.endpoints import endpoint_url
 from auth_code_flow_django.exceptions import EndpointURLError
 from auth_code_flow_django.presets import merged_values
@@ -151,6 +153,21 @@ def test_secret_value_is_not_shown_in_messages() -> None:
             [],
         ),
         ({"AUTH_CODE_FLOW_STATE_TTTL": 5}, ["auth_code_flow_django.W001"]),
+        ({"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": ["10.20.0.0/16", "fd12::/16"]}, []),
+        ({"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": ("192.168.4.0/24",)}, []),
+        (
+            {"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": "10.0.0.0/8"},
+            ["auth_code_flow_django.E052"],
+        ),
+        ({"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": None}, ["auth_code_flow_django.E052"]),
+        (
+            {"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": ["0.0.0.0/0", "127.0.0.0/8", "x", 10]},
+            ["auth_code_flow_django.E052"] * 4,
+        ),
+        (
+            {"AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS": ["169.254.169.254/32", "10.0.0.1/8"]},
+            ["auth_code_flow_django.E052"] * 2,
+        ),
     ],
 )
 def test_each_app_setting_problem_has_its_id(
@@ -245,7 +262,12 @@ def test_a_missing_oauth_providers_setting_is_a_warning(settings: Any) -> None:
 
 
 #: What a preset needs besides the client credentials.
-PRESET_NEEDS = {"keycloak": {"base_uri": "https://sso.example.com", "realm": "r"}}
+PRESET_NEEDS = {
+    "okta": {"issuer": "https://example.okta.com/oauth2/default"},
+    "auth0": {"issuer": "https://example.us.auth0.com/"},
+    "keycloak": {"base_uri": "https://sso.example.com", "realm": "r"},
+    "reddit": {"user_agent": "web:example:1.0 (by /u/example)"},
+}
 
 
 @pytest.mark.parametrize("preset", sorted(PRESETS))
@@ -334,6 +356,13 @@ def test_a_provider_configured_by_its_issuer_alone_passes() -> None:
         ({**GOOD, "success_field": True}, ["auth_code_flow_django.E011"]),
         ({**GOOD, "bearer_token_types": "bot"}, ["auth_code_flow_django.E011"]),
         ({**GOOD, "invalid_grant_errors": [1]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "api_base_url_field": 1}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "user_agent": ["a"]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "request_headers": {"X-V": 1}}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "post_form_data": "no"}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "user_agent": "web:x:1\r\nX-Injected: 1"}, ["auth_code_flow_django.E051"]),
+        ({**GOOD, "request_headers": {"Bad Name": "v"}}, ["auth_code_flow_django.E051"]),
+        ({**GOOD, "request_headers": {"X-V": "a\nb"}}, ["auth_code_flow_django.E051"]),
         (
             {**GOOD, "api_base_urls": ["/api/"], "base_uri": None},
             ["auth_code_flow_django.E007", "auth_code_flow_django.E030"],
@@ -402,3 +431,104 @@ def test_check_never_fetches_discovery() -> None:
 def test_discovery_cache_ttl_must_be_positive() -> None:
     assert app_ids(AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL=0) == ["auth_code_flow_django.E020"]
     assert app_ids(AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL=60) == []
+
+
+class WithoutTheApp:
+    """A site's URLconf that forgot ``include("auth_code_flow_django.urls")``."""
+
+    urlpatterns = [path("accounts/login/", auth_views.LoginView.as_view(), name="login")]
+
+
+class WithTheApp:
+    urlpatterns = [
+        path("signin/", auth_views.LoginView.as_view(), name="signin"),
+        path("oauth/", include("auth_code_flow_django.urls")),
+    ]
+
+
+def url_ids(**settings: Any) -> list[str]:
+    with override_settings(**settings):
+        return [m.id for m in check_urls()]
+
+
+def test_the_test_urlconf_passes_the_url_checks() -> None:
+    assert url_ids() == []
+
+
+def test_forgetting_to_include_the_app_urls_is_an_error_with_the_line_to_add() -> None:
+    assert url_ids(ROOT_URLCONF=WithoutTheApp) == ["auth_code_flow_django.E050"]
+    with override_settings(ROOT_URLCONF="tests.test_checks"):
+        (error,) = check_urls()
+    assert error.hint.startswith(
+        'Add path("oauth/", include("auth_code_flow_django.urls")) '
+        "to urlpatterns in tests.test_checks"
+    )
+
+
+# The module is its own URLconf above: the app's URLs are missing.
+urlpatterns = WithoutTheApp.urlpatterns
+
+
+@pytest.mark.parametrize(
+    ("login_url", "expected"),
+    [
+        ("/signin/", []),
+        ("signin", []),  # a URL name, as resolve_url() takes it
+        (reverse_lazy("signin"), []),
+        ("https://sso.example.com/login", []),  # another site's login page
+        ("//sso.example.com/login", []),
+        ("/accounts/login/", ["auth_code_flow_django.W003"]),  # Django's default
+        ("login", ["auth_code_flow_django.W003"]),
+        ("auth:login", ["auth_code_flow_django.W003"]),
+        (reverse_lazy("login"), ["auth_code_flow_django.W003"]),
+        ("signin/", ["auth_code_flow_django.W003"]),
+        ("", ["auth_code_flow_django.W003"]),
+        ("mailto:admin@example.com", ["auth_code_flow_django.W003"]),
+    ],
+)
+def test_a_login_url_that_leads_to_no_view_is_a_warning(
+    login_url: object, expected: list[str]
+) -> None:
+    assert url_ids(ROOT_URLCONF=WithTheApp, LOGIN_URL=login_url) == expected
+
+
+def test_login_url_under_a_script_prefix_is_resolved_without_it() -> None:
+    from django.urls import get_script_prefix, set_script_prefix
+
+    before = get_script_prefix()
+    set_script_prefix("/site/")
+    try:
+        assert url_ids(ROOT_URLCONF=WithTheApp, LOGIN_URL="/site/signin/") == []
+        assert url_ids(ROOT_URLCONF=WithTheApp, LOGIN_URL="/site/nowhere/") == [
+            "auth_code_flow_django.W003"
+        ]
+    finally:
+        set_script_prefix(before)
+
+
+def test_both_url_problems_are_reported_together() -> None:
+    assert url_ids(ROOT_URLCONF=WithoutTheApp, LOGIN_URL="/nowhere/") == [
+        "auth_code_flow_django.E050",
+        "auth_code_flow_django.W003",
+    ]
+
+
+def test_a_urlconf_that_cannot_be_loaded_does_not_crash_the_url_checks() -> None:
+    assert url_ids(ROOT_URLCONF="tests.no_such_urlconf") == []
+
+
+def test_url_checks_are_registered_with_the_urls_tag() -> None:
+    with (
+        override_settings(ROOT_URLCONF=WithoutTheApp),
+        pytest.raises(SystemCheckError, match=r"auth_code_flow_django\.E050"),
+    ):
+        call_command("check", "--tag", "urls", stdout=StringIO(), stderr=StringIO())
+    with override_settings(ROOT_URLCONF=WithoutTheApp):
+        call_command("check", "--tag", "security", stdout=StringIO(), stderr=StringIO())
+
+
+def test_a_network_that_cannot_be_allowed_is_named_with_the_ranges_that_can() -> None:
+    with override_settings(AUTH_CODE_FLOW_ALLOWED_PRIVATE_NETWORKS=["8.8.8.0/24"]):
+        (message,) = check_app_settings()
+    assert "8.8.8.0/24 is not inside a private range" in message.msg
+    assert "10.0.0.0/8" in (message.hint or "")

@@ -11,6 +11,7 @@ import pytest
 import responses
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.test import modify_settings, override_settings
 
 from .oidc import (
     AUTHORIZE_URL,
@@ -170,3 +171,86 @@ def _output_despite_error(*args: str) -> str:
     with pytest.raises(CommandError):
         call_command("oauth_providers", *args, stdout=out)
     return out.getvalue()
+
+
+def test_the_callback_url_has_a_placeholder_host_and_says_how_to_get_the_real_one() -> None:
+    entry = as_json("--provider", "example")["example"]
+    assert entry["values"]["redirect_uri"] == {
+        "value": "https://<your-site>/oauth/example/callback/",
+        "source": "placeholder",
+    }
+    text = run()
+    assert "redirect_uri                https://<your-site>/oauth/example/callback/" in text
+    assert text.count("<your-site> in redirect_uri stands for") == 1
+    assert "run with\n--base-url https://your.site" in text
+
+
+@pytest.mark.parametrize(
+    ("base_url", "expected"),
+    [
+        ("https://www.example.com", "https://www.example.com/oauth/example/callback/"),
+        ("https://www.example.com/", "https://www.example.com/oauth/example/callback/"),
+        ("http://127.0.0.1:8000", "http://127.0.0.1:8000/oauth/example/callback/"),
+    ],
+)
+def test_base_url_gives_the_exact_callback_url(base_url: str, expected: str) -> None:
+    entry = as_json("--provider", "example", "--base-url", base_url)["example"]
+    assert entry["values"]["redirect_uri"] == {"value": expected, "source": "--base-url"}
+    assert "<your-site>" not in run("--base-url", base_url)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    ["www.example.com", "ftp://example.com", "https://example.com/app", "https://u@example.com"],
+)
+def test_a_base_url_that_is_not_a_sites_address_is_a_usage_error(base_url: str) -> None:
+    with pytest.raises(CommandError, match="is not a site's address") as info:
+        run("--base-url", base_url)
+    assert info.value.returncode == 2
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        ("connect.example.com", "https://connect.example.com/oauth/example/callback/"),
+        ("localhost:8000", "http://localhost:8000/oauth/example/callback/"),
+        ("127.0.0.1:8000", "http://127.0.0.1:8000/oauth/example/callback/"),
+    ],
+)
+def test_the_sites_framework_gives_the_callback_urls_host(domain: str, expected: str) -> None:
+    with modify_settings(INSTALLED_APPS={"append": "django.contrib.sites"}):
+        from django.contrib.sites.models import SITE_CACHE, Site
+
+        # The current site as Site.objects.get_current() caches it (no table here).
+        SITE_CACHE[7] = Site(id=7, domain=domain, name="Site")
+        try:
+            with override_settings(SITE_ID=7):
+                entry = as_json("--provider", "example")["example"]
+        finally:
+            SITE_CACHE.clear()
+    assert entry["values"]["redirect_uri"] == {"value": expected, "source": "sites framework"}
+
+
+def test_without_a_current_site_the_placeholder_is_shown() -> None:
+    with modify_settings(INSTALLED_APPS={"append": "django.contrib.sites"}):
+        entry = as_json("--provider", "example")["example"]  # no SITE_ID, no request
+    assert entry["values"]["redirect_uri"]["source"] == "placeholder"
+
+
+def test_an_explicit_redirect_uri_is_shown_as_set(settings: Any) -> None:
+    url = "https://connect.example.com/oauth/example/callback/"
+    settings.OAUTH_PROVIDERS = {
+        "example": {**settings.OAUTH_PROVIDERS["example"], "redirect_uri": url}
+    }
+    entry = as_json("--base-url", "https://other.example")["example"]
+    assert entry["values"]["redirect_uri"] == {"value": url, "source": "settings"}
+
+
+def test_discovery_is_shown_only_for_providers_with_an_issuer(
+    idp: responses.RequestsMock,
+) -> None:
+    report = as_json()
+    assert report["example"]["values"]["discovery"] == {"value": None, "source": "no issuer"}
+    assert report["idp"]["values"]["discovery"] == {"value": True, "source": "default"}
+    text = run("--provider", "example")
+    assert "discovery                   -  [no issuer]" in text

@@ -1,9 +1,9 @@
 """The documentation's code is true: its Python blocks run, the tutorial's site works,
 the key migration it describes keeps every token, and the tests it cites exist.
 
-Each Python block in ``docs/`` and the README is preceded by a marker line
-(``% test: ...`` in Markdown pages, ``.. test: ...`` and a blank line before an
-reStructuredText ``code-block``, ``<!-- test: ... -->`` in the README):
+Each Python block in ``docs/`` and the README is preceded by a marker line that
+GitHub does not show (``<!-- test: ... -->`` in Markdown pages, ``.. test: ...`` and a
+blank line before a reStructuredText ``code-block``):
 
 - ``exec``: run in a fresh namespace (imports and names must exist);
 - ``settings``: run, then used as settings: ``manage.py check`` must report nothing
@@ -15,21 +15,22 @@ reStructuredText ``code-block``, ``<!-- test: ... -->`` in the README):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import importlib.util
 import io
+import json
 import os
 import re
 import shlex
-import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
@@ -39,7 +40,7 @@ from django.core.checks import run_checks
 from django.core.management import call_command
 from django.test import override_settings
 
-from auth_code_flow_django import crypto
+from auth_code_flow_django import conf, crypto
 from auth_code_flow_django.crypto import TokenDecryptionError
 from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.providers import get_providers
@@ -52,7 +53,7 @@ KINDS = ("exec", "settings", "file", "compile")
 
 pytestmark = pytest.mark.skipif(not DOCS.is_dir(), reason="needs the repository's docs/")
 
-MARKER = re.compile(r"^\s*(?:%|<!--|\.\.)\s*test:\s*(?P<spec>.*?)\s*(?:-->)?\s*$")
+MARKER = re.compile(r"^\s*(?:<!--|\.\.)\s*test:\s*(?P<spec>.*?)\s*(?:-->)?\s*$")
 FENCE = re.compile(r"^(?P<indent>\s*)```(?P<lang>[\w+-]*)\s*$")
 RST_CODE = re.compile(r"^(?P<indent>\s*)\.\. code-block:: (?P<lang>[\w+-]+)\s*$")
 
@@ -170,7 +171,7 @@ def test_docs_have_python_examples() -> None:
 
 @pytest.mark.parametrize("block", python_blocks())
 def test_python_block_is_marked_and_compiles(block: Block) -> None:
-    hint = f"{block.id}: precede the block with a '% test: {'|'.join(KINDS)}' line"
+    hint = f"{block.id}: precede the block with a '<!-- test: {'|'.join(KINDS)} -->' line"
     assert block.marker, hint
     assert block.marker[0] in KINDS, hint
     compile(block.code, block.id, "exec")
@@ -254,88 +255,175 @@ def csrf_token(html: str) -> str:
     return match[1]
 
 
-@pytest.fixture
-def tutorial_site(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    """The tutorial's site, built from a fresh ``startproject`` and this page's files,
-    migrated, with a superuser, served by ``runserver``; yields its URL and env."""
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
-    }
-    env.update(
-        GITHUB_CLIENT_ID="Iv1.tutorial0client",
-        GITHUB_CLIENT_SECRET="tutorial-client-secret",
-        DJANGO_SUPERUSER_USERNAME="admin",
-        DJANGO_SUPERUSER_EMAIL="admin@example.com",
-        DJANGO_SUPERUSER_PASSWORD="tutorial-admin-password",
-    )
+SITE = "127.0.0.1:8000"  # the tutorial's site and demo server; the test uses free ports
+SERVER = "localhost:9000"
+CHECKOUT = "/path/to/auth-code-flow-django"
 
-    def run(*args: str, cwd: Path) -> None:
-        result = subprocess.run(
-            [sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True
-        )
-        assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
 
-    run("-m", "django", "startproject", "mysite", cwd=tmp_path)
-    project = tmp_path / "mysite"
-    files = [b for b in read_blocks(DOCS / "tutorial.md") if b.marker[:1] == ["file"]]
-    assert {b.marker[1] for b in files} == {
-        "mysite/settings.py",
-        "mysite/urls.py",
-        "templates/registration/login.html",
-    }
-    for block in files:
+@dataclass
+class Tutorial:
+    """docs/tutorial.md run in order as a reader would: its ``shell terminal-N`` blocks
+    line by line (each terminal keeps its directory), its ``file`` blocks written into
+    the site. Servers run in the
+    background on free ports; the checkout is this repository."""
+
+    folder: Path
+    env: dict[str, str]
+    site_port: int = dataclasses.field(default_factory=free_port)
+    server_port: int = dataclasses.field(default_factory=free_port)
+    servers: dict[str, subprocess.Popen[bytes]] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.terminals = {"terminal-1": self.folder, "terminal-2": self.folder}
+        self.terminal = "terminal-1"
+
+    @property
+    def cwd(self) -> Path:
+        """Where the current terminal is."""
+        return self.terminals[self.terminal]
+
+    @property
+    def site(self) -> str:
+        return f"http://127.0.0.1:{self.site_port}"
+
+    @property
+    def server(self) -> str:
+        return f"http://localhost:{self.server_port}"
+
+    def localize(self, text: str) -> str:
+        text = text.replace(SITE, f"127.0.0.1:{self.site_port}")
+        text = text.replace(SERVER, f"localhost:{self.server_port}")
+        return text.replace(CHECKOUT, str(ROOT))
+
+    def write(self, block: Block) -> None:
         _, relative, mode = block.marker
-        target = project / relative
+        target = self.folder / "mysite" / relative
+        code = self.localize(block.code)
         if mode == "append":
-            target.write_text(target.read_text() + "\n" + block.code)
+            target.write_text(target.read_text() + "\n" + code)
         else:
             assert target.exists() == (mode == "replace"), block.id
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(block.code)
-    run("manage.py", "check", cwd=project)
-    run("manage.py", "migrate", "--noinput", cwd=project)
-    run("manage.py", "createsuperuser", "--noinput", cwd=project)
+            target.write_text(code)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=project,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+    def serve(self, name: str, args: list[str], env: dict[str, str], port: int) -> None:
+        from .e2e.servers import wait_for_port
+
+        self.stop(name)
+        log = self.folder / f"{name}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                args, cwd=self.cwd, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        self.servers[name] = process
+        wait_for_port(port, process, log)
+
+    def stop(self, name: str) -> None:
+        process = self.servers.pop(name, None)
+        if process:
+            process.terminate()
+            process.wait(timeout=10)
+
+    def run(self, line: str) -> str:
+        """One command line of the page; returns what it printed."""
+        words = shlex.split(self.localize(line))
+        env = dict(self.env)
+        while words and re.match(r"^[A-Z_]+=", words[0]):
+            name, value = words.pop(0).split("=", 1)
+            env[name] = value
+        match words:
+            case ["cd", folder]:
+                self.terminals[self.terminal] = self.cwd / folder
+                return ""
+            case ["export", assignment]:
+                name, value = assignment.split("=", 1)
+                self.env[name] = value
+                return ""
+            case ["django-admin", *args]:
+                command = [sys.executable, "-m", "django", *args]
+            case ["python", "manage.py", "runserver"]:
+                args = [sys.executable, "manage.py", "runserver", self.site[7:], "--noreload"]
+                self.serve("site", args, env, self.site_port)
+                return ""
+            case ["python", "manage.py", "createsuperuser", *args]:
+                env["DJANGO_SUPERUSER_PASSWORD"] = "tutorial-admin-password"
+                command = [sys.executable, "manage.py", "createsuperuser", *args, "--noinput"]
+            case ["python", "example_project/manage.py", "demo", *args]:
+                # Its own database, not the checkout's example_project/provider.sqlite3.
+                env["PROVIDER_DATABASE"] = str(self.folder / "provider.sqlite3")
+                command = [sys.executable, "example_project/manage.py", "demo", *args]
+                self.serve("demo server", command, env, self.server_port)
+                return ""
+            case ["python", *args]:
+                command = [sys.executable, *args]
+            case _:
+                raise AssertionError(f"the test does not know how to run {line!r}")
+        result = subprocess.run(command, cwd=self.cwd, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, f"{line}: {result.stdout}{result.stderr}"
+        return result.stdout
+
+    def steps(self) -> Iterator[tuple[str, str]]:
+        """Runs the page; yields (command, output) after each command line."""
+        for block in read_blocks(DOCS / "tutorial.md"):
+            if block.marker[:1] == ["file"]:
+                self.write(block)
+            elif block.marker[:1] == ["shell"]:
+                self.terminal = block.marker[1]
+                for line in block.code.splitlines():
+                    if line.strip():
+                        yield line, self.run(line)
+            else:
+                assert block.lang != "sh" or block.marker[:1] == ["skip"], block.id
+
+
+def submit(browser: requests.Session, page: requests.Response, **fields: str) -> Any:
+    from .e2e.servers import forms
+
+    (form,) = [f for f in forms(page.text) if "password" in f["fields"] or "allow" in fields]
+    action = urljoin(page.url, str(form["action"]) or page.url)
+    data = {**form["fields"], **fields}  # type: ignore[dict-item]
+    return browser.post(action, data=data, allow_redirects=False, timeout=30)
+
+
+def press_connect(browser: requests.Session, site: str, slug: str) -> requests.Response:
+    """Press Connect beside ``slug`` on the connections page; the reply (a redirect)."""
+    page = browser.get(f"{site}/oauth/", timeout=30)
+    assert page.status_code == 200
+    assert f'action="/oauth/{slug}/authorize/"' in page.text
+    return browser.post(
+        f"{site}/oauth/{slug}/authorize/",
+        data={"csrfmiddlewaretoken": csrf_token(page.text)},
+        allow_redirects=False,
+        timeout=30,
     )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert server.poll() is None, (
-                    server.stderr.read().decode() if server.stderr else ""
-                )
-                assert time.monotonic() < deadline, "runserver did not start"
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}", env
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
 
 
-@pytest.mark.live
-def test_tutorial_site_reaches_github(tutorial_site: tuple[str, dict[str, str]]) -> None:
-    site, env = tutorial_site
-    browser = requests.Session()
-    browser.trust_env = False
+def connect_at_demo_server(browser: requests.Session, tutorial: Tutorial, slug: str) -> None:
+    """Connect ``slug``: log in at the demo server as alice if asked, and authorize."""
+    response = press_connect(browser, tutorial.site, slug)
+    assert response.status_code == 302, response.text
+    assert response.headers["Location"].startswith(f"{tutorial.server}/o/authorize/?")
+    page = browser.get(response.headers["Location"], timeout=30)
+    if "/accounts/login/" in page.url:
+        page = submit(browser, page, username="alice", password="alice-demo-password")
+        assert page.status_code == 302, page.text[:300]
+        page = browser.get(urljoin(page.url, page.headers["Location"]), timeout=30)
+    assert 'name="allow"' in page.text, page.text[:300]
+    back = submit(browser, page, allow="Authorize")
+    assert back.status_code == 302
+    assert back.headers["Location"].startswith(f"{tutorial.site}/oauth/{slug}/callback/?")
+    done = browser.get(back.headers["Location"], allow_redirects=False, timeout=30)
+    assert done.status_code == 302, done.text[:500]
+    assert done.headers["Location"] == "/oauth/"
 
+
+def log_in_to_site(browser: requests.Session, site: str) -> None:
     # Logged out: /oauth/ sends you to the login page, which exists.
     response = browser.get(f"{site}/oauth/", allow_redirects=False, timeout=10)
     assert response.status_code == 302
     assert response.headers["Location"] == "/accounts/login/?next=/oauth/"
     response = browser.get(site + response.headers["Location"], timeout=10)
     assert response.status_code == 200
-
     response = browser.post(
         f"{site}/accounts/login/",
         data={
@@ -350,18 +438,67 @@ def test_tutorial_site_reaches_github(tutorial_site: tuple[str, dict[str, str]])
     assert response.status_code == 302, response.text
     assert response.headers["Location"] == "/oauth/"
 
-    page = browser.get(f"{site}/oauth/", timeout=10)
-    assert page.status_code == 200
-    assert "GitHub" in page.text
-    assert 'action="/oauth/github/authorize/"' in page.text
 
-    # Connect: a redirect to GitHub's authorization page.
-    response = browser.post(
-        f"{site}/oauth/github/authorize/",
-        data={"csrfmiddlewaretoken": csrf_token(page.text)},
-        allow_redirects=False,
-        timeout=10,
-    )
+@pytest.fixture
+def tutorial(tmp_path: Path) -> Iterator[Tutorial]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
+    }
+    tutorial = Tutorial(tmp_path, env)
+    try:
+        yield tutorial
+    finally:
+        for name in list(tutorial.servers):
+            tutorial.stop(name)
+
+
+@pytest.mark.live
+def test_tutorial_as_written(tutorial: Tutorial) -> None:
+    """Every command of the tutorial, in order, then what it says happens."""
+    steps = tutorial.steps()
+    browser = requests.Session()
+    browser.trust_env = False
+    commands = []
+    for command, _output in steps:
+        commands.append(command)
+        if command == "python manage.py runserver":
+            break
+    assert commands[0] == f"cd {CHECKOUT}"
+    assert "startproject" in commands[2]
+
+    # 4. By endpoints: the connect flow through the demo server's real pages.
+    log_in_to_site(browser, tutorial.site)
+    connect_at_demo_server(browser, tutorial, "demo")
+
+    # 5. By issuer: the discovered configuration, then the OpenID Connect flow.
+    command, output = next(steps)
+    assert command == "python manage.py oauth_providers --provider demo-openid --check"
+    assert f"{tutorial.server}/o/token/" in output
+    assert "discovery" in output
+    connect_at_demo_server(browser, tutorial, "demo-openid")
+    page = browser.get(f"{tutorial.site}/oauth/", timeout=30).text
+    assert page.count('data-status="active"') == 2
+    listed = subprocess.run(
+        [sys.executable, "manage.py", "oauth_connections", "--format", "json"],
+        cwd=tutorial.cwd,
+        env=tutorial.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    connections = json.loads(listed)
+    assert sorted((c["user"], c["provider"]) for c in connections) == [
+        ("admin", "demo"),
+        ("admin", "demo-openid"),
+    ]
+
+    # 6. GitHub: the exports, the setting, the site served again.
+    assert [command for command, _output in steps] == [
+        "export GITHUB_CLIENT_ID=your-client-id",
+        "export GITHUB_CLIENT_SECRET=your-client-secret",
+        "python manage.py runserver",
+    ]
+    response = press_connect(browser, tutorial.site, "github")
     assert response.status_code == 302, response.text
     location = urlsplit(response.headers["Location"])
     assert (location.scheme, location.netloc, location.path) == (
@@ -370,12 +507,153 @@ def test_tutorial_site_reaches_github(tutorial_site: tuple[str, dict[str, str]])
         "/login/oauth/authorize",
     )
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
-    assert query["client_id"] == env["GITHUB_CLIENT_ID"]
-    assert query["redirect_uri"] == f"{site}/oauth/github/callback/"
+    assert query["client_id"] == "your-client-id"
+    assert query["redirect_uri"] == f"{tutorial.site}/oauth/github/callback/"
     assert query["response_type"] == "code"
     assert query["scope"] == "read:user"
     assert query["code_challenge_method"] == "S256"
     assert len(query["state"]) >= 43
+
+
+def test_tutorial_shell_blocks_are_all_run_or_skipped() -> None:
+    blocks = [b for b in read_blocks(DOCS / "tutorial.md") if b.lang == "sh"]
+    assert [b.marker[:1] for b in blocks] == [["skip"]] + [["shell"]] * 6
+    assert {b.marker[1] for b in blocks[1:]} == {"terminal-1", "terminal-2"}
+    lines = [line for b in blocks[1:] for line in b.code.splitlines() if line.strip()]
+    assert len(lines) == 11
+
+
+# -- beside django-allauth, as the how-to page builds it ---------------------------------
+
+# Run in the page's site by ``manage.py shell``: a user logs in through allauth's login
+# form, connects GitHub through this app (GitHub's token endpoint and API mocked), then
+# starts allauth's GitHub login; prints what happened.
+ALLAUTH_SITE_SCRIPT = """
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import responses
+from django.apps import apps
+from django.test import Client
+from django.test.utils import setup_test_environment
+from django.urls import reverse
+
+from auth_code_flow_django.models import OAuthToken
+
+setup_test_environment()
+client = Client()
+seen = {}
+seen["urls"] = [
+    reverse("account_login"),
+    reverse("github_login"),
+    reverse("auth_code_flow:connections"),
+    reverse("auth_code_flow:callback", args=["github"]),
+]
+models = {model._meta.label: model._meta.db_table for model in apps.get_models()}
+seen["models"] = sorted(models)
+seen["tables"] = sorted(set(models.values()))
+seen["logged out"] = client.get("/oauth/")["Location"]
+page = client.get("/accounts/login/")
+seen["login page"] = [page.status_code, page.templates[0].name]
+done = client.post(
+    "/accounts/login/",
+    {"login": "admin", "password": "side-by-side-password", "next": "/oauth/"},
+)
+seen["logged in"] = [done.status_code, done["Location"]]
+to_github = urlsplit(client.post("/oauth/github/authorize/")["Location"])
+query = {k: v[0] for k, v in parse_qs(to_github.query).items()}
+seen["connect"] = [to_github.netloc + to_github.path, query["redirect_uri"], query["scope"]]
+with responses.RequestsMock(assert_all_requests_are_fired=False) as github:
+    github.post(
+        "https://github.com/login/oauth/access_token",
+        json={"access_token": "gho_side_by_side", "token_type": "bearer", "scope": "repo"},
+    )
+    github.get("https://api.github.com/user", json={"id": 1, "login": "octocat"})
+    back = client.get("/oauth/github/callback/", {"code": "code-1", "state": query["state"]})
+seen["callback"] = [back.status_code, back["Location"]]
+token = OAuthToken.objects.get()
+seen["token"] = [token.user.username, token.provider, token.access_token, token.scope]
+login = client.post("/accounts/github/login/")
+to_github = urlsplit(login["Location"])
+query = {k: v[0] for k, v in parse_qs(to_github.query).items()}
+seen["allauth login"] = [to_github.netloc + to_github.path, query["redirect_uri"]]
+print(json.dumps(seen))
+"""
+
+
+def test_side_by_side_with_allauth(tmp_path: Path) -> None:
+    pytest.importorskip("allauth")
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "PYTHONPATH"}
+    }
+    env.update(
+        GITHUB_LOGIN_CLIENT_ID="login-client-id",
+        GITHUB_LOGIN_CLIENT_SECRET="login-client-secret",
+        GITHUB_CLIENT_ID="api-client-id",
+        GITHUB_CLIENT_SECRET="api-client-secret",
+        DJANGO_SUPERUSER_USERNAME="admin",
+        DJANGO_SUPERUSER_EMAIL="admin@example.com",
+        DJANGO_SUPERUSER_PASSWORD="side-by-side-password",
+    )
+
+    def manage(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=tmp_path / "mysite",
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, f"{args}: {result.stdout}{result.stderr}"
+        return result.stdout + result.stderr
+
+    subprocess.run([sys.executable, "-m", "django", "startproject", "mysite"], cwd=tmp_path)
+    site = Tutorial(tmp_path, env)
+    blocks = [b for b in read_blocks(DOCS / "howto" / "with-allauth.md") if b.marker]
+    assert [b.marker for b in blocks] == [
+        ["file", "mysite/settings.py", "append"],
+        ["file", "mysite/urls.py", "replace"],
+    ]
+    for block in blocks:
+        site.write(block)
+
+    assert "System check identified no issues (0 silenced)." in manage("check")
+    manage("migrate", "--noinput")
+    applied = manage("showmigrations", "account", "socialaccount", "auth_code_flow_django")
+    assert "[ ]" not in applied
+    assert "auth_code_flow_django" in applied
+    assert "socialaccount" in applied
+    manage("createsuperuser", "--noinput")
+
+    seen = json.loads(manage("shell", "-c", ALLAUTH_SITE_SCRIPT).strip().splitlines()[-1])
+    assert seen["urls"] == [
+        "/accounts/login/",
+        "/accounts/github/login/",
+        "/oauth/",
+        "/oauth/github/callback/",
+    ]
+    # Both apps' models, each with its own table.
+    assert {
+        "account.EmailAddress",
+        "socialaccount.SocialToken",
+        "auth_code_flow_django.OAuthToken",
+        "auth_code_flow_django.OAuthState",
+    } <= set(seen["models"])
+    assert len(seen["tables"]) == len(seen["models"])
+    assert seen["logged out"] == "/accounts/login/?next=/oauth/"
+    assert seen["login page"] == [200, "account/login.html"]
+    assert seen["logged in"] == [302, "/oauth/"]
+    assert seen["connect"] == [
+        "github.com/login/oauth/authorize",
+        "http://testserver/oauth/github/callback/",
+        "repo",
+    ]
+    assert seen["callback"] == [302, "/oauth/"]
+    assert seen["token"] == ["admin", "github", "gho_side_by_side", "repo"]
+    assert seen["allauth login"] == [
+        "github.com/login/oauth/authorize",
+        "http://testserver/accounts/github/login/callback/",
+    ]
 
 
 # -- the security model cites tests that exist -------------------------------------------
@@ -464,3 +742,140 @@ def test_calling_apis_view_as_documented(user: User, other_user: User) -> None:
     response = view["github_repos"](request)
     assert response.status_code == 302
     assert response["Location"] == "/oauth/github/authorize/"
+
+
+# -- the pages read as source, on GitHub or in an editor ---------------------------------
+
+# What only Sphinx understands, and GitHub shows raw: MyST roles, MyST comments (test
+# markers once were), MyST targets, colon fences; reStructuredText roles.
+MYST_ONLY = re.compile(
+    r"\{(?:py:)?(?:doc|ref|numref|term|eq|download|any|setting|mod|func|class|meth|attr"
+    r"|exc|data|obj)\}`"
+    r"|^\s*%"
+    r"|^\s*\([\w-]+\)=\s*$"
+    r"|^\s*:::"
+)
+RST_ONLY = re.compile(
+    r":(?:py:)?(?:doc|ref|numref|term|any|setting|mod|func|class|meth|attr|exc|data|obj):`"
+)
+
+
+def sphinx_only_syntax(path: Path) -> list[str]:
+    """``line: text`` for each line outside code that GitHub would show raw."""
+    found = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    in_code, code_indent = False, -1
+    for number, line in enumerate(lines, 1):
+        indent = len(line) - len(line.lstrip())
+        if path.suffix == ".md":
+            if FENCE.match(line) or re.match(r"^\s*```\{", line) or line.strip() == "```":
+                in_code = not in_code
+                continue
+            pattern = MYST_ONLY
+        else:
+            if in_code and (not line.strip() or indent > code_indent):
+                continue
+            in_code = bool(RST_CODE.match(line) or line.rstrip().endswith("::"))
+            code_indent = indent
+            pattern = RST_ONLY
+        if not in_code and pattern.search(line):
+            found.append(f"{number}: {line.strip()}")
+    return found
+
+
+def source_pages() -> list[Path]:
+    extra = [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "example_project" / "README.md"]
+    pages = [*extra, *sorted(DOCS.rglob("*.md")), *sorted(DOCS.rglob("*.rst"))]
+    return [page for page in pages if "_build" not in page.parts and page.is_file()]
+
+
+def test_sphinx_only_syntax_is_found() -> None:
+    assert len(source_pages()) >= 25
+    page = Path(__file__).with_name("sphinx_only_sample.md")
+    try:
+        page.write_text(
+            "See {doc}`tutorial` and {py:func}`x`.\n"
+            "% test: exec\n"
+            "(install)=\n"
+            "```python\n{doc}`inside a fence is fine`\n```\n"
+            "[a link](tutorial.md) and <!-- test: exec --> are fine.\n",
+            encoding="utf-8",
+        )
+        assert sphinx_only_syntax(page) == [
+            "1: See {doc}`tutorial` and {py:func}`x`.",
+            "2: % test: exec",
+            "3: (install)=",
+        ]
+        rst = page.with_suffix(".rst")
+        rst.write_text(
+            "See :doc:`x`.\n\n.. code-block:: rst\n\n   :doc:`fine`\n\nAnd :class:`Y`.\n",
+            encoding="utf-8",
+        )
+        assert sphinx_only_syntax(rst) == ["1: See :doc:`x`.", "7: And :class:`Y`."]
+    finally:
+        page.unlink(missing_ok=True)
+        page.with_suffix(".rst").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("page", source_pages(), ids=lambda page: str(page.relative_to(ROOT)))
+def test_page_shows_no_sphinx_only_syntax(page: Path) -> None:
+    """Every page reads right on GitHub: links instead of roles, hidden test markers."""
+    assert sphinx_only_syntax(page) == [], (
+        f"{page.relative_to(ROOT)}: use a Markdown link ([text](page.md#anchor)) or a "
+        "reStructuredText link (`text <page.md#anchor>`__) and <!-- test: ... --> markers"
+    )
+
+
+@pytest.mark.parametrize("page", sorted(DOCS.glob("reference/*.rst")), ids=lambda page: page.name)
+def test_rst_page_renders_without_sphinx(page: Path) -> None:
+    """Rendered by plain docutils, as GitHub renders it (problems not shown): no role
+    or directive shows as text, and the generated tables are there."""
+    core = pytest.importorskip("docutils.core")
+    html = core.publish_string(
+        page.read_text(encoding="utf-8"),
+        writer="html",
+        settings_overrides={"report_level": 5, "halt_level": 5, "warning_stream": False},
+    ).decode()
+    text = re.sub(r"<[^>]+>", " ", html.split("<body>", 1)[1])
+    assert re.findall(r":\w+:`|\.\. \w|GENERATED", text) == []
+    if "GENERATED" in page.read_text(encoding="utf-8"):
+        assert "<table" in html
+
+
+def load_generator() -> Any:
+    spec = importlib.util.spec_from_file_location("acfd_docs", DOCS / "_ext" / "acfd_docs.py")
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_reference_pages_match_the_code() -> None:
+    """settings.rst, providers.rst and commands.rst hold what the code defines."""
+    generator = load_generator()
+    assert generator.stale_pages() == [], f"run: {generator.COMMAND}"
+    settings_page = (DOCS / "reference" / "settings.rst").read_text(encoding="utf-8")
+    for name in conf.DEFAULTS:
+        assert f".. _{name}:\n\n       ``{name}``" in settings_page
+    commands_page = (DOCS / "reference" / "commands.rst").read_text(encoding="utf-8")
+    assert "``--within SECONDS``" in commands_page
+    assert "oauth_connections [--provider PROVIDER] [--user USER] [--active | --expired]" in (
+        commands_page
+    )
+    assert "``-v {0,1,2,3}, --verbosity" not in commands_page
+
+
+def test_generated_pages_follow_a_new_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    generator = load_generator()
+    doc = "Seconds of an example that exists only in this test."
+    monkeypatch.setitem(conf.DEFAULTS, "AUTH_CODE_FLOW_EXAMPLE_ONLY", 5)
+    monkeypatch.setattr(conf.Settings, "EXAMPLE_ONLY", property(lambda self: 5, doc=doc), False)
+    assert generator.stale_pages() == ["docs/reference/settings.rst"]
+    page = (DOCS / "reference" / "settings.rst").read_text(encoding="utf-8")
+    row = "   * - .. _AUTH_CODE_FLOW_EXAMPLE_ONLY:\n\n       ``AUTH_CODE_FLOW_EXAMPLE_ONLY``\n"
+    assert f"{row}     - ``5``\n     - {doc}\n" in (generator.regenerated("app-settings", page))
+
+    monkeypatch.setattr(conf.Settings, "EXAMPLE_ONLY", property(lambda self: 5), False)
+    with pytest.raises(generator.MissingDescriptionError, match="AUTH_CODE_FLOW_EXAMPLE_ONLY"):
+        generator.stale_pages()

@@ -11,7 +11,7 @@ import urllib3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auth_code_flow_django.endpoints import absolute_url, endpoint_url, is_loopback
+from auth_code_flow_django.endpoints import absolute_url, endpoint_url, ip_literal, is_loopback
 from auth_code_flow_django.exceptions import EndpointURLError, ImproperlyConfigured
 
 from .test_flow import Manager
@@ -154,6 +154,13 @@ def test_refusals_never_repeat_the_url() -> None:
         ("10.0.0.1", False),
         ("example.com", False),
         ("localhost.example.com", False),
+        # Every spelling a resolver reads as 127.0.0.1.
+        ("127.1", True),
+        ("2130706433", True),
+        ("0x7f000001", True),
+        ("0177.0.0.1", True),
+        ("[::ffff:127.0.0.1]", True),
+        ("0.0.0.0", False),
     ],
 )
 def test_is_loopback(host: str, expected: bool) -> None:
@@ -199,3 +206,28 @@ def test_an_accepted_absolute_url_is_sent_to_the_host_the_checks_saw(rest: str) 
     parts = urlsplit(url)
     scheme, host, port = _host_requests_uses(url)
     assert (scheme, host, port or None) == (parts.scheme, parts.hostname, parts.port)
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("127.1", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("0x7f000001", "127.0.0.1"),
+        ("0177.0.0.1", "127.0.0.1"),
+        ("0x7f.1", "127.0.0.1"),
+        ("10.1", "10.0.0.1"),
+        ("[::ffff:169.254.169.254]", "169.254.169.254"),
+        ("[fe80::1]", "fe80::1"),
+        ("[::]", "::"),
+        ("0.0.0.0", "0.0.0.0"),
+        ("example.com", None),
+        ("deadbeef", None),
+        ("localhost", None),
+        ("127.0.0.1 x", None),
+        ("", None),
+    ],
+)
+def test_ip_literal_reads_an_address_as_resolvers_do(host: str, expected: str | None) -> None:
+    address = ip_literal(host)
+    assert (None if address is None else str(address)) == expected

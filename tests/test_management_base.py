@@ -18,7 +18,42 @@ from .conftest import TOKEN_URL, make_token
 
 User = get_user_model()
 
-COMMANDS = ("oauth_connections", "oauth_refresh_tokens", "oauth_purge_states", "oauth_rotate_keys")
+COMMANDS = (
+    "oauth_connections",
+    "oauth_refresh_tokens",
+    "oauth_purge_states",
+    "oauth_rotate_keys",
+    "oauth_providers",
+)
+#: Each command's exit statuses, as its --help ends (words only, wrapping aside).
+EXIT_STATUS = {
+    "oauth_connections": [
+        "0 success",
+        "2 usage error: an unknown option, a bad option value, an unknown provider or "
+        "an unknown user",
+    ],
+    "oauth_refresh_tokens": [
+        "0 success",
+        "1 some refreshes failed (each one is reported on stderr)",
+        "2 usage error: an unknown option, a bad option value, an unknown provider or "
+        "a negative --within",
+    ],
+    "oauth_purge_states": [
+        "0 success",
+        "2 usage error: an unknown option or a bad option value",
+    ],
+    "oauth_rotate_keys": [
+        "0 success",
+        "1 some values could not be decrypted (each one is reported on stderr), or rows "
+        "kept changing while they were re-encrypted: run it again",
+        "2 usage error: an unknown option, a bad option value or a zero or negative --batch-size",
+    ],
+    "oauth_providers": [
+        "0 success",
+        "1 with --check: problems were found (each one is printed)",
+        "2 usage error: an unknown option, a bad option value or an unknown provider",
+    ],
+}
 # Options every Django command has; their help is Django's.
 DJANGO_OPTIONS = {
     "-h",
@@ -69,10 +104,10 @@ def test_help_has_a_summary_option_help_and_exit_codes(name: str) -> None:
         assert action.help, f"{name} {action.option_strings} has no help"
         if action.default not in (None, False):
             assert f"(default: {action.default})" in " ".join(text.split())
-    assert "exit status:" in text
-    assert re.search(r"^  0  success$", text, re.MULTILINE)
-    assert re.search(r"^  1  some items failed", text, re.MULTILINE)
-    assert re.search(r"^  2  usage error", text, re.MULTILINE)
+    epilog = text.split("\nexit status:\n", 1)[1]
+    assert all(len(line) <= 79 for line in epilog.splitlines())
+    statuses = re.split(r"\n(?=  \d  )", epilog.rstrip("\n"))
+    assert [" ".join(status.split()) for status in statuses] == EXIT_STATUS[name]
 
 
 @pytest.mark.django_db
@@ -84,12 +119,13 @@ def test_exit_codes_from_the_command_line(
     for name in COMMANDS:
         assert cli(name) == 0, name
         assert cli(name, "--no-such-option") == 2, name
-    for name in ("oauth_connections", "oauth_refresh_tokens"):
+    for name in ("oauth_connections", "oauth_refresh_tokens", "oauth_providers"):
         assert cli(name, "--provider", "nope") == 2
     assert cli("oauth_connections", "--user", "ghost") == 2
     assert cli("oauth_connections", "--format", "xml") == 2
     assert cli("oauth_refresh_tokens", "--within", "-1") == 2
     assert cli("oauth_rotate_keys", "--batch-size", "0") == 2
+    assert cli("oauth_providers", "--base-url", "www.example.com") == 2
     make_token(user, expires_at=timezone.now())
     assert cli("oauth_refresh_tokens") == 1
     OAuthToken.objects.update(access_token_encrypted="not-a-fernet-token")

@@ -223,6 +223,45 @@ def test_the_jwks_endpoint_failing_is_a_502(alice: Client, idp: responses.Reques
     assert_refused(response, "HTTP 500")
 
 
+SIGNING_HINT = "set the application&#x27;s algorithm to &quot;RSA with SHA-2 256&quot;"
+
+
+def test_a_token_endpoint_failing_when_openid_is_asked_hints_at_signing_keys(
+    alice: Client, idp: responses.RequestsMock
+) -> None:
+    # What django-oauth-toolkit answers when its application has "No OIDC support".
+    params = start(alice, "idp")
+    idp.upsert(responses.POST, TOKEN_URL, status=500, body="Server Error (500)")
+    response = alice.get(CALLBACK, {"state": params["state"], "code": "c"})
+    assert_refused(response, "The provider answered HTTP 500.")
+    assert SIGNING_HINT in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("failing", "scope"),
+    [
+        ("token", "openid profile"),  # 4xx: the server said what is wrong
+        ("jwks", "openid profile"),  # not the token request
+        ("token", "profile"),  # no ID token asked for
+    ],
+)
+def test_other_failures_give_no_signing_hint(
+    alice: Client, idp: responses.RequestsMock, settings: Any, failing: str, scope: str
+) -> None:
+    settings.OAUTH_PROVIDERS = {"idp": provider_settings(scope=scope)}
+    params = start(alice, "idp")
+    if failing == "jwks":
+        idp.upsert(responses.GET, JWKS_URL, status=500)
+        idp.upsert(
+            responses.POST, TOKEN_URL, json=token_json(id_token=KEY.sign(claims(params["nonce"])))
+        )
+    else:
+        idp.upsert(responses.POST, TOKEN_URL, status=503 if "openid" not in scope else 400)
+    response = alice.get(CALLBACK, {"state": params["state"], "code": "c"})
+    assert response.status_code == 502
+    assert "ID tokens" not in response.content.decode()
+
+
 def test_a_failing_jwks_endpoint_is_asked_once_while_its_failure_is_remembered(
     alice: Client, idp: responses.RequestsMock
 ) -> None:

@@ -104,6 +104,42 @@ def test_a_bad_document_is_refused_saying_why(overrides: dict[str, Any], match: 
         metadata_from(document(**overrides), ISSUER, OPENID_URL)
 
 
+@pytest.mark.parametrize(
+    ("host", "kind"),
+    [
+        ("127.1", "this machine"),
+        ("2130706433", "this machine"),
+        ("0x7f000001", "this machine"),
+        ("0177.0.0.1", "this machine"),
+        ("[::ffff:127.0.0.1]", "this machine"),
+        ("0.0.0.0", "an unspecified address"),
+        ("[::]", "an unspecified address"),
+        ("169.254.169.254", "a link-local address"),
+        ("[fe80::1]", "a link-local address"),
+        ("224.0.0.1", "a multicast address"),
+    ],
+)
+@pytest.mark.parametrize("field", ["token_endpoint", "jwks_uri", "userinfo_endpoint"])
+def test_a_remote_document_naming_this_machine_or_its_link_is_refused(
+    field: str, host: str, kind: str
+) -> None:
+    with pytest.raises(DiscoveryError, match=f"{field} points at {kind}"):
+        metadata_from(document(**{field: f"https://{host}:8443/x"}), ISSUER, OPENID_URL)
+
+
+def test_private_addresses_and_names_are_left_to_the_connection() -> None:
+    # Whether they may be reached depends on the settings, and a name on what it
+    # resolves to when the request is made.
+    for url in ("https://10.0.0.1/t", "https://192.168.1.1/t", "https://internal.example/t"):
+        assert metadata_from(document(token_endpoint=url), ISSUER).token_endpoint == url
+
+
+def test_an_issuer_on_this_machine_may_name_endpoints_on_it() -> None:
+    issuer = "http://127.0.0.1:8000/o"
+    metadata = metadata_from(document(issuer=issuer, token_endpoint="http://127.1:8000/t"), issuer)
+    assert metadata.token_endpoint == "http://127.1:8000/t"
+
+
 def test_endpoints_on_other_hosts_are_named() -> None:
     metadata = metadata_from(
         document(token_endpoint="https://tokens.example/token", jwks_uri="https://keys.example/"),

@@ -17,6 +17,7 @@ from django.utils import timezone
 from auth_code_flow_django import exceptions as exc
 from auth_code_flow_django import signals, tokens
 from auth_code_flow_django.models import OAuthToken
+from auth_code_flow_django.providers import UnknownProviderError
 
 from .conftest import REVOKE_URL, TOKEN_URL, committed, make_token
 
@@ -128,6 +129,32 @@ def test_not_connected(user: User) -> None:
         tokens.authorized_session(user, "example")
     with pytest.raises(exc.NotConnectedError):
         tokens.get_access_token(AnonymousUser(), "example")
+
+
+def test_not_connected_names_the_provider_and_the_users_pk_not_the_username(
+    user: User,
+) -> None:
+    for call in (tokens.get_access_token, tokens.refresh, tokens.authorized_session):
+        with pytest.raises(exc.NotConnectedError) as info:
+            call(user, "example")
+        assert (
+            str(info.value) == f"User pk={user.pk!r} is not connected to the provider 'example'."
+        )
+        assert (info.value.provider, info.value.user_pk) == ("example", user.pk)
+        assert user.get_username() not in repr(info.value)
+
+
+def test_not_connected_without_a_known_user_still_names_the_provider() -> None:
+    error = exc.NotConnectedError(provider="github")
+    assert str(error) == "This account is not connected to the provider 'github'."
+    assert str(exc.NotConnectedError()) == "This account is not connected to the provider."
+
+
+def test_an_unknown_provider_is_named(user: User) -> None:
+    with pytest.raises(UnknownProviderError) as info:
+        tokens.get_access_token(user, "gihtub")
+    assert str(info.value) == "No provider 'gihtub' is configured on this site (OAUTH_PROVIDERS)."
+    assert info.value.provider == "gihtub"
 
 
 def test_refresh_of_a_token_marked_for_reauthorization(user: User) -> None:

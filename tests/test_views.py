@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from typing import Any
@@ -8,14 +9,19 @@ from urllib.parse import parse_qs
 import pytest
 import responses
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.db import connection
+from django.template import RequestContext, Template
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
+from django.urls import path
 from django.utils import timezone
+from pytest_django.asserts import assertInHTML
 
 from auth_code_flow_django.flow import code_challenge_s256
 from auth_code_flow_django.models import OAuthState, OAuthToken, state_digest
 
+from . import urls as test_urls
 from .conftest import REVOKE_URL, TOKEN_URL, make_token, start, token_json
 
 User = get_user_model()
@@ -50,6 +56,44 @@ def test_connections_lists_providers_with_status(alice: Client, user: User) -> N
     assert "/oauth/example/disconnect/" in html
     assert "/oauth/stackexchange/authorize/" in html
     assert "stored-access-token" not in html
+
+
+class WithLogout:
+    urlpatterns = [
+        *test_urls.urlpatterns,
+        path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    ]
+
+
+def test_connections_page_links_back_to_the_site(alice: Client) -> None:
+    response = alice.get("/oauth/")
+    assertInHTML('<a href="/">Back to the site</a>', response.content.decode())
+    assert "Log out" not in response.content.decode()  # no "logout" URL here
+
+
+@override_settings(ROOT_URLCONF=WithLogout)
+def test_connections_page_has_a_log_out_form_when_logout_reverses(alice: Client) -> None:
+    html = alice.get("/oauth/").content.decode()
+    assert re.search(
+        r'<form method="post" action="/accounts/logout/">'
+        r'<input type="hidden" name="csrfmiddlewaretoken" value="[^"]+">'
+        r'<button class="acf-secondary" type="submit">Log out</button></form>',
+        html,
+    )
+    response = alice.post("/accounts/logout/")
+    assert response.status_code in (200, 302)
+    assert alice.get("/oauth/").status_code == 302  # logged out: back to the login page
+
+
+def test_the_way_back_is_a_block_a_site_overrides(rf: Any, user: User) -> None:
+    request = rf.get("/oauth/")
+    request.user = user
+    html = Template(
+        '{% extends "auth_code_flow_django/connections.html" %}'
+        '{% block site_link %}<a href="/dashboard/">Dashboard</a>{% endblock %}'
+    ).render(RequestContext(request, {"connections": []}))
+    assertInHTML('<a href="/dashboard/">Dashboard</a>', html)
+    assert "Back to the site" not in html
 
 
 def test_connections_shows_needs_reconnecting(alice: Client, user: User) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -28,24 +29,41 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-EXIT_CODES = """\
-exit status:
-  0  success
-  1  some items failed (each one is reported on stderr)
-  2  usage error: a bad option, an unknown provider or user"""
-
 
 class HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
     """Django's option order; the description and epilog keep their line breaks."""
 
 
 class AppCommand(BaseCommand):
-    """A command of this app: its help ends with the exit codes."""
+    """A command of this app: its help ends with the exit statuses it can end with."""
+
+    #: What exit status 1 means for this command; ``None``: it never exits with 1.
+    exit_failed: str | None = None
+    #: What else than an unknown option or a bad option value is a usage error (2).
+    usage_errors: tuple[str, ...] = ()
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         kwargs.setdefault("formatter_class", HelpFormatter)
-        kwargs.setdefault("epilog", EXIT_CODES)
+        kwargs.setdefault("epilog", self.exit_status_help())
         return super().create_parser(prog_name, subcommand, **kwargs)
+
+    def exit_status_help(self) -> str:
+        *first, last = ["an unknown option", "a bad option value", *self.usage_errors]
+        meanings = {0: "success", EXIT_FAILED: self.exit_failed}
+        meanings[EXIT_USAGE] = f"usage error: {', '.join(first)} or {last}"
+        lines = ["exit status:"]
+        for status, meaning in meanings.items():
+            if meaning:
+                lines.append(
+                    textwrap.fill(
+                        meaning,
+                        79,
+                        initial_indent=f"  {status}  ",
+                        subsequent_indent=" " * 5,
+                        break_on_hyphens=False,
+                    )
+                )
+        return "\n".join(lines)
 
     def add_format_argument(self, parser: CommandParser, choices: tuple[str, ...]) -> None:
         parser.add_argument(

@@ -111,9 +111,16 @@ OAUTH2_PROVIDER = {
     # that refreshes the same token from two workers loses the connection.
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
-    "SCOPES": {"read": "Read your demo profile", "openid": "Know who you are there"},
+    "SCOPES": {
+        "read": "Read your demo profile",
+        "openid": "Know who you are there",
+        "profile": "See your username and name",
+        "email": "See your email address",
+    },
     "DEFAULT_SCOPES": ["read"],
     "OIDC_ENABLED": True,
+    # ID tokens name the user (preferred_username, name, email) for those scopes.
+    "OAUTH2_VALIDATOR_CLASS": "example.validators.DemoOAuth2Validator",
     "OIDC_RSA_PRIVATE_KEY": _oidc_signing_key(),
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
@@ -146,7 +153,9 @@ OAUTH_PROVIDERS: dict[str, dict[str, object]] = {
         "issuer": DEMO_PROVIDER_URL + "/o",
         "client_id": DEMO_CLIENT_ID,
         "client_secret": DEMO_CLIENT_SECRET,
-        "scope": "openid read",
+        # profile: the ID token names the account (preferred_username), not only
+        # its subject (the user's primary key at the server).
+        "scope": "openid profile read",
         "api_base_urls": [DEMO_PROVIDER_URL.rstrip("/") + "/api/"],
     },
 }

@@ -185,6 +185,8 @@ def test_connect_by_issuer_alone_with_openid_connect_in_a_browser(
     row = page.locator('[data-provider="demo-openid"]')
     assert row.locator("[data-status]").get_attribute("data-status") == "active"
     assert "Connected to Demo provider (OpenID Connect)." in page.content()
+    # The ID token names the account (its profile claims), not only its subject.
+    assert row.locator(".acf-account").inner_text() == "Connected as bob"
     # The home page calls the demo server's API through the connected provider.
     page.goto(f"{example_site}/")
     assert "'username': 'bob'" in page.locator("#api-result").inner_text()

@@ -49,7 +49,7 @@ def openid(settings: Any, authorization_server: str) -> str:  # noqa: F811
             "issuer": f"{authorization_server}/o",
             "client_id": "demo-client",
             "client_secret": DEMO_CLIENT_SECRET,
-            "scope": "openid read",
+            "scope": "openid profile read",
         }
     }
     return authorization_server
@@ -115,8 +115,11 @@ def test_issuer_alone_connects_checks_the_id_token_refreshes_and_revokes(
     assert claims["nonce"] == state.nonce
     assert isinstance(claims["sub"], str)
     assert claims["sub"]
-    # Who is connected: the ID token's subject.
+    # Who is connected: the ID token's subject, named by its profile claims.
     assert token.account_id == claims["sub"]
+    assert claims["preferred_username"] == "alice"
+    assert "email" not in claims  # the email scope was not asked for
+    assert token.account_name == "alice"
     assert api_me(browser.server, token.access_token).json()["username"] == "alice"
 
     # Refresh through the discovered token endpoint.

@@ -36,6 +36,8 @@ class Command(AppCommand):
         "to the second in the current time zone; json and csv give ISO 8601 with offset."
     )
 
+    usage_errors = ("an unknown provider", "an unknown user")
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--provider", help="only this provider (slug)")
         parser.add_argument("--user", help="only this user (username)")

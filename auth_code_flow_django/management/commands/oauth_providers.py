@@ -1,5 +1,6 @@
-"""Show each provider's effective configuration and where each value came from; with
-``--check``, fetch its discovery document and JWK Set live. Never prints a secret."""
+"""Show each provider's effective configuration and where each value came from, with
+the exact callback URL to register at the provider; with ``--check``, fetch its
+discovery document and JWK Set live. Never prints a secret."""
 
 from __future__ import annotations
 
@@ -9,33 +10,56 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.core.management.base import CommandError, CommandParser
+from django.db import DatabaseError
+from django.urls import NoReverseMatch, reverse
 
 from ... import discovery
 from ...checks import check_providers
 from ...conf import conf
-from ...endpoints import endpoint_url
+from ...endpoints import endpoint_url, is_loopback
 from ...exceptions import BaseAuthCodeFlowError
 from ...id_tokens import ID_TOKEN_ALGORITHMS, usable_keys
-from ...provider_http import new_session
+from ...provider_http import AddressPolicy, new_session
 from ...providers import PROVIDER_KEYS, Provider, get_providers
 from ...server_metadata import ServerMetadata, fetch_json
-from ..base import EXIT_FAILED, AppCommand, unknown_provider
+from ..base import EXIT_FAILED, AppCommand, unknown_provider, usage_error
 
 SECRET_KEYS = frozenset({"client_secret"})
 ENDPOINT_KEYS = ("authorization_path", "access_token_path", "revocation_path")
+#: Where the callback URL's scheme and host come from when no --base-url is given
+#: and the Sites framework is not installed.
+PLACEHOLDER_BASE = "https://<your-site>"
+PLACEHOLDER_NOTE = (
+    "<your-site> in redirect_uri stands for your site's address: run with\n"
+    "--base-url https://your.site (or install django.contrib.sites) for the exact\n"
+    "callback URL to register at each provider."
+)
 
 
 class Command(AppCommand):
     help = (
-        "Show each OAuth provider's effective configuration (settings, preset, "
-        "discovered values) and where each value came from. --check fetches the "
-        "discovery document and JWK Set live and exits non-zero on any problem. "
-        "Never prints a secret."
+        "Show each OAuth provider's configuration and the callback URL to register.\n\n"
+        "Each value is shown with where it came from: the settings, a preset, a default\n"
+        "or the provider's discovery document. redirect_uri is the exact callback URL to\n"
+        "register at the provider: its scheme and host come from --base-url, else from\n"
+        "the Sites framework's current site, else a placeholder is shown. --check fetches\n"
+        "the discovery documents and JWK Sets live. Never prints a secret."
     )
+
+    exit_failed = "with --check: problems were found (each one is printed)"
+    usage_errors = ("an unknown provider",)
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--provider", help="only this provider (slug)")
+        parser.add_argument(
+            "--base-url",
+            metavar="URL",
+            help="the site's scheme and host, e.g. https://www.example.com, for the "
+            "callback URLs (default: the Sites framework's current domain)",
+        )
         parser.add_argument(
             "--check",
             action="store_true",
@@ -45,6 +69,8 @@ class Command(AppCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         live = bool(options["check"])
+        base_url = options.get("base_url")
+        site = checked_base_url(base_url) if base_url else None
         errors = [m for m in check_providers() if m.is_serious()]
         if errors:
             reports = [
@@ -57,15 +83,69 @@ class Command(AppCommand):
                 if slug not in providers:
                     raise unknown_provider(slug)
                 providers = {slug: providers[slug]}
-            reports = [report(provider, live=live) for provider in providers.values()]
+            base = (site, "--base-url") if site else site_base_url()
+            reports = [report(provider, live=live, base=base) for provider in providers.values()]
         if options["format"] == "json":
             self.write_json(reports)
         else:
             for entry in reports:
                 self.stdout.write(as_text(entry))
+            if any(_callback_placeholder(entry) for entry in reports):
+                self.stdout.write(PLACEHOLDER_NOTE)
         problems = sum(len(entry["problems"]) for entry in reports)
         if live and problems:
             raise CommandError(f"{problems} problem(s) found.", returncode=EXIT_FAILED)
+
+
+def _callback_placeholder(entry: Mapping[str, Any]) -> bool:
+    values: Mapping[str, Any] = entry.get("values", {})
+    return bool(values.get("redirect_uri", {}).get("source") == "placeholder")
+
+
+def checked_base_url(value: str) -> str:
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise usage_error(
+            f"--base-url {value!r} is not a site's address: give its scheme and host "
+            "only, e.g. https://www.example.com or http://127.0.0.1:8000."
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def site_base_url() -> tuple[str, str]:
+    """The current site's address and where it came from: the Sites framework (https
+    unless the domain is loopback), or a placeholder."""
+    if not apps.is_installed("django.contrib.sites"):
+        return PLACEHOLDER_BASE, "placeholder"
+    from django.contrib.sites.models import Site
+
+    try:
+        domain = Site.objects.get_current().domain
+    except (ObjectDoesNotExist, ImproperlyConfigured, DatabaseError):
+        return PLACEHOLDER_BASE, "placeholder"
+    host = urlsplit(f"//{domain}").hostname or ""
+    scheme = "http" if is_loopback(host) else "https"
+    return f"{scheme}://{domain}", "sites framework"
+
+
+def callback_url(provider: Provider, base: tuple[str, str]) -> tuple[str | None, str]:
+    """The redirect URI the authorize view sends for ``provider`` and where it came
+    from, or ``None`` when the app's URLs are not included (check E050)."""
+    if provider.redirect_uri:
+        return provider.redirect_uri, provider.sources.get("redirect_uri", "settings")
+    try:
+        path = reverse("auth_code_flow:callback", args=[provider.slug])
+    except NoReverseMatch:
+        return None, "the app's URLs are not included (auth_code_flow_django.E050)"
+    site, source = base
+    return site + path, source
 
 
 def shown(name: str, value: object) -> object:
@@ -78,13 +158,20 @@ def shown(name: str, value: object) -> object:
     return value
 
 
-def values_of(provider: Provider) -> dict[str, dict[str, Any]]:
+def values_of(provider: Provider, base: tuple[str, str]) -> dict[str, dict[str, Any]]:
     pending = provider.uses_discovery and provider.metadata is None
     discoverable = {*discovery.DISCOVERED_FIELDS, "token_endpoint_auth_method"}
     values: dict[str, dict[str, Any]] = {}
     for name in sorted(PROVIDER_KEYS - {"preset"}):
         if pending and name in discoverable and name not in provider.sources:
             values[name] = {"value": "(from discovery)", "source": "discovery"}
+            continue
+        if name == "redirect_uri":
+            url, source = callback_url(provider, base)
+            values[name] = {"value": url, "source": source}
+            continue
+        if name == "discovery" and not provider.issuer:
+            values[name] = {"value": None, "source": "no issuer"}
             continue
         value = getattr(provider, name)
         if name in ENDPOINT_KEYS and value:
@@ -96,7 +183,9 @@ def values_of(provider: Provider) -> dict[str, dict[str, Any]]:
     return values
 
 
-def report(provider: Provider, *, live: bool) -> dict[str, Any]:
+def report(
+    provider: Provider, *, live: bool, base: tuple[str, str] = (PLACEHOLDER_BASE, "placeholder")
+) -> dict[str, Any]:
     problems: list[str] = []
     notes: list[str] = []
     state = "off"
@@ -124,7 +213,10 @@ def report(provider: Provider, *, live: bool) -> dict[str, Any]:
         if problem:
             problems.append(problem)
     if live and effective.requests_openid and effective.jwks_uri:
-        problems.extend(jwks_problems(effective.jwks_uri, metadata))
+        problems.extend(
+            jwks_problems(effective.jwks_uri, metadata, discovery.address_policy(effective))
+        )
+    values = values_of(effective, base)
     preset = next(
         (s.removeprefix("preset ") for s in provider.sources.values() if s.startswith("preset ")),
         None,
@@ -139,7 +231,7 @@ def report(provider: Provider, *, live: bool) -> dict[str, Any]:
             "url": metadata.source_url if metadata else None,
             "advertised": _advertised(metadata),
         },
-        "values": values_of(effective),
+        "values": values,
         "problems": problems,
         "notes": notes,
     }
@@ -170,10 +262,12 @@ def metadata_notes(metadata: ServerMetadata) -> list[str]:
     return notes
 
 
-def jwks_problems(jwks_uri: str, metadata: ServerMetadata | None) -> list[str]:
+def jwks_problems(
+    jwks_uri: str, metadata: ServerMetadata | None, policy: AddressPolicy | None = None
+) -> list[str]:
     try:
         jwks = fetch_json(
-            new_session(),
+            new_session(policy),
             jwks_uri,
             timeout=float(conf.HTTP_TIMEOUT),
             connect_timeout=min(5.0, float(conf.HTTP_TIMEOUT)),

@@ -48,6 +48,9 @@ class Command(AppCommand):
         f"{CHUNK} at a time, so memory stays flat however many are due."
     )
 
+    exit_failed = "some refreshes failed (each one is reported on stderr)"
+    usage_errors = ("an unknown provider", "a negative --within")
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--provider", help="only this provider (slug; default: all)")
         parser.add_argument(

@@ -36,6 +36,12 @@ class Command(AppCommand):
         "serves. A value no configured key decrypts is reported on stderr and counted."
     )
 
+    exit_failed = (
+        "some values could not be decrypted (each one is reported on stderr), or rows "
+        "kept changing while they were re-encrypted: run it again"
+    )
+    usage_errors = ("a zero or negative --batch-size",)
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--batch-size",

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
     authorization and then with the tokens bound to it."""
 
     dependencies = [
-        ("auth_code_flow_django", "0006_oauthtoken_expiry_id_index"),
+        ("auth_code_flow_django", "0007_oauthtoken_extra_fields"),
     ]
 
     operations = [

@@ -1,0 +1,168 @@
+"""The ``zoom`` preset against Zoom's documented replies: HTTP Basic, PKCE, the reply's
+``api_url`` as the account's API host, rotating refresh tokens, revocation with the
+token in the body (never the URL) and the account from ``/v2/users/me``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import responses
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from auth_code_flow_django import tokens
+from auth_code_flow_django.exceptions import ReauthorizationRequiredError, UntrustedURLError
+from auth_code_flow_django.models import OAuthToken
+
+from .flows import (
+    CODE,
+    authorize,
+    basic,
+    callback,
+    configure,
+    connect,
+    disconnect,
+    expire,
+    form,
+    stored,
+)
+
+User = get_user_model()
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_URL = "https://zoom.us/oauth/token"
+REVOKE_URL = "https://zoom.us/oauth/revoke"
+ME_URL = "https://api.zoom.us/v2/users/me"
+
+#: developers.zoom.us/docs/integrations/oauth/ ("Request an access token").
+TOKEN_REPLY = {
+    "access_token": "eyJzdiI6IjAwMDAwMSIsImFsZyI6IkhTNTEyIiwidiI6IjIuMCIsImtpZCI6IjxLSUQ",
+    "token_type": "bearer",
+    "refresh_token": "eyJzdiI6IjAwMDAwMSIsImFsZyI6IkhTNTEyIiwidiI6IjIuMCIsImtpZCI6InJlZnJlc2g",
+    "expires_in": 3599,
+    "scope": "user:read:user",
+    "api_url": "https://api.zoom.us",
+}
+#: developers.zoom.us/docs/api/users/#tag/users/GET/users/{userId} (abridged).
+ME_REPLY = {
+    "id": "KDcuGIm1QgePTO8WbOqwIQ",
+    "first_name": "Jill",
+    "last_name": "Chill",
+    "display_name": "Jill Chill",
+    "email": "jchill@example.com",
+    "type": 1,
+    "account_id": "q6gBJVO5TzexKYTb_I2rpg",
+}
+
+
+@pytest.fixture(autouse=True)
+def zoom(settings: Any) -> None:
+    configure(settings, "zoom")
+
+
+def connected(alice: Client, mocked: responses.RequestsMock, **reply: Any) -> None:
+    mocked.post(TOKEN_URL, json={**TOKEN_REPLY, **reply})
+    mocked.get(ME_URL, json=ME_REPLY)
+    _params, response = connect(alice, "zoom")
+    assert response.status_code == 302, response.content
+
+
+def test_connect_with_basic_auth_and_pkce(
+    alice: Client, user: User, mocked: responses.RequestsMock
+) -> None:
+    """developers.zoom.us/docs/integrations/oauth/ (the authorization URL, PKCE, the
+    token request with an HTTP Basic header; the reply with api_url)."""
+    endpoint, params = authorize(alice, "zoom")
+    assert endpoint == "https://zoom.us/oauth/authorize"
+    assert params["code_challenge_method"] == "S256"
+    token_call = mocked.post(TOKEN_URL, json=TOKEN_REPLY)
+    mocked.get(ME_URL, json=ME_REPLY)
+    assert callback(alice, "zoom", params).status_code == 302
+    assert token_call.calls[0].request.headers["Authorization"] == basic("zoom")
+    sent = form(token_call.calls[0])
+    assert (sent["grant_type"], sent["code"]) == ("authorization_code", CODE)
+    assert "client_secret" not in sent
+    token = stored(user, "zoom")
+    assert (token.account_id, token.account_name) == (ME_REPLY["id"], "jchill@example.com")
+    assert token.extra["api_url"] == "https://api.zoom.us"
+
+
+def test_the_reply_s_api_url_is_the_account_s_api_host(
+    alice: Client, user: User, mocked: responses.RequestsMock
+) -> None:
+    """developers.zoom.us/docs/integrations/oauth/: call the API at the api_url the
+    token reply gives (an account in another data region has another)."""
+    connected(alice, mocked, api_url="https://api-eu.zoom.example")
+    meetings = mocked.get("https://api-eu.zoom.example/v2/users/me/meetings", json={})
+    session = tokens.authorized_session(user, "zoom")
+    session.get("https://api-eu.zoom.example/v2/users/me/meetings")
+    assert len(meetings.calls) == 1
+    with pytest.raises(UntrustedURLError):
+        session.get("https://api-us.zoom.example/v2/users/me/meetings")
+
+
+def test_refresh_rotates_the_refresh_token(
+    alice: Client, user: User, mocked: responses.RequestsMock
+) -> None:
+    """developers.zoom.us/docs/integrations/oauth/ ("Refreshing an access token": each
+    refresh returns a new refresh token; the old one stops working)."""
+    connected(alice, mocked)
+    expire(user, "zoom")
+    rotated = {**TOKEN_REPLY, "access_token": "access-2", "refresh_token": "refresh-2"}
+    call = mocked.replace(responses.POST, TOKEN_URL, json=rotated)
+    assert tokens.get_access_token(user, "zoom") == "access-2"
+    assert form(call.calls[0]) == {
+        "grant_type": "refresh_token",
+        "refresh_token": TOKEN_REPLY["refresh_token"],
+    }
+    assert call.calls[0].request.headers["Authorization"] == basic("zoom")
+    assert stored(user, "zoom").refresh_token == "refresh-2"
+
+
+def test_a_refused_refresh_needs_reauthorization(
+    alice: Client, user: User, mocked: responses.RequestsMock
+) -> None:
+    """developers.zoom.us/docs/integrations/oauth-error-messages/ (an invalid or
+    expired refresh token)."""
+    connected(alice, mocked)
+    expire(user, "zoom")
+    mocked.replace(
+        responses.POST,
+        TOKEN_URL,
+        status=400,
+        json={"reason": "Invalid Token!", "error": "invalid_grant"},
+    )
+    with pytest.raises(ReauthorizationRequiredError):
+        tokens.get_access_token(user, "zoom")
+
+
+def test_a_refused_code_is_a_502(alice: Client, mocked: responses.RequestsMock) -> None:
+    """developers.zoom.us/docs/integrations/oauth-error-messages/ (an invalid code)."""
+    mocked.post(
+        TOKEN_URL,
+        status=400,
+        json={"reason": "Invalid authorization code", "error": "invalid_grant"},
+    )
+    _params, response = connect(alice, "zoom")
+    assert response.status_code == 502
+    assert not OAuthToken.objects.exists()
+
+
+def test_disconnect_revokes_with_the_token_in_the_body(
+    alice: Client, user: User, mocked: responses.RequestsMock
+) -> None:
+    """developers.zoom.us/docs/integrations/oauth/ ("Revoking an access token": POST
+    /oauth/revoke with HTTP Basic; since 2023 no token in the URL query)."""
+    connected(alice, mocked)
+    revoke = mocked.post(REVOKE_URL, json={"status": "success"})
+    assert disconnect(alice, "zoom").status_code == 302
+    assert [form(c)["token"] for c in revoke.calls] == [
+        TOKEN_REPLY["refresh_token"],
+        TOKEN_REPLY["access_token"],
+    ]
+    for call in revoke.calls:
+        assert "?" not in call.request.url
+        assert call.request.headers["Authorization"] == basic("zoom")
+    assert not OAuthToken.objects.filter(user=user).exists()
