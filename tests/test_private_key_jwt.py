@@ -203,3 +203,22 @@ def test_a_check_message_never_shows_the_key() -> None:
 def test_no_state_is_left_by_a_connection(alice: Client, mocked: Any) -> None:
     connect(alice, mocked)
     assert OAuthState.objects.filter(used_at__isnull=True).count() == 0
+
+
+@override_settings(OAUTH_PROVIDERS=hardened.providers())
+def test_oauth_providers_never_prints_the_private_key() -> None:
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    for output_format in ("text", "json"):
+        out = io.StringIO()
+        call_command("oauth_providers", format=output_format, stdout=out)
+        text = out.getvalue()
+        assert hardened.CLIENT_JWK["d"] not in text
+        assert PREVIOUS_JWK["x"] not in text
+    shown = json.loads(out.getvalue())
+    values = shown[0]["values"] if isinstance(shown, list) else shown["hardened"]["values"]
+    assert values["client_private_key"]["value"] == "(set)"
+    assert values["client_previous_public_keys"]["value"] == "(1 public keys)"

@@ -102,7 +102,7 @@ def _jwk_of(key: Any) -> dict[str, Any]:
 
 def public_jwk(value: object) -> dict[str, Any]:
     """The public JWK (with ``kid``, ``use`` and ``alg``) of a key given as a JWK dict or
-    a PEM string, private or public. Raises :class:`ClientKeyError`."""
+    a PEM string, private or public. Raises ``ClientKeyError``."""
     key = _pyjwt_key(value)
     _check_type(key)
     if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
@@ -152,7 +152,7 @@ def client_assertion(
     key: ClientKey, client_id: str, audience: str, *, now: float | None = None
 ) -> str:
     """A fresh client assertion (RFC 7523 3): ``iss`` and ``sub`` the client, ``aud``
-    the server, a unique ``jti``, valid :data:`ASSERTION_LIFETIME` seconds."""
+    the server, a unique ``jti``, valid ``ASSERTION_LIFETIME`` (60) seconds."""
     issued = int(time.time() if now is None else now)
     return key.sign(
         {

@@ -93,7 +93,7 @@ def proof_target(url: str) -> str:
 
 class DPoPKey:
     """A connection's DPoP key pair. Its ``repr()`` shows the thumbprint only; it is
-    stored encrypted (:meth:`to_json` is the private key)."""
+    stored encrypted (``to_json()`` is the private key)."""
 
     __slots__ = ("_data", "_jwk", "algorithm", "public_jwk", "thumbprint")
 
@@ -121,7 +121,7 @@ class DPoPKey:
 
     @classmethod
     def from_json(cls, text: str) -> DPoPKey:
-        """The key :meth:`to_json` wrote."""
+        """The key ``to_json()`` wrote."""
         data = json.loads(text)
         return cls(data["jwk"], data["alg"])
 
