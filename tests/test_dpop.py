@@ -277,3 +277,25 @@ def test_the_key_is_rotated_with_the_tokens(alice: Client, mocked: Any) -> None:
         assert after.dpop_key_encrypted != before.dpop_key_encrypted
         assert after.dpop_key is not None
         assert after.dpop_key.thumbprint == thumbprint
+
+
+@override_settings(OAUTH_PROVIDERS=DPOP_ONLY)
+def test_the_admin_never_shows_a_dpop_key(
+    alice: Client, mocked: Any, admin_client: Client
+) -> None:
+    connect(alice, mocked)
+    authorize(alice)
+    token = OAuthToken.objects.get()
+    state = OAuthState.objects.get(used_at__isnull=True)
+    pages = [
+        admin_client.get(f"/admin/auth_code_flow_django/oauthtoken/{token.pk}/change/"),
+        admin_client.get(f"/admin/auth_code_flow_django/oauthstate/{state.pk}/change/"),
+        admin_client.get("/admin/auth_code_flow_django/oauthtoken/"),
+    ]
+    for page, stored in zip(pages, (token, state, token), strict=True):
+        assert page.status_code == 200
+        text = page.content.decode()
+        key = stored.dpop_key
+        assert key is not None
+        assert stored.dpop_key_encrypted not in text
+        assert json.loads(key.to_json())["jwk"]["d"] not in text

@@ -24,6 +24,7 @@ from django.utils import timezone
 from jwt.algorithms import ECAlgorithm
 
 from auth_code_flow_django import tokens
+from auth_code_flow_django.core import client_auth
 from auth_code_flow_django.core.rfc9449_dpop import NONCES, DPoPKey, send_with_proof
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
@@ -95,6 +96,16 @@ def site_provider(server: str, slug: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def server(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     clients = [server_client(live_server.url, slug) for slug in SHAPES]
+    # Registered with the public key of "pkjwt" inline, used with another key.
+    wrong = server_client(live_server.url, "pkjwt")
+    del wrong["jwks_uri"]
+    public = {k: v for k, v in KEYS["pkjwt"].items() if k != "d"}
+    wrong.update(
+        client_id="site-wrongkey",
+        redirect_uris=[f"{live_server.url}/oauth/wrongkey/callback/"],
+        jwks={"keys": [public]},
+    )
+    clients.append(wrong)
     log = tmp_path_factory.mktemp("oidc-provider") / "server.log"
     with oidc_provider(clients, log) as issuer:
         yield issuer
@@ -102,7 +113,14 @@ def server(live_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 @pytest.fixture
 def configured(settings: Any, server: str) -> str:
-    settings.OAUTH_PROVIDERS = {slug: site_provider(server, slug) for slug in SHAPES}
+    providers = {slug: site_provider(server, slug) for slug in SHAPES}
+    other = dict(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()), as_dict=True))
+    providers["wrongkey"] = {
+        **providers["pkjwt"],
+        "client_id": "site-wrongkey",
+        "client_private_key": other,
+    }
+    settings.OAUTH_PROVIDERS = providers
     return server
 
 
@@ -246,12 +264,18 @@ def call_userinfo(server: str, access_token: str, key: DPoPKey | None) -> reques
 
 
 def test_the_server_refuses_an_assertion_signed_with_another_key(
-    browser: Browser, alice: User, settings: Any, server: str
+    browser: Browser, alice: User
 ) -> None:
-    other = dict(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()), as_dict=True))
-    providers = dict(settings.OAUTH_PROVIDERS)
-    providers["pkjwt"] = {**providers["pkjwt"], "client_private_key": other}
-    settings.OAUTH_PROVIDERS = providers
+    _, back = browser.connect("wrongkey")
+    assert back.status_code == 502
+    assert "invalid_client" in back.text
+    assert not OAuthToken.objects.exists()
+
+
+def test_the_server_refuses_an_expired_assertion(
+    browser: Browser, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_auth, "ASSERTION_LIFETIME", -600)
     _, back = browser.connect("pkjwt")
     assert back.status_code == 502
     assert "invalid_client" in back.text
