@@ -179,7 +179,9 @@ def _name_fields(config: Provider) -> tuple[str, ...]:
 
 
 @sensitive_variables()
-def identify(config: Provider, result: TokenResponse) -> identity.Account | None:
+def identify(
+    config: Provider, result: TokenResponse, *, dpop_key: DPoPKey | None = None
+) -> identity.Account | None:
     """The provider account ``result`` belongs to, or ``None`` when unknown.
 
     Read from the ``id_token`` claims when they name one; else from the provider's
@@ -199,7 +201,7 @@ def identify(config: Provider, result: TokenResponse) -> identity.Account | None
         if account is None:
             logger.warning("the %s token reply names no account", config.slug)
         return account
-    return fetch_account(config, result.access_token)
+    return fetch_account(config, result.access_token, dpop_key=dpop_key)
 
 
 def _identity_url(config: Provider) -> tuple[str, bool] | None:
@@ -215,7 +217,9 @@ def _identity_url(config: Provider) -> tuple[str, bool] | None:
 
 
 @sensitive_variables()
-def fetch_account(config: Provider, access_token: str) -> identity.Account | None:
+def fetch_account(
+    config: Provider, access_token: str, *, dpop_key: DPoPKey | None = None
+) -> identity.Account | None:
     """Ask the provider's identity URL (or UserInfo endpoint) whose ``access_token`` it
     is; ``None`` when it has none, or (logged) when the request fails or the reply
     names no account. The token goes only to https URLs (http on loopback), and an
@@ -235,6 +239,7 @@ def fetch_account(config: Provider, access_token: str) -> identity.Account | Non
             url,
             params=config.identity.get("params"),
             token_param=config.identity.get("token_param"),
+            dpop_key=dpop_key,
         )
     except (AuthCodeFlowError, UntrustedURLError, EndpointURLError) as exc:
         logger.warning(
@@ -268,7 +273,8 @@ def _look_up_account(config: Provider, token: OAuthToken) -> None:
         config = config.resolved()
     except BaseAuthCodeFlowError as exc:
         logger.warning("cannot look up the %s account: %s", config.slug, exc.description)
-    account = fetch_account(config, token.access_token)
+    access_token, dpop_key = _credentials(token)
+    account = fetch_account(config, access_token, dpop_key=dpop_key)
     changes: dict[str, Any] = {"account_checked_at": timezone.now()}
     if account is not None:
         changes.update(account_id=account.id, account_name=account.name)
@@ -304,7 +310,7 @@ def connect(
             "replaced the %s connection of user %s by another account", config.slug, user.pk
         )
 
-    account = identify(config, result)
+    account = identify(config, result, dpop_key=dpop_key)
     return OAuthToken.objects.store(
         user, config.slug, result, account=account, on_replace=replaced, dpop_key=dpop_key
     )

@@ -299,3 +299,33 @@ def test_the_admin_never_shows_a_dpop_key(
         assert key is not None
         assert stored.dpop_key_encrypted not in text
         assert json.loads(key.to_json())["jwk"]["d"] not in text
+
+
+USERINFO = "https://as.example/userinfo"
+
+
+@override_settings(
+    OAUTH_PROVIDERS=hardened.providers(
+        dpop=True,
+        pushed_authorization_requests=False,
+        token_endpoint_auth_method="client_secret_post",
+        client_secret="s3cret-value",
+        client_private_key=None,
+        client_previous_public_keys=[],
+        userinfo_endpoint=USERINFO,
+    )
+)
+def test_who_connected_is_asked_with_the_dpop_token_and_a_proof(
+    alice: Client, mocked: Any
+) -> None:
+    challenge = {"WWW-Authenticate": 'DPoP error="use_dpop_nonce"', "DPoP-Nonce": "ui-1"}
+    mocked.get(USERINFO, status=401, headers=challenge)
+    mocked.get(USERINFO, json={"sub": "acct-7", "name": "Alice"})
+    query = connect(alice, mocked)
+    first, second = (call for call in mocked.calls if call.request.url == USERINFO)
+    for call in (first, second):
+        assert call.request.headers["Authorization"] == "DPoP dpop-access-token-0001"
+        claims = check_proof(call, "GET", USERINFO, jkt=query["dpop_jkt"])
+        assert claims["ath"] == access_token_hash("dpop-access-token-0001")
+    assert check_proof(second, "GET", USERINFO)["nonce"] == "ui-1"
+    assert OAuthToken.objects.get().account_id == "acct-7"
