@@ -23,13 +23,21 @@ from .endpoints import absolute_url, check_base_uri, endpoint_url
 from .endpoints import is_loopback as is_loopback
 from .exceptions import EndpointURLError, EndpointURLProblem
 from .flow import CLIENT_AUTH_METHODS
+from .id_tokens import TENANT_ID
 from .identity import IDENTITY_KEYS
 from .presets import merged_values, unfilled_placeholders
 from .provider_http import private_network
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-_BOOL_KEYS = ("use_pkce", "token_type_required", "discovery", "post_form_data", "dpop")
+_BOOL_KEYS = (
+    "use_pkce",
+    "token_type_required",
+    "discovery",
+    "post_form_data",
+    "revoke_shared_tokens",
+    "dpop",
+)
 _STR_KEYS = (
     "display_name",
     "base_uri",
@@ -48,6 +56,8 @@ _STR_KEYS = (
     "realm",
     "api_base_url_field",
     "user_agent",
+    "scope_param",
+    "token_reply_object",
     "pushed_authorization_request_endpoint",
 )
 
@@ -229,7 +239,12 @@ def _check_values(
             isinstance(k, str) and isinstance(v, str) for k, v in extra.items()
         ):
             bad_types.append(key)
-    for key in ("bearer_token_types", "invalid_grant_errors"):
+    for key in (
+        "bearer_token_types",
+        "invalid_grant_errors",
+        "issuer_aliases",
+        "shared_token_types",
+    ):
         if not _is_str_list(values.get(key, ())):
             bad_types.append(key)
     if bad_types:
@@ -244,6 +259,7 @@ def _check_values(
         )
     errors.extend(_check_headers(where, values))
     errors.extend(_check_identity(where, values.get("identity", {})))
+    errors.extend(_check_allowed_tenants(where, values.get("allowed_tenants")))
     errors.extend(_check_client_keys(where, values, method))
     if values.get("pushed_authorization_requests") is True and not (
         values.get("pushed_authorization_request_endpoint") or _discovers(values)
@@ -340,6 +356,26 @@ def _check_headers(where: str, values: Mapping[str, object]) -> list[CheckMessag
             hint="A header name is a token (letters, digits and !#$%&'*+.^_`|~-); a value "
             "has no control character (no line break).",
             id=_id(51),
+        )
+    ]
+
+
+def _check_allowed_tenants(where: str, tenants: object) -> list[CheckMessage]:
+    """E053: ``allowed_tenants`` is ``None`` or a non-empty list of tenant ids."""
+    if tenants is None or (
+        isinstance(tenants, (list, tuple))
+        and tenants
+        and all(isinstance(t, str) and TENANT_ID.fullmatch(t) for t in tenants)
+    ):
+        return []
+    return [
+        Error(
+            f"{where}: allowed_tenants must be a non-empty list of tenant ids (GUIDs).",
+            hint='For example ["72f988bf-86f1-41af-91ab-2d7cd011db47"]: the "Directory '
+            '(tenant) ID" of each tenant whose accounts may connect. Leave it out to '
+            "accept the tenant the endpoints name (any tenant for common and "
+            "organizations).",
+            id=_id(53),
         )
     ]
 

@@ -52,6 +52,7 @@ from .token_replies import (
     MAX_STORED_LENGTH,
     TokenResponse,
     decode_body,
+    nested_token_reply,
     parse_expires_in,
     raise_for_error,
     token_response_from,
@@ -150,6 +151,13 @@ class AbstractBaseFlowManager(ABC):
     #: ``error`` codes a provider uses for ``invalid_grant`` (Slack:
     #: ``invalid_refresh_token``): the grant is gone, the user must connect again.
     invalid_grant_errors: tuple[str, ...] = ()
+    #: The authorization request parameter that carries ``scope`` (Slack's user
+    #: tokens: ``user_scope``).
+    scope_param: str = "scope"
+    #: The object of the token reply that holds the token fields when the provider
+    #: nests them (Slack's user tokens: ``authed_user``); a reply without it is read at
+    #: its top level.
+    token_reply_object: str | None = None
     #: The token reply field holding this grant's API base URL (Salesforce's
     #: ``instance_url``); checked as an https URL when a reply carries it.
     api_base_url_field: str | None = None
@@ -168,6 +176,12 @@ class AbstractBaseFlowManager(ABC):
     #: ``id_token`` when the scope has ``openid``.
     issuer: str | None = None
     jwks_uri: str | None = None
+    #: Other ``iss`` values a provider documents for its ID tokens (Google's
+    #: ``accounts.google.com``); an ``issuer`` naming ``{tenantid}`` is filled from the
+    #: token's ``tid`` (see :func:`.id_tokens.check_issuer`).
+    issuer_aliases: tuple[str, ...] = ()
+    #: The ``tid`` values an ID token may carry; ``None``: any.
+    allowed_tenants: tuple[str, ...] | None = None
     id_token_algorithms: tuple[str, ...] = ID_TOKEN_ALGORITHMS
     id_token_leeway: float = LEEWAY_SECONDS
     #: Where the requests of :meth:`get_session` may connect (``None``: anywhere).
@@ -294,7 +308,7 @@ class AbstractBaseFlowManager(ABC):
             "response_type": str(self.response_type),
         }
         if self.scope:
-            params["scope"] = self.scope
+            params[self.scope_param or "scope"] = self.scope
         params["state"] = state
         verifier = self._verifier(state, code_verifier)
         if verifier is not None:
@@ -624,6 +638,8 @@ class AbstractBaseFlowManager(ABC):
             nonce=nonce,
             algorithms=self.id_token_algorithms,
             leeway=self.id_token_leeway,
+            issuer_aliases=self.issuer_aliases,
+            allowed_tenants=self.allowed_tenants,
         )
 
     def refresh(
@@ -748,6 +764,7 @@ class AbstractBaseFlowManager(ABC):
         ``previous_scope`` is the scope a reply without ``scope`` keeps (RFC 6749 6: a
         refresh does not change the scope); by default it is the configured one.
         """
+        body = nested_token_reply(body, self.token_reply_object)
         bearer_token_types = self.bearer_token_types
         if dpop:
             # A Bearer token where a DPoP-bound one was asked for could be replayed by

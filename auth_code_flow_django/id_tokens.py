@@ -2,7 +2,7 @@
 
 PyJWT verifies the signature and the registered claims; this module decides which key
 and algorithm it may use, checks what PyJWT does not (``azp``, ``nonce``, ``sub``) and
-compares ``iss`` once more itself.
+compares ``iss`` itself (:func:`check_issuer`).
 Keys come from the caller (a JWKS it fetched through the bounded HTTP client): PyJWT
 never fetches anything here. An ID token in a refresh reply is validated the same way
 but for the nonce, then compared with what the original one said
@@ -31,7 +31,9 @@ __all__ = [
     "LEEWAY_SECONDS",
     "IDTokenSubjectMismatchError",
     "InvalidIDTokenError",
+    "check_issuer",
     "check_refreshed_claims",
+    "is_tenant_issuer",
     "make_nonce",
     "nonce_digest",
     "usable_keys",
@@ -59,6 +61,13 @@ NONCE_BYTES = 32
 _KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 _CURVES = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: The placeholder of an issuer that serves many tenants, filled from the ID token's
+#: ``tid`` claim (Microsoft Entra ID's ``common`` and ``organizations`` endpoints).
+TENANT_PLACEHOLDER = "{tenantid}"
+#: A tenant id as Microsoft Entra ID writes it in ``tid``: a GUID.
+TENANT_ID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 
 class InvalidIDTokenError(InvalidTokenResponseError):
@@ -178,8 +187,13 @@ def validate_id_token(
     nonce: str | None,
     algorithms: Collection[str] = ID_TOKEN_ALGORITHMS,
     leeway: float = LEEWAY_SECONDS,
+    issuer_aliases: Collection[str] = (),
+    allowed_tenants: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The claims of ``id_token`` once every check of OpenID Connect Core 3.1.3.7 passed.
+
+    ``iss`` is checked by :func:`check_issuer` (with ``issuer_aliases`` and
+    ``allowed_tenants``).
 
     ``jwks(refresh)`` returns the server's JWK Set; it is called with ``False`` first
     (a cached set is fine) and, when no key has the token's ``kid``, once more with
@@ -206,11 +220,14 @@ def validate_id_token(
         keys = usable_keys(jwks(True), alg, kid)
     if not keys:
         raise InvalidIDTokenError("No key of the provider's JWKS can verify the ID token.")
-    claims = _verified_claims(id_token, keys, alg, issuer, client_id, leeway)
-    # Checked again whatever PyJWT did: PyJWT 2.10.0 took a substring of the expected
-    # issuer for it (CVE-2024-53861).
-    if not _issuer_matches(claims.get("iss"), issuer):
-        raise InvalidIDTokenError("The ID token comes from another issuer (iss).")
+    # PyJWT checks a fixed issuer (a template's value is known only from the token's
+    # tid), and our own exact comparison follows whatever PyJWT did (PyJWT 2.10.0 took
+    # a substring of the expected issuer for it, CVE-2024-53861).
+    expected: str | list[str] | None = [issuer, *issuer_aliases] if issuer_aliases else issuer
+    if TENANT_PLACEHOLDER in issuer:
+        expected = None
+    claims = _verified_claims(id_token, keys, alg, expected, client_id, leeway)
+    check_issuer(claims, issuer, aliases=issuer_aliases, allowed_tenants=allowed_tenants)
     _check_other_claims(claims, client_id, nonce)
     return claims
 
@@ -225,7 +242,7 @@ def _verified_claims(
     id_token: str,
     keys: list[jwt.PyJWK],
     alg: str,
-    issuer: str,
+    issuer: str | list[str] | None,
     client_id: str,
     leeway: float,
 ) -> dict[str, Any]:
@@ -259,6 +276,45 @@ def _verified_claims(
         return claims
     assert failure is not None
     raise InvalidIDTokenError("The ID token's signature does not verify.")
+
+
+def check_issuer(
+    claims: Mapping[str, Any],
+    issuer: str,
+    *,
+    aliases: Collection[str] = (),
+    allowed_tenants: Collection[str] | None = None,
+) -> None:
+    """The ID token's ``iss`` must be ``issuer`` exactly, or one of ``aliases`` (the
+    other spellings a provider documents: Google's ``accounts.google.com``).
+
+    An ``issuer`` that names :data:`TENANT_PLACEHOLDER` serves many tenants: ``iss``
+    must be that issuer with the token's own ``tid`` (a GUID) put in. With
+    ``allowed_tenants`` (``None``: any), ``tid`` must be one of them.
+    Raises :class:`InvalidIDTokenError`.
+    """
+    iss = claims.get("iss")
+    tenant = claims.get("tid")
+    expected = {issuer, *aliases}
+    if TENANT_PLACEHOLDER in issuer and isinstance(tenant, str) and TENANT_ID.fullmatch(tenant):
+        expected = {i.replace(TENANT_PLACEHOLDER, tenant) for i in expected}
+    if not any(_issuer_matches(iss, e) for e in expected) or TENANT_PLACEHOLDER in str(iss):
+        raise InvalidIDTokenError("The ID token comes from another issuer (iss).")
+    if allowed_tenants is not None and not (
+        isinstance(tenant, str) and tenant.lower() in {t.lower() for t in allowed_tenants}
+    ):
+        raise InvalidIDTokenError("The ID token's tenant (tid) is not allowed here.")
+
+
+def is_tenant_issuer(value: object, issuer: str) -> bool:
+    """Whether ``value`` is ``issuer`` with a tenant id put in its
+    :data:`TENANT_PLACEHOLDER` (any tenant: which ones may connect is the ID token's
+    check)."""
+    if not isinstance(value, str) or TENANT_PLACEHOLDER not in issuer:
+        return False
+    before, _, after = issuer.partition(TENANT_PLACEHOLDER)
+    tenant = value[len(before) : len(value) - len(after)]
+    return value.startswith(before) and value.endswith(after) and bool(TENANT_ID.fullmatch(tenant))
 
 
 def _check_other_claims(claims: Mapping[str, Any], client_id: str, nonce: str | None) -> None:

@@ -51,6 +51,10 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "access_token_path": "/login/oauth/access_token",
             "scope": "read:user",
             "api_base_urls": ("https://api.github.com/",),
+            # A used or expired refresh token is answered (HTTP 200 or 400) with
+            # {"error": "bad_refresh_token"}: the grant is gone.
+            # https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens
+            "invalid_grant_errors": ("bad_refresh_token",),
             # JSON only when asked with Accept (always sent); errors come as a 200 with
             # "error", which the core treats as an error for every provider. Revoking
             # is DELETE /applications/{client_id}/grant, not RFC 7009: not offered.
@@ -76,6 +80,10 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             # OpenID Connect with the endpoints above: the ID token is checked against
             # this issuer and JWKS, and no iss is required on the callback.
             "issuer": "https://accounts.google.com",
+            # "The value of iss in the ID token is equal to accounts.google.com or
+            # https://accounts.google.com."
+            # https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
+            "issuer_aliases": ("accounts.google.com",),
             "discovery": False,
             "require_iss": False,
             "jwks_uri": "https://www.googleapis.com/oauth2/v3/certs",
@@ -98,6 +106,15 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "tenant": "common",
             "authorization_path": "/{tenant}/oauth2/v2.0/authorize",
             "access_token_path": "/{tenant}/oauth2/v2.0/token",
+            # OpenID Connect (add openid to the scope) with the endpoints above. Every
+            # ID token names its user's own tenant: iss is this template with the
+            # token's tid put in, for common and organizations as for one tenant.
+            # https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#validate-the-issuer
+            # https://learn.microsoft.com/en-us/entra/identity-platform/id-token-claims-reference
+            "issuer": "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "discovery": False,
+            "require_iss": False,
+            "jwks_uri": "https://login.microsoftonline.com/{tenant}/discovery/v2.0/keys",
             "scope": "User.Read offline_access",
             "api_base_urls": ("https://graph.microsoft.com/",),
             # No RFC 7009 endpoint. The object id: "oid" in an id_token, "id" in Graph.
@@ -118,8 +135,15 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
             "success_field": "ok",
             # With token rotation on, a dead refresh token says so in its own words.
             "invalid_grant_errors": ("invalid_refresh_token",),
-            # The workspace token's token_type is "bot" (used as a Bearer token).
-            "bearer_token_types": ("bot",),
+            # A bot token's token_type is "bot", a user token's (user_scope) "user",
+            # both used as Bearer tokens; a rotated user token refreshes as "user".
+            # https://docs.slack.dev/reference/methods/oauth.v2.access
+            # https://docs.slack.dev/authentication/using-token-rotation
+            "bearer_token_types": ("bot", "user"),
+            # The bot token is the workspace's, shared by everyone there: revoking it
+            # when one user disconnects would uninstall the app for all of them.
+            # https://docs.slack.dev/reference/methods/auth.revoke
+            "shared_token_types": ("bot",),
             "api_base_urls": ("https://slack.com/api/",),
             # The installing user is named in the token reply itself.
             "identity": {"id": "authed_user.id", "name": "team.name"},

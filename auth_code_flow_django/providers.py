@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from . import discovery
+from . import discovery, id_tokens
 from .conf import conf
 from .core.client_auth import public_jwk, public_jwks
 from .core.rfc9449_dpop import DPoPKey, choose_algorithm
@@ -88,6 +88,15 @@ class Provider:
     require_iss: bool | None = None
     #: OpenID Connect: the JWK Set that signs ID tokens.
     jwks_uri: str | None = None
+    #: OpenID Connect: other ``iss`` values the provider documents for its ID tokens
+    #: (Google: ``accounts.google.com`` beside ``https://accounts.google.com``). An
+    #: ``issuer`` naming ``{tenantid}`` (Microsoft Entra ID's multi-tenant endpoints)
+    #: is filled with each ID token's own ``tid``.
+    issuer_aliases: tuple[str, ...] = ()
+    #: OpenID Connect, for an issuer serving many tenants (Microsoft Entra ID): the
+    #: tenant ids (``tid``, GUIDs) whose accounts may connect. ``None``: the ``tenant``
+    #: itself when it is a tenant id, else any tenant (``common``, ``organizations``).
+    allowed_tenants: tuple[str, ...] | None = None
     #: OpenID Connect: the UserInfo endpoint.
     userinfo_endpoint: str | None = None
     #: ``"client_secret_post"``, ``"client_secret_basic"``, ``"private_key_jwt"`` or
@@ -141,6 +150,19 @@ class Provider:
     success_field: str | None = None
     #: ``error`` codes that mean ``invalid_grant`` (Slack: ``invalid_refresh_token``).
     invalid_grant_errors: tuple[str, ...] = ()
+    #: The authorization request parameter that carries ``scope`` (Slack's user
+    #: tokens: ``user_scope``).
+    scope_param: str = "scope"
+    #: The token reply's object holding the token when the provider nests it (Slack's
+    #: user tokens: ``authed_user``); a reply without it is read at its top level.
+    token_reply_object: str | None = None
+    #: ``token_type`` values (lowercase) of tokens shared beyond the connecting user
+    #: (Slack's workspace ``bot`` token): removing a connection never revokes them
+    #: unless ``revoke_shared_tokens``.
+    shared_token_types: tuple[str, ...] = ()
+    #: Revoke a shared token (see ``shared_token_types``) when its connection is
+    #: removed: for Slack, this uninstalls the app from the workspace for everyone.
+    revoke_shared_tokens: bool = False
     #: Where the connected account is read (see :mod:`.identity`): ``url``, ``params``,
     #: ``token_param``, ``id`` and ``name``.
     identity: Mapping[str, Any] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
@@ -218,6 +240,37 @@ class Provider:
         keys = [self.client_private_key, *self.client_previous_public_keys]
         return public_jwks([public_jwk(key) for key in keys])
 
+    @property
+    def id_token_issuer(self) -> str | None:
+        """The issuer ID tokens are checked against: the one the metadata names, once
+        discovered (Microsoft's ``common`` document names its ``{tenantid}``
+        template), else ``issuer``."""
+        return self.metadata.issuer if self.metadata is not None else self.issuer
+
+    def is_issuer(self, value: str) -> bool:
+        """Whether ``value`` (a callback's ``iss``, RFC 9207) names this provider's
+        issuer: the same string, or, for an issuer naming ``{tenantid}``, that issuer
+        with a tenant id put in (Microsoft Entra ID names the user's tenant)."""
+        issuer = self.id_token_issuer or ""
+        if id_tokens.TENANT_PLACEHOLDER in value:
+            return False
+        return value in {self.issuer, issuer} or id_tokens.is_tenant_issuer(value, issuer)
+
+    @property
+    def accepted_tenants(self) -> tuple[str, ...] | None:
+        """The ``tid`` values an ID token may carry (``None``: any); see
+        ``allowed_tenants``."""
+        if self.allowed_tenants is not None:
+            return self.allowed_tenants
+        if self.tenant and id_tokens.TENANT_ID.fullmatch(self.tenant):
+            return (self.tenant,)
+        return None
+
+    def revokes(self, token_type: str) -> bool:
+        """Whether removing a connection whose token has ``token_type`` revokes it at
+        the provider (a shared token only with ``revoke_shared_tokens``)."""
+        return self.revoke_shared_tokens or token_type.lower() not in self.shared_token_types
+
     def connect_problem(self) -> str | None:
         """Why a flow cannot start with this (resolved) provider, or ``None``."""
         metadata = self.metadata
@@ -275,6 +328,8 @@ class Provider:
             for f in dataclasses.fields(self)
             if f.name not in _NOT_FLOW_SETTINGS
         }
+        attributes["issuer"] = self.id_token_issuer
+        attributes["allowed_tenants"] = self.accepted_tenants
         return ProviderFlowManager(
             **attributes,
             timeout=float(conf.HTTP_TIMEOUT),
@@ -300,6 +355,8 @@ _NOT_FLOW_SETTINGS = frozenset(
         "client_previous_public_keys",
         "pushed_authorization_requests",
         "dpop",
+        "shared_token_types",
+        "revoke_shared_tokens",
     }
 )
 #: Provider fields that are not settings.
@@ -382,6 +439,11 @@ def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
         MappingProxyType(dict(key)) if isinstance(key, Mapping) else key
         for key in values.get("client_previous_public_keys") or ()
     )
+    for key in ("invalid_grant_errors", "issuer_aliases"):
+        values[key] = tuple(values.get(key) or ())
+    values["shared_token_types"] = tuple(t.lower() for t in values.get("shared_token_types") or ())
+    if values.get("allowed_tenants") is not None:
+        values["allowed_tenants"] = tuple(values["allowed_tenants"])
     identity = dict(values.get("identity") or {})
     if identity.get("url"):
         identity["url"] = endpoint_url(base_uri, identity["url"])

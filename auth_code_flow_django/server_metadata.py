@@ -25,6 +25,7 @@ from .exceptions import (
     InvalidTokenResponseError,
     clean_provider_text,
 )
+from .id_tokens import TENANT_PLACEHOLDER
 from .token_replies import decode_body
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "fetch_metadata",
     "metadata_from",
     "metadata_urls",
+    "names_issuer",
 ]
 
 logger = logging.getLogger("auth_code_flow_django.server_metadata")
@@ -135,6 +137,22 @@ def metadata_urls(issuer: str) -> list[str]:
     return [rfc8414, openid]
 
 
+def names_issuer(named: object, issuer: str) -> bool:
+    """Whether a document's ``issuer`` is the configured ``issuer``: the same string
+    (RFC 8414 3.3), or its template for many tenants, where the configured issuer's
+    tenant path segment reads ``{tenantid}`` (Microsoft Entra ID's ``common`` and
+    ``organizations`` documents, whose ID tokens each name their own tenant)."""
+    if named == issuer:
+        return True
+    if not isinstance(named, str) or named.count(TENANT_PLACEHOLDER) != 1:
+        return False
+    before, after = named.split(TENANT_PLACEHOLDER)
+    if not (issuer.startswith(before) and issuer.endswith(after)):
+        return False
+    segment = issuer[len(before) : len(issuer) - len(after)]
+    return bool(before.endswith("/") and segment) and not set(segment) & set("/?#{}")
+
+
 def _problem(source: str, text: str) -> DiscoveryError:
     return DiscoveryError(f"The metadata at {source} {text}")
 
@@ -168,12 +186,12 @@ def metadata_from(document: Mapping[str, Any], issuer: str, source: str = "") ->
     """
     where = source or "the discovery URL"
     named = document.get("issuer")
-    if named != issuer:
+    if not names_issuer(named, issuer):
         shown = clean_provider_text(named, 200) if isinstance(named, str) else "no issuer"
         raise _problem(
             where, f"names the issuer {shown!r}, not the configured {issuer!r}; refused."
         )
-    values: dict[str, Any] = {"issuer": issuer, "source_url": source}
+    values: dict[str, Any] = {"issuer": named, "source_url": source}
     issuer_is_local = is_loopback(urlsplit(issuer).hostname or "")
     for name in ENDPOINT_FIELDS:
         url = document.get(name)
@@ -283,7 +301,7 @@ def fetch_metadata(
                 f"The metadata of {issuer} could not be fetched from {url}: {exc.description}",
                 response=exc.response,
             ) from exc
-        if document.get("issuer") != issuer:
+        if not names_issuer(document.get("issuer"), issuer):
             mismatch = mismatch or _mismatch(document, issuer, url)
             failures.append(mismatch.description)
             continue

@@ -40,6 +40,7 @@ __all__ = [
     "is_storable",
     "json_too_deep",
     "kept_fields",
+    "nested_token_reply",
     "parse_expires_in",
     "raise_for_error",
     "token_response_from",
@@ -64,6 +65,8 @@ _KNOWN_FIELDS = frozenset({"access_token", "refresh_token", "token_type", "scope
 #: ``code``, an ``api_key``, Slack's ``incoming_webhook`` whose URL lets anyone post):
 #: never kept beside the connection, at any depth.
 _SECRET_FIELD = re.compile(r"token|secret|code|password|key|webhook", re.IGNORECASE)
+#: The fields of one token in a reply (RFC 6749 5.1).
+_TOKEN_FIELDS = _KNOWN_FIELDS | {"expires_in"}
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,24 @@ def raise_for_error(
     raise error_class(f"The provider answered HTTP {response.status_code}.", response=response)
 
 
+def nested_token_reply(body: Mapping[str, Any], field: str | None) -> dict[str, Any]:
+    """``body`` read for the token its ``field`` object holds, when it holds one (an
+    ``access_token``): that object's token fields (RFC 6749 5.1) replace the top
+    level's, and the object stays among the extras without them (its ``id`` still
+    names the account). Slack puts a user token under ``authed_user`` and a bot token,
+    if any, at the top level. A reply without such an object (a refresh reply, which
+    Slack sends at the top level) is read as it is.
+    """
+    nested = body.get(field) if field else None
+    if not isinstance(nested, Mapping) or "access_token" not in nested:
+        return dict(body)
+    assert field is not None
+    outer = {k: v for k, v in body.items() if k not in _TOKEN_FIELDS and k != field}
+    rest = {k: v for k, v in nested.items() if k not in _TOKEN_FIELDS}
+    tokens = {k: v for k, v in nested.items() if k in _TOKEN_FIELDS}
+    return {**outer, field: rest, **tokens}
+
+
 def token_response_from(
     body: Mapping[str, Any],
     *,
@@ -247,7 +268,8 @@ def token_response_from(
     ``previous_scope`` is the scope a reply without ``scope`` keeps (RFC 6749 6: a
     refresh does not change the scope); by default it is ``configured_scope``.
     ``bearer_token_types`` are the ``token_type`` values (lowercase) of tokens used as
-    Bearer tokens (Slack says ``bot``).
+    Bearer tokens (Slack says ``bot`` and ``user``); the result's ``token_type`` is
+    ``Bearer`` for a Bearer token and the provider's own word, lowercased, for these.
     """
     access_token = body.get("access_token")
     if not isinstance(access_token, str) or not access_token.strip():
@@ -268,6 +290,7 @@ def token_response_from(
             "tokens are supported.",
             response=response,
         )
+    token_type = "Bearer" if token_type.lower() == "bearer" else token_type.lower()
     expires_in = parse_expires_in(body.get(expires_in_field))
     now = now or datetime.now(timezone.utc)
     expires_at = None if expires_in is None else now + timedelta(seconds=expires_in)
@@ -287,7 +310,7 @@ def token_response_from(
         check_api_base_url(api_base_url_field, body[api_base_url_field], response)
     return TokenResponse(
         access_token=access_token,
-        token_type="Bearer",
+        token_type=token_type,
         expires_in=expires_in,
         expires_at=expires_at,
         refresh_token=refresh_token,

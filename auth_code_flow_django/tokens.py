@@ -329,12 +329,22 @@ def _stored_pair(config: Provider, token: OAuthToken) -> tuple[str | None, str |
     """The refresh and access token of ``token`` to revoke (``None`` when they cannot
     be decrypted, or when nothing will be revoked)."""
     pair: list[str | None] = [None, None]
-    if config.supports_revocation and conf.REVOKE_ON_DISCONNECT:
-        for index, name in enumerate(("refresh_token", "access_token")):
-            try:
-                pair[index] = getattr(token, name)
-            except TokenDecryptionError:
-                logger.warning("cannot decrypt the %s of %r to revoke it", name, token)
+    if not (config.supports_revocation and conf.REVOKE_ON_DISCONNECT):
+        return None, None
+    if not config.revokes(token.token_type):
+        # Slack's bot token is the workspace's: revoking it uninstalls the app there.
+        logger.info(
+            "not revoking the %s %s token of user %s: it is shared beyond its user",
+            config.slug,
+            token.token_type,
+            token.user_id,
+        )
+        return None, None
+    for index, name in enumerate(("refresh_token", "access_token")):
+        try:
+            pair[index] = getattr(token, name)
+        except TokenDecryptionError:
+            logger.warning("cannot decrypt the %s of %r to revoke it", name, token)
     return pair[0], pair[1]
 
 
@@ -595,12 +605,12 @@ def _refresh(
         released = _release(token, claim, needs_reauthorization=True)
         assert result is not None
         assert refresh_token is not None
-        if released:
+        if not released:
+            _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
+        elif config.revokes(result.token_type):
             _revoke_at_provider(
                 config, result.refresh_token, result.access_token, dpop_key=dpop_key
             )
-        else:
-            _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
         raise
     except BaseException:
         _release(token, claim)
@@ -647,6 +657,8 @@ def _revoke_unstored(
     revoked it already. While the row keeps that grant, the new access token is not
     revoked either: a server may revoke the whole grant with one of its access tokens
     (RFC 7009 2.1 allows it, and some do), and that token is held nowhere and expires."""
+    if not config.revokes(result.token_type):
+        return  # shared beyond its user (Slack's workspace bot token)
     row = _retrying(
         functools.partial(
             _first, _tokens().order_by().filter(user_id=user_id, provider=config.slug)

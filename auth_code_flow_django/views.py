@@ -342,9 +342,9 @@ class CallbackView(ProviderMixin, View):
         """RFC 9207: ``iss`` must be there when the provider requires it (its metadata
         advertises it, or its settings say so), and match the issuer whenever present."""
         expected = self.provider.issuer
-        if self.provider.requires_iss and (not expected or iss != expected):
+        if self.provider.requires_iss and (not expected or iss is None):
             raise IssuerMismatchError()
-        if iss is not None and expected and iss != expected:
+        if iss is not None and expected and not self.provider.is_issuer(iss):
             raise IssuerMismatchError()
 
     def authorization_error(self, params: dict[str, str]) -> AuthorizationError:

@@ -16,7 +16,11 @@ flow run on the same mocked GitHub endpoints in the same process, and the ratios
 printed. Peers need ``pip install -e ".[bench]"``.
 
     python benchmarks/connect_flow.py [--flows 100] [--repeats 15] [--peers] [--hardened]
-        [--database memory|sqlite|postgresql|mariadb]
+        [--database memory|sqlite|postgresql|mariadb] [--orm-statements]
+
+``--orm-statements`` runs the library's statements as plain ORM queries instead of the
+statements it builds once per connection (``auth_code_flow_django.statements``): the
+path a Django whose internals they do not recognise takes. Compare the two runs.
 
 ``--database`` starts a throwaway server (``benchmarks/services.py``; MariaDB needs
 ``pip install -e ".[mysql]"``) instead of SQLite in memory. CPU time is this process's
@@ -218,11 +222,16 @@ def main() -> None:
     parser.add_argument(
         "--hardened", action="store_true", help="also run PAR + DPoP + private_key_jwt"
     )
+    parser.add_argument(
+        "--orm-statements", action="store_true", help="plain ORM queries, not built statements"
+    )
     args = parser.parse_args()
     if args.peers:
         os.environ["BENCH_PEERS"] = "1"
     if args.hardened:
         os.environ["BENCH_HARDENED"] = "1"
+    if args.orm_statements:
+        os.environ["BENCH_ORM_STATEMENTS"] = "1"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
     with bench_database(args.database) as where:
         measure(args, where)
@@ -270,7 +279,8 @@ def measure(args: argparse.Namespace, where: str) -> None:
     print(
         f"{args.flows} flows x {args.repeats} interleaved repeats, Python "
         f"{sys.version.split()[0]}, Django {django.get_version()}, "
-        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), {where}"
+        f"{os.cpu_count()} CPUs ({platform.processor() or platform.machine()}), {where}; "
+        f"statements: {'plain ORM' if args.orm_statements else 'built'}"
     )
     rate = {
         name: statistics.median(args.flows / t for t in times) for name, times in seconds.items()

@@ -17,7 +17,11 @@ Prints the median time per call over the repeats, the ratio to the floor, and th
 queries per call.
 
     python benchmarks/hot_path.py [--users 1000] [--calls 5000] [--repeats 7] [--peers]
-        [--database memory|sqlite|postgresql|mariadb]
+        [--database memory|sqlite|postgresql|mariadb] [--orm-statements]
+
+``--orm-statements`` runs the library's statements as plain ORM queries instead of the
+statements it builds once per connection (``auth_code_flow_django.statements``): the
+path a Django whose internals they do not recognise takes. Compare the two runs.
 
 ``--database`` starts a throwaway server (``benchmarks/services.py``; MariaDB needs
 ``pip install -e ".[mysql]"``) instead of SQLite in memory, so each call also pays a
@@ -134,9 +138,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--peers", action="store_true", help="also time allauth, social-auth")
     parser.add_argument("--database", choices=DATABASE_CHOICES, default="memory")
+    parser.add_argument(
+        "--orm-statements", action="store_true", help="plain ORM queries, not built statements"
+    )
     args = parser.parse_args()
     if args.peers:
         os.environ["BENCH_PEERS"] = "1"
+    if args.orm_statements:
+        os.environ["BENCH_ORM_STATEMENTS"] = "1"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
     with bench_database(args.database) as where:
         measure(args, where)
@@ -171,7 +180,8 @@ def measure(args: argparse.Namespace, where: str) -> None:
     print(
         f"hot path: {args.calls} calls x {args.repeats} repeats over {args.users} users; "
         f"Python {platform.python_version()}, Django {django.get_version()}, "
-        f"{platform.machine()} x{os.cpu_count()}, {where}"
+        f"{platform.machine()} x{os.cpu_count()}, {where}; "
+        f"statements: {'plain ORM' if args.orm_statements else 'built'}"
     )
     print(f"{'':<30} {'us/call (median)':>17} {'x floor (median)':>17} {'queries':>8}")
     for name, call in calls.items():

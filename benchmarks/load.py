@@ -1,14 +1,17 @@
 """Load benchmark: complete connect flows by concurrent users against real servers.
 
-The example site runs under gunicorn (4 worker processes) with Django's Redis cache on
-a real Redis; the demo authorization server (django-oauth-toolkit) runs under its own
-gunicorn with its own database on the same database server. Locust, headless, plays
-32 people at once; each of them runs complete flows one after the other (see
-``benchmarks/locustfile.py``): log in at the site, connect (the ``authorize`` POST,
-the demo server's login and consent pages, the callback), call the demo server's API
-through ``authorized_session`` (the example's home page), disconnect. Flows alternate
-between the providers ``demo`` (endpoints in settings) and ``demo-openid`` (found by
-discovery, ID tokens checked against the JWK Set).
+The example site runs under gunicorn (4 worker processes), or with ``--server asgi``
+under uvicorn (4 worker processes; Django's ASGI handler runs each request on a thread
+of its own), with Django's Redis cache on a real Redis; the demo authorization server
+(django-oauth-toolkit) runs under its own gunicorn with its own database on the same
+database server. Locust, headless, plays 32 people at once; each of them runs complete
+flows one after the other (see ``benchmarks/locustfile.py``): log in at the site,
+connect (the ``authorize`` POST, the demo server's login and consent pages, the
+callback), call the demo server's API through ``authorized_session`` (the example's
+home page), read the access token ``--token-calls`` times more (10: one
+``get_access_token`` per request, ``benchmarks/load_urls.py``), disconnect. Flows
+alternate between the providers ``demo`` (endpoints in settings) and ``demo-openid``
+(found by discovery, ID tokens checked against the JWK Set).
 
 Afterwards the rows are counted on both sides and the run fails (exit status 1) on any
 error or any count that is off:
@@ -22,7 +25,15 @@ error or any count that is off:
   once each for all the site's workers (they are cached for an hour). A run with
   Django's default per-process cache (LocMem) shows the contrast: up to one fetch per
   worker;
-- the site's and the server's logs hold no warning.
+- the site's and the server's logs hold no warning;
+- the site's memory does not grow: Locust runs the first ``--warmup-flows`` (200)
+  flows, the site's workers are sampled with no request in flight, then the other
+  flows, and they are sampled again. Per worker, the live database connection objects
+  (counted after a full garbage collection by ``/bench/memory/``) may not grow by more
+  than a few: a leak of one per request, as with a cache that keeps each request
+  thread's connection object, is hundreds. On full runs the workers' resident memory
+  (``VmRSS``) at the end must also stay within ``--rss-growth`` (10%) of the sample
+  after the warm-up.
 
 On PostgreSQL it runs twice, with Django's connection pool (``"OPTIONS": {"pool":
 ...}``, which needs ``CONN_MAX_AGE = 0``) and without (a connection per request), and
@@ -31,13 +42,17 @@ compares them. One command, the servers are started and stopped by it::
     python benchmarks/load.py                          # PostgreSQL (pool off, on), MariaDB
     python benchmarks/load.py --database postgresql --flows 500 --users 16
     python benchmarks/load.py --slim                   # CI: 100 flows by 8 users, each DB
+    python benchmarks/load.py --server asgi --database postgresql --pool on
+    python benchmarks/load.py --slim --server asgi --database postgresql   # CI
 
 ``--slim`` runs 100 flows by 8 users on each database (pool on for PostgreSQL), with
-Redis, and no LocMem contrast. Needs ``pip install -e ".[bench,mysql]"``, PostgreSQL
-and MariaDB as CI installs them (``.ci/postgres.sh``, ``.ci/mariadb.sh``) and Debian's
-``redis-server`` (installed when missing). Passwords are hashed with Django's MD5
-hasher (``--pbkdf2`` keeps Django's default) so that the two logins of each flow do
-not measure PBKDF2. ``--json FILE`` writes every figure.
+Redis, no LocMem contrast, 20 warm-up flows and no bound on resident memory (too
+short a run for one; the connection objects are counted all the same). Needs
+``pip install -e ".[bench,mysql]"``, PostgreSQL and MariaDB as CI installs them
+(``.ci/postgres.sh``, ``.ci/mariadb.sh``) and Debian's ``redis-server`` (installed
+when missing). Passwords are hashed with Django's MD5 hasher (``--pbkdf2`` keeps
+Django's default) so that the two logins of each flow do not measure PBKDF2.
+``--json FILE`` writes every figure.
 """
 
 from __future__ import annotations
@@ -54,7 +69,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -74,9 +89,12 @@ STEPS = (
     "authorize+provider",
     "callback",
     "api call",
+    "token read",
     "disconnect",
     "flow",
 )
+#: One ``get_access_token`` by ``/bench/token/<provider>/`` (``BENCH_TOKEN_CALLS`` a flow).
+TOKEN_READ = "token read"
 #: The documents the site's workers fetch from the demo server for "demo-openid".
 METADATA_PATHS = (
     "/.well-known/oauth-authorization-server/o",
@@ -209,6 +227,7 @@ class Outcome:
     variant: str
     flows: int
     users: int
+    server: str = "wsgi"
     seconds: float = 0.0
     flows_ok: int = 0
     #: CPU seconds the site's and the demo server's gunicorn processes used in the run.
@@ -222,10 +241,29 @@ class Outcome:
     setup: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: The site's workers after the warm-up flows and at the end (see ``MemorySample``).
+    memory: list[MemorySample] = field(default_factory=list)
+    token_reads: int = 0
 
     @property
     def flows_per_second(self) -> float:
         return self.flows_ok / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class MemorySample:
+    """The site's workers at one point of a run, with no request in flight: resident
+    memory (``VmRSS``) and live database connection objects, per process id."""
+
+    label: str
+    flows: int
+    token_reads: int
+    rss_kib: dict[int, int] = field(default_factory=dict)
+    connection_objects: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def total_rss_mib(self) -> float:
+        return sum(self.rss_kib.values()) / 1024
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -332,10 +370,22 @@ def summarize_steps(samples: Mapping[str, list[float]]) -> dict[str, dict[str, f
     return steps
 
 
-def server_processes(url: str) -> list[int]:
-    """The gunicorn master serving ``url`` and its workers."""
-    bind = f"127.0.0.1:{urlsplit(url).port}".encode()
+def _serves(command: list[bytes], port: int) -> bool:
+    """Whether ``command`` is the gunicorn or uvicorn master listening on ``port``."""
+    if b"gunicorn" in command:
+        return f"127.0.0.1:{port}".encode() in command
+    if b"uvicorn" in command and b"--port" in command:
+        position = command.index(b"--port") + 1
+        return position < len(command) and command[position] == str(port).encode()
+    return False
+
+
+def server_processes(url: str, *, workers_only: bool = False) -> list[int]:
+    """The gunicorn or uvicorn master serving ``url`` and its workers (only the workers
+    with ``workers_only``; not multiprocessing's resource tracker)."""
+    port = urlsplit(url).port or 80
     parents: dict[int, int] = {}
+    commands: dict[int, list[bytes]] = {}
     masters = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -345,10 +395,58 @@ def server_processes(url: str) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-        if b"gunicorn" in command and bind in command:
-            masters.append(int(entry.name))
-    return masters + [pid for pid, parent in parents.items() if parent in masters]
+        pid = int(entry.name)
+        parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+        commands[pid] = command
+        if _serves(command, port):
+            masters.append(pid)
+    workers = [
+        pid
+        for pid, parent in parents.items()
+        if parent in masters and not any(b"resource_tracker" in part for part in commands[pid])
+    ]
+    return sorted(workers) if workers_only else masters + workers
+
+
+def resident_kib(pid: int) -> int:
+    """``VmRSS`` of process ``pid`` in KiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def connection_objects(url: str, workers: list[int], tries: int = 400) -> dict[int, int]:
+    """Each worker's live database connection objects, from ``/bench/memory/``: asked on
+    a new connection each time until every worker has answered (the kernel hands each
+    connection to whichever worker accepts first)."""
+    import http.client
+
+    parts = urlsplit(url)
+    found: dict[int, int] = {}
+    for _ in range(tries):
+        if set(workers) <= set(found):
+            break
+        connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
+        try:
+            connection.request("GET", "/bench/memory/", headers={"Connection": "close"})
+            answer = json.loads(connection.getresponse().read())
+        finally:
+            connection.close()
+        found.setdefault(answer["pid"], answer["connection_objects"])
+    return found
+
+
+def sample_memory(url: str, label: str, flows: int, token_reads: int) -> MemorySample:
+    workers = server_processes(url, workers_only=True)
+    sample = MemorySample(label, flows, token_reads)
+    sample.connection_objects = connection_objects(url, workers)
+    # After the probe's requests: each worker has just collected its garbage.
+    sample.rss_kib = {pid: resident_kib(pid) for pid in workers}
+    return sample
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -396,9 +494,13 @@ def one_run(
     time_limit: int,
     fast_passwords: bool,
     output: Path,
+    server: str = "wsgi",
+    warmup: int = 0,
+    token_calls: int = 0,
+    rss_growth: float | None = None,
 ) -> Outcome:
-    outcome = Outcome(kind, variant.name, flows, users)
-    folder = output / f"{kind}-{number}-{variant.name.replace(' ', '-')}"
+    outcome = Outcome(kind, variant.name, flows, users, server=server)
+    folder = output / f"{kind}-{number}-{server}-{variant.name.replace(' ', '-')}"
     folder.mkdir(parents=True)
     site_db, provider_db = f"acfd_load_site_{number}", f"acfd_load_provider_{number}"
     create_databases(kind, keywords, [site_db, provider_db])
@@ -429,8 +531,8 @@ def one_run(
         )
         site_env = django_env("site", entry(site_db), DEMO_PROVIDER_URL=provider, **common)
         site = stack.enter_context(
-            services.gunicorn(
-                "example.wsgi:application", site_env, workers=workers, log=folder / "site.log"
+            services.app_server(
+                server, "example", site_env, workers=workers, log=folder / "site.log"
             )
         )
         setups = [
@@ -438,60 +540,48 @@ def one_run(
             task(provider_env, "setup", "provider", str(users), site),
         ]
         outcome.setup = {"site": task_result(setups[0]), "provider": task_result(setups[1])}
+        server_name = "uvicorn" if server == "asgi" else "gunicorn"
         print(
-            f"  servers: site {site} ({workers} workers), demo server {provider} "
+            f"  servers: site {site} ({server_name}, {workers} workers), demo server {provider} "
             f"({provider_workers} workers), cache {'Redis' if variant.redis else 'LocMem'}, "
             f"pool {'on' if variant.pool else 'off'}, "
             f"CONN_MAX_AGE {outcome.setup['site']['conn_max_age']}",
             flush=True,
         )
-        results = folder / "locust.json"
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("BENCH_")},
             "BENCH_PROVIDER_URL": provider,
-            "BENCH_FLOWS": str(flows),
             "BENCH_ACCOUNTS": str(users),
             "BENCH_PASSWORD": PASSWORD,
             "BENCH_PROVIDERS": ",".join(PROVIDERS),
-            "BENCH_RESULTS": str(results),
+            "BENCH_TOKEN_CALLS": str(token_calls),
         }
-        command = [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(ROOT / "benchmarks" / "locustfile.py"),
-            "--headless",
-            "--users",
-            str(users),
-            "--spawn-rate",
-            str(users),
-            "--host",
-            site,
-            "--run-time",
-            f"{time_limit}s",
-            "--stop-timeout",
-            "30",
-            "--only-summary",
-            "--loglevel",
-            "WARNING",
-        ]
+        # Warm-up flows first when the run is long enough: the site's memory is sampled
+        # after them, with no request in flight, and again at the end.
+        phases = [warmup, flows - warmup] if 0 < warmup < flows else [flows]
         processes = {"site": server_processes(site), "provider": server_processes(provider)}
         before = {name: cpu_seconds(pids) for name, pids in processes.items()}
         load_before = os.getloadavg()[0]
-        with open(folder / "locust.log", "wb") as log:
-            locust = subprocess.run(
-                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
+        data: dict[str, Any] = {}
+        for index, phase_flows in enumerate(phases):
+            phase = locust_phase(
+                site, {**env, "BENCH_FLOWS": str(phase_flows)}, users, time_limit, folder, index
             )
+            if phase is None:
+                outcome.problems.append(f"Locust wrote no results in phase {index + 1}")
+                return outcome
+            data = merge_phases(data, phase)
+            if len(phases) > 1:
+                label = "after warm-up" if index == 0 else "at the end"
+                reads = len(data["samples"].get(TOKEN_READ, []))
+                finished = data["flows_finished"]
+                outcome.memory.append(sample_memory(site, label, finished, reads))
         outcome.cpu = {name: cpu_seconds(pids) - before[name] for name, pids in processes.items()}
         outcome.load = (load_before, os.getloadavg()[0])
-        if not results.exists():
-            outcome.problems.append(f"Locust wrote no results (exit {locust.returncode})")
-            return outcome
-        data = json.loads(results.read_text())
         outcome.seconds = data["seconds"]
         outcome.flows_ok = data["flows_ok"]
         outcome.providers = data["providers"]
+        outcome.token_reads = len(data["samples"].get(TOKEN_READ, []))
         outcome.steps = summarize_steps(data["samples"])
         outcome.errors = [
             f"{e['user']} {e['provider']} at {e['step']}: {e['error']}" for e in data["errors"]
@@ -500,8 +590,8 @@ def one_run(
             outcome.problems.append(
                 f"only {data['flows_finished']} of {flows} flows ran in {time_limit} s"
             )
-        if locust.returncode != 0 and not outcome.errors:
-            outcome.problems.append(f"Locust exited with {locust.returncode}")
+        if data["exit_codes"] and not outcome.errors:
+            outcome.problems.append(f"Locust exited with {data['exit_codes']}")
         counts = [task(site_env, "count", "site"), task(provider_env, "count", "provider")]
         outcome.counts = {"site": task_result(counts[0]), "provider": task_result(counts[1])}
     # The servers have stopped: their logs are complete.
@@ -517,7 +607,111 @@ def one_run(
         if lines:
             outcome.problems.append(f"{name} log has {len(lines)} lines, first: {lines[0]}")
     check(outcome, variant, workers)
+    check_memory(outcome, token_calls, rss_growth)
     return outcome
+
+
+def locust_phase(
+    site: str, env: Mapping[str, str], users: int, time_limit: int, folder: Path, index: int
+) -> dict[str, Any] | None:
+    """One headless Locust run of ``BENCH_FLOWS`` flows; what it wrote, or None."""
+    results = folder / f"locust-{index + 1}.json"
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(ROOT / "benchmarks" / "locustfile.py"),
+        "--headless",
+        "--users",
+        str(users),
+        "--spawn-rate",
+        str(users),
+        "--host",
+        site,
+        "--run-time",
+        f"{time_limit}s",
+        "--stop-timeout",
+        "30",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+    ]
+    with open(folder / f"locust-{index + 1}.log", "wb") as log:
+        locust = subprocess.run(
+            command,
+            cwd=ROOT,
+            env={**env, "BENCH_RESULTS": str(results)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if not results.exists():
+        return None
+    data: dict[str, Any] = json.loads(results.read_text())
+    data["exit_codes"] = [locust.returncode] if locust.returncode else []
+    return data
+
+
+def merge_phases(data: dict[str, Any], phase: dict[str, Any]) -> dict[str, Any]:
+    """Two Locust phases' results as one run's."""
+    if not data:
+        return phase
+    providers = Counter(data["providers"]) + Counter(phase["providers"])
+    samples = {
+        name: data["samples"].get(name, []) + phase["samples"].get(name, [])
+        for name in {*data["samples"], *phase["samples"]}
+    }
+    return {
+        **{key: data[key] + phase[key] for key in ("flows_finished", "flows_ok", "seconds")},
+        "providers": dict(providers),
+        "samples": samples,
+        "errors": data["errors"] + phase["errors"],
+        "exit_codes": data["exit_codes"] + phase["exit_codes"],
+    }
+
+
+#: Live connection objects a worker may gain between the two samples: a thread that
+#: happens to be alive (none should be). A leak of one per request is hundreds.
+CONNECTION_SLACK = 4
+
+
+def check_memory(outcome: Outcome, token_calls: int, rss_growth: float | None) -> None:
+    """The site's memory must not grow with requests: per worker, live connection
+    objects at the end at most ``CONNECTION_SLACK`` above the warm-up's; with
+    ``rss_growth``, the workers' resident memory at the end at most that fraction
+    above it."""
+    if len(outcome.memory) != 2:
+        return
+    warm, end = outcome.memory
+    if sorted(warm.rss_kib) != sorted(end.rss_kib):
+        outcome.problems.append(
+            f"the site's workers changed between the samples: {sorted(warm.rss_kib)} then "
+            f"{sorted(end.rss_kib)}"
+        )
+        return
+    for sample in (warm, end):
+        unseen = set(sample.rss_kib) - set(sample.connection_objects)
+        if unseen:
+            outcome.problems.append(f"workers {sorted(unseen)} never answered {sample.label}")
+    for pid, count in end.connection_objects.items():
+        grown = count - warm.connection_objects.get(pid, count)
+        if grown > CONNECTION_SLACK:
+            outcome.problems.append(
+                f"worker {pid} holds {count} live connection objects at the end, "
+                f"{warm.connection_objects[pid]} after the warm-up: one leaks per request"
+            )
+    ratio = end.total_rss_mib / warm.total_rss_mib if warm.total_rss_mib else 0.0
+    if rss_growth is not None and ratio > 1 + rss_growth:
+        outcome.problems.append(
+            f"the site's workers grew from {warm.total_rss_mib:.1f} MiB after the warm-up to "
+            f"{end.total_rss_mib:.1f} MiB at the end ({(ratio - 1) * 100:+.1f}%, bound "
+            f"{rss_growth * 100:+.0f}%)"
+        )
+    if token_calls and outcome.token_reads != outcome.flows_ok * token_calls:
+        outcome.problems.append(
+            f"{outcome.token_reads} token reads, expected {outcome.flows_ok * token_calls}"
+        )
 
 
 def check(outcome: Outcome, variant: Variant, workers: int) -> None:
@@ -598,6 +792,16 @@ def print_outcome(outcome: Outcome) -> None:
         f", JWK Set {outcome.fetches.get('jwks')}  (all .well-known hits: "
         f"{outcome.counts.get('well_known')})"
     )
+    for sample in outcome.memory:
+        print(f"  {memory_line(sample)}")
+    if len(outcome.memory) == 2:
+        warm, end = outcome.memory
+        print(
+            f"  memory at the end / after the warm-up: "
+            f"{end.total_rss_mib / warm.total_rss_mib:.3f}x resident "
+            f"({end.total_rss_mib - warm.total_rss_mib:+.1f} MiB over "
+            f"{end.flows - warm.flows} flows and {end.token_reads - warm.token_reads} token reads)"
+        )
     for error in outcome.errors[:10]:
         print(f"  ERROR {error}")
     for problem in outcome.problems:
@@ -605,11 +809,23 @@ def print_outcome(outcome: Outcome) -> None:
     print("  " + ("OK" if not outcome.problems else "FAILED"), flush=True)
 
 
+def memory_line(sample: MemorySample) -> str:
+    pids = sorted(sample.rss_kib)
+    rss = ", ".join(f"{sample.rss_kib[pid] / 1024:.1f}" for pid in pids)
+    objects = ", ".join(str(sample.connection_objects.get(pid, "?")) for pid in pids)
+    return (
+        f"site workers {sample.label} ({sample.flows} flows, {sample.token_reads} token "
+        f"reads): {sample.total_rss_mib:.1f} MiB resident ({rss}); live connection "
+        f"objects {objects}"
+    )
+
+
 def machine(versions: Mapping[str, str]) -> dict[str, str]:
     import django
     import gunicorn
     import locust
     import oauth2_provider
+    import uvicorn
 
     model = platform.processor() or "?"
     try:
@@ -627,6 +843,7 @@ def machine(versions: Mapping[str, str]) -> dict[str, str]:
         "django": django.get_version(),
         "django-oauth-toolkit": oauth2_provider.__version__,
         "gunicorn": gunicorn.__version__,
+        "uvicorn": uvicorn.__version__,
         "locust": locust.__version__,
         **versions,
     }
@@ -667,7 +884,13 @@ def main() -> int:
     )
     parser.add_argument("--flows", type=int, default=2000, help="complete flows per run")
     parser.add_argument("--users", type=int, default=32, help="concurrent Locust users")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers of the site")
+    parser.add_argument(
+        "--server",
+        choices=services.SERVERS,
+        default="wsgi",
+        help="serve the site under gunicorn (wsgi, the default) or uvicorn (asgi)",
+    )
+    parser.add_argument("--workers", type=int, default=4, help="worker processes of the site")
     parser.add_argument(
         "--provider-workers", type=int, default=4, help="gunicorn workers of the demo server"
     )
@@ -682,6 +905,25 @@ def main() -> int:
         default=128,
         help="flows of the run with the per-process LocMem cache (0: none)",
     )
+    parser.add_argument(
+        "--token-calls",
+        type=int,
+        default=10,
+        help="get_access_token requests per flow, through /bench/token/<provider>/",
+    )
+    parser.add_argument(
+        "--warmup-flows",
+        type=int,
+        default=200,
+        help="flows before the first memory sample (the second is at the end)",
+    )
+    parser.add_argument(
+        "--rss-growth",
+        type=float,
+        default=0.10,
+        help="fail when the site's resident memory at the end exceeds the warm-up's by "
+        "more than this fraction (not in --slim, whose run is too short for it)",
+    )
     parser.add_argument("--time-limit", type=int, default=1800, help="seconds per run at most")
     parser.add_argument("--slim", action="store_true", help="the CI run (see above)")
     parser.add_argument("--pbkdf2", action="store_true", help="Django's default hasher")
@@ -691,8 +933,10 @@ def main() -> int:
     if args.task:
         run_task(args.task)
         return 0
+    rss_growth: float | None = args.rss_growth
     if args.slim:
         args.flows, args.users, args.pool, args.contrast_flows = 100, 8, "on", 0
+        args.warmup_flows, rss_growth = 20, None
         args.time_limit = min(args.time_limit, 300)
     kinds = ["postgresql", "mariadb"] if args.database == "both" else [args.database]
     outcomes: list[Outcome] = []
@@ -711,7 +955,8 @@ def main() -> int:
                 for variant, flows in runs:
                     number += 1
                     print(
-                        f"\n{kind}, {variant.name}: {flows} flows by {args.users} users",
+                        f"\n{kind}, {args.server}, {variant.name}: {flows} flows by "
+                        f"{args.users} users, {args.token_calls} token reads a flow",
                         flush=True,
                     )
                     began = time.monotonic()
@@ -727,6 +972,10 @@ def main() -> int:
                         time_limit=args.time_limit,
                         fast_passwords=not args.pbkdf2,
                         output=output,
+                        server=args.server,
+                        warmup=args.warmup_flows,
+                        token_calls=args.token_calls,
+                        rss_growth=rss_growth,
                     )
                     print_outcome(outcome)
                     print(f"  (the whole run took {time.monotonic() - began:.0f} s)")
@@ -744,7 +993,7 @@ def main() -> int:
                     {
                         "machine": info,
                         "notes": notes,
-                        "runs": [outcome.__dict__ for outcome in outcomes],
+                        "runs": [asdict(outcome) for outcome in outcomes],
                     },
                     indent=2,
                     default=str,
@@ -782,7 +1031,7 @@ def report(
             for s in STEPS
             if s in o.steps and s != "authorize+provider"
         )
-        label = f"{o.database}, {o.variant} ({o.flows_ok}/{o.flows})"
+        label = f"{o.database}, {o.server}, {o.variant} ({o.flows_ok}/{o.flows})"
         print(f"  {label:<36}{o.flows_per_second:>8.1f}  {cells}")
     print("\n  CPU ms per flow (site + demo server), and the load average around each run:")
     for o in outcomes:
@@ -803,6 +1052,10 @@ def report(
                 f"    {label:<36} {cache:<22} metadata {o.fetches['metadata']}"
                 f", JWK Set {o.fetches['jwks']}"
             )
+    print("\n  the site's workers after the warm-up and at the end:")
+    for o in outcomes:
+        for sample in o.memory:
+            print(f"    {o.database}, {o.server}, {o.variant}: {memory_line(sample)}")
     failed = [o for o in outcomes if o.problems]
     print(
         f"\n  {len(outcomes)} runs in {seconds:.0f} s: "

@@ -3,8 +3,10 @@
 One iteration is what a person does in a browser: log in at the site, press Connect
 (the ``authorize`` POST with the CSRF token), follow the redirect to the demo server,
 log in there, approve, come back to the callback, open the home page (which calls the
-demo server's API through ``authorized_session``), and disconnect. Cookies are cleared
-between iterations, so both logins are real.
+demo server's API through ``authorized_session``), read the access token
+``BENCH_TOKEN_CALLS`` times more through ``/bench/token/<provider>/`` (one
+``get_access_token`` per request, the read behind every API call), and disconnect.
+Cookies are cleared between iterations, so both logins are real.
 
 ``benchmarks/load.py`` starts the servers and runs this file headless; by hand::
 
@@ -14,8 +16,9 @@ between iterations, so both logins are real.
 Environment: ``BENCH_PROVIDER_URL`` (the demo server), ``BENCH_FLOWS`` (complete flows
 to run, then stop), ``BENCH_ACCOUNTS`` (the accounts ``bench0000``... that exist on
 both sides, at least as many as users), ``BENCH_PASSWORD``, ``BENCH_PROVIDERS`` (the
-site's provider slugs, used in turn: ``demo,demo-openid``), ``BENCH_RESULTS`` (where to
-write every step's duration and every error, as JSON).
+site's provider slugs, used in turn: ``demo,demo-openid``), ``BENCH_TOKEN_CALLS``
+(token reads per flow, default 0), ``BENCH_RESULTS`` (where to write every step's
+duration, every token read's and every error, as JSON).
 """
 
 from __future__ import annotations
@@ -40,9 +43,12 @@ ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "64"))
 PASSWORD = os.environ.get("BENCH_PASSWORD", "bench-password")
 PROVIDERS = os.environ.get("BENCH_PROVIDERS", "demo,demo-openid").split(",")
 RESULTS = os.environ.get("BENCH_RESULTS", "")
+TOKEN_CALLS = int(os.environ.get("BENCH_TOKEN_CALLS", "0"))
 
 #: The steps of one flow, as reported.
 STEPS = ("login", "authorize", "provider pages", "callback", "api call", "disconnect")
+#: Each token read's duration, reported apart from the steps.
+TOKEN_READ = "token read"
 
 
 class FlowError(Exception):
@@ -79,7 +85,7 @@ class Run:
         self.handed_out = 0
         self.finished = 0
         self.accounts_taken = 0
-        self.samples: dict[str, list[float]] = {step: [] for step in (*STEPS, "flow")}
+        self.samples: dict[str, list[float]] = {step: [] for step in (*STEPS, "flow", TOKEN_READ)}
         self.providers: dict[str, int] = {}
         self.errors: list[dict[str, str]] = []
         self.started: float | None = None
@@ -198,9 +204,10 @@ class FlowUser(HttpUser):
             raise StopUser()
         provider = PROVIDERS[number % len(PROVIDERS)]
         timings: dict[str, float] = {}
+        reads: list[float] = []
         started = time.perf_counter()
         try:
-            self.flow(provider, timings)
+            self.flow(provider, timings, reads)
         except Exception as exc:
             # The failed step is the last one timed.
             step = list(timings)[-1] if timings else "login"
@@ -210,12 +217,14 @@ class FlowUser(HttpUser):
         else:
             for name, value in timings.items():
                 run.samples[name].append(value)
-            run.samples["flow"].append((time.perf_counter() - started) * 1000)
+            run.samples[TOKEN_READ] += reads
+            # The token reads are not a step of the flow: their time stays out of it.
+            run.samples["flow"].append((time.perf_counter() - started) * 1000 - sum(reads))
             run.providers[provider] = run.providers.get(provider, 0) + 1
         finally:
             run.flow_finished()
 
-    def flow(self, provider: str, timings: dict[str, float]) -> None:
+    def flow(self, provider: str, timings: dict[str, float], reads: list[float]) -> None:
         self.client.cookies.clear()
         site = self.host.rstrip("/")
         with self.step("login", timings):
@@ -264,6 +273,12 @@ class FlowUser(HttpUser):
                 home.text.replace("&#x27;", "'")
             ):
                 raise FlowError(f"the home page did not call the API: {home.text[-600:]!r}")
+
+        for _ in range(TOKEN_CALLS):
+            began = time.perf_counter()
+            read = self.get(f"{site}/bench/token/{provider}/", "site token read")
+            self.expect(read, 200, "token read")
+            reads.append((time.perf_counter() - began) * 1000)
 
         with self.step("disconnect", timings):
             gone = self.post(

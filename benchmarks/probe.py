@@ -62,3 +62,51 @@ class WellKnownCounter:
         if ".well-known" in request.path:
             record("hit", request.path, response.status_code, os.getpid())
         return response
+
+
+# --- views of the load site's own URLconf (``benchmarks/load_urls.py``) ----------------
+
+
+def live_connection_objects() -> int:
+    """Database connection objects (``DatabaseWrapper``) alive in this process after a
+    full garbage collection: one per thread that touched the database, while the thread
+    lives. A count that grows with requests served is a leak, whatever the memory
+    allocator does with the pages."""
+    import gc
+
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
+    gc.collect()
+    return sum(1 for item in gc.get_objects() if isinstance(item, BaseDatabaseWrapper))
+
+
+def memory(request: HttpRequest) -> HttpResponse:
+    """This worker's process id, live connection objects and threads, as JSON."""
+    import threading
+
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        {
+            "pid": os.getpid(),
+            "connection_objects": live_connection_objects(),
+            "threads": threading.active_count(),
+        }
+    )
+
+
+def token_read(request: HttpRequest, provider: str) -> HttpResponse:
+    """``get_access_token(request.user, provider)`` once: the read behind every API
+    call, on its own. Answers the token's length, never the token."""
+    from django.http import JsonResponse
+
+    from auth_code_flow_django.exceptions import BaseAuthCodeFlowError
+    from auth_code_flow_django.tokens import get_access_token
+
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "not logged in"}, status=403)
+    try:
+        length = len(get_access_token(request.user, provider))
+    except BaseAuthCodeFlowError as exc:
+        return JsonResponse({"error": type(exc).__name__}, status=409)
+    return JsonResponse({"pid": os.getpid(), "length": length})

@@ -212,6 +212,28 @@ def redis() -> Iterator[str]:
 
 
 @contextmanager
+def _serving(
+    command: list[str], port: int, env: Mapping[str, str], cwd: Path, log: Path | None
+) -> Iterator[str]:
+    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(
+        command, cwd=cwd, env={**os.environ, **env}, stdout=output, stderr=output
+    )
+    try:
+        wait_for_port(port, process=process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if log:
+            output.close()  # type: ignore[union-attr]
+
+
+@contextmanager
 def gunicorn(
     wsgi: str,
     env: Mapping[str, str],
@@ -244,19 +266,73 @@ def gunicorn(
         "--log-level",
         "warning",
     ]
-    output = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(
-        command, cwd=cwd, env={**os.environ, **env}, stdout=output, stderr=output
-    )
-    try:
-        wait_for_port(port, process=process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if log:
-            output.close()  # type: ignore[union-attr]
+    with _serving(command, port, env, cwd, log) as url:
+        yield url
+
+
+@contextmanager
+def uvicorn(
+    asgi: str,
+    env: Mapping[str, str],
+    *,
+    workers: int = 4,
+    cwd: Path = ROOT,
+    log: Path | None = None,
+) -> Iterator[str]:
+    """``uvicorn`` serving ``asgi`` (``module:callable``) with ``workers`` processes (its
+    own supervisor); yields its base URL. Django's ASGI handler runs each request's
+    synchronous view on a new thread, so a worker serves requests concurrently."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        asgi,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        # Django has no lifespan protocol; without this uvicorn says so in the log.
+        "--lifespan",
+        "off",
+        "--no-access-log",
+        # Longer than a client keeps a connection idle here (a person on the provider's
+        # pages, seconds under load): with uvicorn's default, 5 s, a request sent as
+        # the server closes the idle connection fails with no response.
+        "--timeout-keep-alive",
+        "75",
+        "--timeout-graceful-shutdown",
+        "5",
+        "--log-level",
+        "warning",
+    ]
+    with _serving(command, port, env, cwd, log) as url:
+        yield url
+
+
+@contextmanager
+def app_server(
+    server: str,
+    project: str,
+    env: Mapping[str, str],
+    *,
+    workers: int = 4,
+    threads: int = 1,
+    log: Path | None = None,
+) -> Iterator[str]:
+    """``project``'s application (``example`` serves ``example.wsgi:application`` or
+    ``example.asgi:application``) under gunicorn (``server="wsgi"``, ``threads`` per
+    worker) or uvicorn (``"asgi"``); yields its base URL."""
+    if server == "asgi":
+        with uvicorn(f"{project}.asgi:application", env, workers=workers, log=log) as url:
+            yield url
+    else:
+        with gunicorn(
+            f"{project}.wsgi:application", env, workers=workers, threads=threads, log=log
+        ) as url:
+            yield url
+
+
+SERVERS = ("wsgi", "asgi")

@@ -1,8 +1,10 @@
 """Settings for the connect-flow benchmark: our app, and optionally the peers.
 
 ``BENCH_PEERS=1`` adds django-allauth and social-auth-app-django (``pip install -e
-".[bench]"``). All three connect to the same GitHub endpoints, mocked with
-``responses``.
+".[bench]"``). ``BENCH_ORM_STATEMENTS=1`` (``--orm-statements``) runs the statements the
+library builds once per connection as plain ORM queries instead (the internal setting
+of ``auth_code_flow_django/statements.py``). All three connect to the same GitHub
+endpoints, mocked with ``responses``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import os
 
 PEERS = os.environ.get("BENCH_PEERS") == "1"
+if os.environ.get("BENCH_ORM_STATEMENTS") == "1":
+    _AUTH_CODE_FLOW_ORM_STATEMENTS = True
 
 SECRET_KEY = "benchmark-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 DEBUG = False

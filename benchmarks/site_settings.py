@@ -11,6 +11,7 @@ For the load benchmark (``benchmarks/load.py``): ``BENCH_PROBE_LOG`` names a fil
 ``.well-known`` requests; ``BENCH_FAST_PASSWORDS=1`` hashes passwords with Django's
 MD5 hasher (as its testing docs suggest), so that two logins per flow measure the flow
 rather than PBKDF2's deliberate cost; ``BENCH_CONN_MAX_AGE`` sets ``CONN_MAX_AGE``.
+The site serves ``benchmarks/load_urls.py``: the example's URLs and two benchmark views.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ if os.environ.get("BENCH_PART") == "provider":
     from example.settings_provider import *  # noqa: F403
 else:
     from example.settings import *  # noqa: F403
+
+    # The example's URLs and the load benchmark's two views (token read, memory).
+    ROOT_URLCONF = "benchmarks.load_urls"
 
 DEBUG = False
 DATABASES = {"default": json.loads(os.environ["BENCH_DATABASE"])}

@@ -1,7 +1,9 @@
 """The refresh stampede across processes, counted at the provider.
 
-The example site runs under gunicorn, 4 worker processes x 8 threads (gthread), on a
-throwaway PostgreSQL, MariaDB or SQLite (a file, WAL). One user is connected to the
+The example site runs under gunicorn, 4 worker processes x 8 threads (gthread), or with
+``--server asgi`` under uvicorn, 4 worker processes (Django's ASGI handler runs each
+request's view on a thread of its own), on a throwaway PostgreSQL, MariaDB or SQLite (a
+file, WAL). One user is connected to the
 ``demo`` provider, whose token endpoint and API are a counting provider served here on
 loopback. In each round the user's token is expired, then 32 callers, connected
 beforehand and released at once by a barrier, each request ``/stampede/`` as the user:
@@ -17,6 +19,7 @@ answer a refresh, so the callers overlap. Any deviation exits non-zero.
     python benchmarks/stampede.py                  # PostgreSQL, MariaDB, SQLite; 20 rounds
     python benchmarks/stampede.py --database mariadb --rounds 100
     python benchmarks/stampede.py --slim           # 3 rounds per database, for CI
+    python benchmarks/stampede.py --slim --server asgi   # the same under uvicorn
 
 Variants: ``--trigger 401`` (the row still calls the token valid but the API refuses
 it, so every caller refreshes with ``stale_access_token``), ``--atomic-requests``,
@@ -407,7 +410,7 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     """The whole benchmark on one database, in this process; its summary."""
     summary: dict[str, Any] = {"database": kind, "rounds": args.rounds, "callers": args.callers}
     tally = Tally(workers=args.workers)
-    log = Path(tempfile.mkstemp(prefix="acfd-stampede-gunicorn-", suffix=".log")[1])
+    log = Path(tempfile.mkstemp(prefix=f"acfd-stampede-{args.server}-", suffix=".log")[1])
     provider = CountingProvider(args.delay)
     with services.database(kind) as keywords, services.serving(provider):
         env = {
@@ -425,8 +428,9 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         django.setup()
         summary["database_version"] = database_version(kind)
         cookie = prepare_site(provider)
-        with services.gunicorn(
-            "example.wsgi:application",
+        with services.app_server(
+            args.server,
+            "example",
             env,
             workers=args.workers,
             threads=args.threads,
@@ -453,7 +457,7 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         if tally.problems:
             tail = log.read_text(errors="replace").splitlines()[-40:]
             if tail:
-                tally.problems.append("gunicorn log (last lines):\n    " + "\n    ".join(tail))
+                tally.problems.append("server log (last lines):\n    " + "\n    ".join(tail))
     log.unlink(missing_ok=True)
     latencies = tally.latencies
     summary.update(
@@ -477,12 +481,22 @@ def run_database(kind: str, args: argparse.Namespace) -> dict[str, Any]:
 def machine(args: argparse.Namespace) -> str:
     import django
     import gunicorn
+    import uvicorn
 
+    if args.server == "asgi":
+        server = (
+            f"uvicorn {uvicorn.__version__} ({args.workers} workers, a thread per request "
+            f"by Django's ASGI handler)"
+        )
+    else:
+        server = (
+            f"gunicorn {gunicorn.__version__} (gthread, {args.workers} workers x "
+            f"{args.threads} threads)"
+        )
     return (
         f"{platform.machine()} x{os.cpu_count()} CPUs, {platform.system()} "
         f"{platform.release()}; Python {platform.python_version()}, Django "
-        f"{django.get_version()}, gunicorn {gunicorn.__version__} (gthread, "
-        f"{args.workers} workers x {args.threads} threads); provider answers a refresh "
+        f"{django.get_version()}, {server}; provider answers a refresh "
         f"in {args.delay * 1000:.0f} ms; ATOMIC_REQUESTS {args.atomic_requests}, "
         f"CONN_MAX_AGE {args.conn_max_age}; refresh due by {args.trigger}"
     )
@@ -525,8 +539,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--slim", action="store_true", help="3 rounds per database (CI)")
     parser.add_argument("--callers", type=int, default=32, help="concurrent callers per round")
+    parser.add_argument(
+        "--server",
+        choices=services.SERVERS,
+        default="wsgi",
+        help="gunicorn with threaded workers (wsgi, the default) or uvicorn (asgi)",
+    )
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=8, help="threads per worker")
+    parser.add_argument(
+        "--threads", type=int, default=8, help="threads per worker (gunicorn; wsgi only)"
+    )
     parser.add_argument(
         "--delay", type=float, default=0.2, help="seconds the provider takes to refresh"
     )
@@ -569,6 +591,7 @@ def main() -> int:
     options = [
         f"--rounds={args.rounds}",
         f"--callers={args.callers}",
+        f"--server={args.server}",
         f"--workers={args.workers}",
         f"--threads={args.threads}",
         f"--delay={args.delay}",

@@ -16,7 +16,11 @@ use and the suite must pass under (each one is a CI cell):
 - ``router``: the app's models on a second alias, ``oauth``, of the same database (see
   ``tests/routers.py``); for PostgreSQL and MariaDB: two connections to one SQLite file
   cannot both write inside one transaction;
-- ``uuid_user``: a custom user model whose primary key is a UUID (``tests/custom_user``).
+- ``uuid_user``: a custom user model whose primary key is a UUID (``tests/custom_user``);
+- ``orm_statements``: the statements the library otherwise builds once per connection
+  run as plain ORM queries (the internal setting ``_AUTH_CODE_FLOW_ORM_STATEMENTS``,
+  see ``auth_code_flow_django/statements.py``), as on a Django whose ORM internals
+  they do not recognise.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ TEMPLATES = [
 
 TEST_CONFIG = {c.strip() for c in os.environ.get("AUTH_CODE_FLOW_TEST_CONFIG", "").split(",")}
 TEST_CONFIG.discard("")
-_unknown = TEST_CONFIG - {"atomic_requests", "no_tz", "router", "uuid_user"}
+_unknown = TEST_CONFIG - {"atomic_requests", "no_tz", "orm_statements", "router", "uuid_user"}
 if _unknown:
     raise ValueError(f"unknown AUTH_CODE_FLOW_TEST_CONFIG: {', '.join(sorted(_unknown))}")
 
@@ -151,6 +155,8 @@ if "no_tz" in TEST_CONFIG:
     USE_TZ = False
 if "router" in TEST_CONFIG:
     DATABASE_ROUTERS = ["tests.routers.OAuthRouter"]
+if "orm_statements" in TEST_CONFIG:
+    _AUTH_CODE_FLOW_ORM_STATEMENTS = True
 if "uuid_user" in TEST_CONFIG:
     INSTALLED_APPS.append("tests.custom_user")
     AUTH_USER_MODEL = "custom_user.User"

@@ -363,6 +363,12 @@ def test_a_provider_configured_by_its_issuer_alone_passes() -> None:
         ({**GOOD, "user_agent": "web:x:1\r\nX-Injected: 1"}, ["auth_code_flow_django.E051"]),
         ({**GOOD, "request_headers": {"Bad Name": "v"}}, ["auth_code_flow_django.E051"]),
         ({**GOOD, "request_headers": {"X-V": "a\nb"}}, ["auth_code_flow_django.E051"]),
+        ({**GOOD, "issuer_aliases": "accounts.google.com"}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "shared_token_types": [None]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "revoke_shared_tokens": "yes"}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "scope_param": 1}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "token_reply_object": ["authed_user"]}, ["auth_code_flow_django.E011"]),
+        ({**GOOD, "allowed_tenants": ["common"]}, ["auth_code_flow_django.E053"]),
         (
             {**GOOD, "api_base_urls": ["/api/"], "base_uri": None},
             ["auth_code_flow_django.E007", "auth_code_flow_django.E030"],

@@ -333,3 +333,84 @@ def test_the_nonce_digest_is_not_the_nonce() -> None:
     assert nonce_digest(NONCE) != NONCE
     assert NONCE not in nonce_digest(NONCE)
     assert len(nonce_digest(NONCE)) == 64
+
+
+TENANT_A = "b9419818-09af-49c2-b0c3-653adc1f376e"
+TENANT_B = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+TEMPLATE = "https://login.microsoftonline.com/{tenantid}/v2.0"
+
+
+@pytest.mark.parametrize(
+    ("iss", "tid", "allowed"),
+    [
+        (ISSUER, None, None),
+        ("idp.example/realms/main", None, None),
+        (f"https://login.microsoftonline.com/{TENANT_A}/v2.0", TENANT_A, None),
+        (f"https://login.microsoftonline.com/{TENANT_A}/v2.0", TENANT_A, [TENANT_B, TENANT_A]),
+        (f"https://login.microsoftonline.com/{TENANT_A}/v2.0", TENANT_A, [TENANT_A.upper()]),
+    ],
+)
+def test_check_issuer_accepts(iss: str, tid: str | None, allowed: list[str] | None) -> None:
+    from auth_code_flow_django.id_tokens import check_issuer
+
+    issuer = TEMPLATE if tid else ISSUER
+    check_issuer(
+        {"iss": iss, "tid": tid},
+        issuer,
+        aliases=("idp.example/realms/main",),
+        allowed_tenants=allowed,
+    )
+
+
+@pytest.mark.parametrize(
+    ("claims_", "allowed", "message"),
+    [
+        (
+            {"iss": f"https://login.microsoftonline.com/{TENANT_A}/v2.0", "tid": TENANT_B},
+            None,
+            "iss",
+        ),
+        ({"iss": f"https://login.microsoftonline.com/{TENANT_A}/v2.0"}, None, "iss"),
+        ({"iss": TEMPLATE, "tid": "common"}, None, "iss"),
+        ({"iss": TEMPLATE}, None, "iss"),
+        ({"iss": "https://login.microsoftonline.com/x/y/v2.0", "tid": "x/y"}, None, "iss"),
+        ({"iss": 7, "tid": TENANT_A}, None, "iss"),
+        (
+            {"iss": f"https://login.microsoftonline.com/{TENANT_A}/v2.0", "tid": TENANT_A},
+            [TENANT_B],
+            "tid",
+        ),
+    ],
+)
+def test_check_issuer_refuses(
+    claims_: dict[str, Any], allowed: list[str] | None, message: str
+) -> None:
+    from auth_code_flow_django.id_tokens import InvalidIDTokenError, check_issuer
+
+    with pytest.raises(InvalidIDTokenError, match=f"\\({message}\\)"):
+        check_issuer(claims_, TEMPLATE, allowed_tenants=allowed)
+
+
+def test_allowed_tenants_apply_to_a_fixed_issuer_too() -> None:
+    from auth_code_flow_django.id_tokens import InvalidIDTokenError, check_issuer
+
+    with pytest.raises(InvalidIDTokenError, match="tid"):
+        check_issuer({"iss": ISSUER}, ISSUER, allowed_tenants=[TENANT_A])
+
+
+@pytest.mark.parametrize(
+    ("value", "issuer", "named"),
+    [
+        (f"https://login.microsoftonline.com/{TENANT_A}/v2.0", TEMPLATE, True),
+        ("https://login.microsoftonline.com/common/v2.0", TEMPLATE, False),
+        (f"https://login.example.net/{TENANT_A}/v2.0", TEMPLATE, False),
+        (f"https://login.microsoftonline.com/{TENANT_A}/v2.0/x", TEMPLATE, False),
+        (TEMPLATE, TEMPLATE, False),
+        (None, TEMPLATE, False),
+        (ISSUER, ISSUER, False),
+    ],
+)
+def test_is_tenant_issuer(value: object, issuer: str, named: bool) -> None:
+    from auth_code_flow_django.id_tokens import is_tenant_issuer
+
+    assert is_tenant_issuer(value, issuer) is named

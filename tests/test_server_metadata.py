@@ -292,3 +292,49 @@ def test_no_time_left_for_the_second_url_is_a_timeout() -> None:
     with pytest.raises(DiscoveryError, match=r"could not be fetched in time: .*HTTP 404"):
         fetch(timeout=0.2)
     assert [call.request.url for call in responses.calls] == [RFC8414_URL]
+
+
+@pytest.mark.parametrize(
+    ("named", "configured", "same"),
+    [
+        (ISSUER, ISSUER, True),
+        (
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "https://login.microsoftonline.com/common/v2.0",
+            True,
+        ),
+        (
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "https://login.microsoftonline.com/organizations/v2.0",
+            True,
+        ),
+        (
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "https://login.microsoftonline.com/v2.0",
+            False,
+        ),
+        (
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "https://login.microsoftonline.com/a/b/v2.0",
+            False,
+        ),
+        (
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+            "https://login.example.net/common/v2.0",
+            False,
+        ),
+        (
+            "https://login.microsoftonline.com{tenantid}/v2.0",
+            "https://login.microsoftonline.com/common/v2.0",
+            False,
+        ),
+        ("https://{tenantid}/{tenantid}/v2.0", "https://a/b/v2.0", False),
+        (None, ISSUER, False),
+    ],
+)
+def test_names_issuer_accepts_the_tenant_template_of_the_configured_issuer(
+    named: object, configured: str, same: bool
+) -> None:
+    from auth_code_flow_django.server_metadata import names_issuer
+
+    assert names_issuer(named, configured) is same

@@ -7,7 +7,10 @@ database the suite runs against (SQLite, PostgreSQL, MariaDB; with and without
 
 from __future__ import annotations
 
+import inspect
+import logging
 import threading
+import types
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +18,9 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models.signals import post_save, pre_save
+from django.db.models.sql.compiler import SQLInsertCompiler
+from django.db.models.sql.query import Query
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -28,6 +34,10 @@ from .conftest import make_token
 User = get_user_model()
 
 pytestmark = pytest.mark.django_db
+
+#: For the tests of what the built path keeps: it is taken even in the suite's
+#: ``orm_statements`` configuration.
+built_path = override_settings(**{statements.FORCE_ORM: False})
 
 
 def alias() -> str:
@@ -80,6 +90,7 @@ def test_select_finds_nothing(user: Any) -> None:
     assert statement.first(alias(), user=other.pk, provider="example") is None
 
 
+@built_path
 @pytest.mark.django_db(transaction=True)
 def test_a_statement_is_built_once_per_connection(
     user: Any, monkeypatch: pytest.MonkeyPatch
@@ -116,6 +127,7 @@ def test_a_statement_is_built_once_per_connection(
     assert found[0].pk == OAuthToken.objects.get().pk
 
 
+@built_path
 def test_a_settings_change_forgets_built_statements(user: Any) -> None:
     make_token(user, provider="example", expires_at=timezone.now() + timedelta(hours=1))
     statement = by_key()
@@ -124,9 +136,10 @@ def test_a_settings_change_forgets_built_statements(user: Any) -> None:
     assert before.expires_at is not None
     assert timezone.is_aware(before.expires_at) == settings.USE_TZ
     with override_settings(TIME_ZONE=settings.TIME_ZONE):
-        assert not statement._built  # any change of a watched setting forgets them
+        # Any change of a watched setting forgets them.
+        assert statement.built_on(connections[alias()]) is None
     statement.first(alias(), user=user.pk, provider="example")
-    assert statement._built
+    assert statement.built_on(connections[alias()]) is not None
     # MySQL's converters for datetimes depend on USE_TZ when they are chosen.
     with override_settings(USE_TZ=not settings.USE_TZ):
         after = statement.first(alias(), user=user.pk, provider="example")
@@ -203,8 +216,6 @@ def test_no_slot_leaks_into_a_query_log(user: Any) -> None:
 
 
 def test_insert_stores_the_row_as_save_does(user: Any, other_user: Any) -> None:
-    from django.db.models.signals import post_save, pre_save
-
     from auth_code_flow_django.flow import TokenResponse
 
     def token_for(owner: Any) -> OAuthToken:
@@ -271,6 +282,7 @@ def test_a_failed_insert_raises_and_leaves_the_instance_new(user: Any) -> None:
     assert OAuthState.objects.validate(state, user, "example").pk == first.pk
 
 
+@built_path
 def test_a_value_the_built_sql_leaves_out_is_refused_when_built(user: Any) -> None:
     # The build ignores its "provider" slot: running it would ignore the value given.
     statement = statements.Select(
@@ -281,3 +293,222 @@ def test_a_value_the_built_sql_leaves_out_is_refused_when_built(user: Any) -> No
     )
     with pytest.raises(ValueError, match="does not place every value"):
         statement.first(alias(), user=user.pk, provider="example")
+
+
+# The plain ORM path: chosen when the internals a build relies on are not there.
+
+orm_path = override_settings(**{statements.FORCE_ORM: True})
+
+
+def consume_state() -> statements.Update[OAuthState]:
+    return statements.Update(
+        OAuthState,
+        lambda slot: (
+            OAuthState.objects.filter(pk=slot["pk"], used_at__isnull=True),
+            {"used_at": slot["now"]},
+        ),
+        pk="pk",
+        now="used_at",
+    )
+
+
+def new_state(user: Any, digest: str) -> OAuthState:
+    now = timezone.now()
+    return OAuthState(
+        user=user,
+        provider="example",
+        state_digest=digest,
+        code_verifier_encrypted="verifier",
+        redirect_uri="https://app.example/cb",
+        created_at=now,
+        expires_at=now + timedelta(minutes=10),
+    )
+
+
+def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "auth_code_flow_django.statements" and r.levelno == logging.WARNING
+    ]
+
+
+def hide(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    """Make an internal the built path uses missing, as a Django release could, while
+    the ORM keeps working: the compilers that queries hand out lack ``missing`` (the
+    ORM's own calls inside them still find it), or the ``sql`` module that the
+    statements use lacks it."""
+    if missing in {"InsertQuery", "UpdateQuery"}:
+        others = {k: v for k, v in vars(statements.sql).items() if k != missing}
+        monkeypatch.setattr(statements, "sql", types.SimpleNamespace(**others))
+        return
+
+    class Hiding:
+        def __init__(self, compiler: Any) -> None:
+            object.__setattr__(self, "compiler", compiler)
+
+        def __getattr__(self, name: str) -> Any:
+            if name == missing:
+                raise AttributeError(f"{type(self.compiler).__name__} has no {name}")
+            return getattr(self.compiler, name)
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            setattr(self.compiler, name, value)
+
+    get_compiler = Query.get_compiler
+    monkeypatch.setattr(
+        Query, "get_compiler", lambda query, *a, **k: Hiding(get_compiler(query, *a, **k))
+    )
+
+
+@built_path
+def test_a_select_takes_the_orm_path_when_an_internal_is_missing(
+    user: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_token(user, provider="example", expires_at=timezone.now() + timedelta(hours=1))
+    expected = OAuthToken.objects.get(user=user, provider="example")
+    hide(monkeypatch, "get_converters")
+    statement = by_key()
+    with caplog.at_level(logging.WARNING, logger="auth_code_flow_django.statements"):
+        first = statement.first(alias(), user=user.pk, provider="example")
+        again = statement.first(alias(), user=user.pk, provider="example")
+        nothing = statement.first(alias(), user=user.pk, provider="elsewhere")
+    assert statement.built_on(connections[alias()]) is None
+    assert first is not None
+    assert again is not None
+    assert fields(first) == fields(again) == fields(expected)
+    assert first._state.db == alias()
+    assert nothing is None
+    (warning,) = refusals(caplog)  # once, not at every run
+    assert "Select statement on auth_code_flow_django.OAuthToken" in warning
+    assert "plain ORM query" in warning
+    assert "has no get_converters" in warning
+
+
+@built_path
+@pytest.mark.parametrize("missing", ["as_sql", "UpdateQuery"])
+def test_an_update_takes_the_orm_path_when_an_internal_is_missing(
+    user: Any, missing: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    obj, _, _ = OAuthState.objects.start(user, "example", "https://app.example/cb")
+    hide(monkeypatch, missing)
+    statement = consume_state()
+    now = timezone.now()
+    with caplog.at_level(logging.WARNING, logger="auth_code_flow_django.statements"):
+        assert statement.run(alias(), pk=obj.pk, now=now) == 1
+        assert statement.run(alias(), pk=obj.pk, now=now) == 0
+    assert OAuthState.objects.get(pk=obj.pk).used_at == now
+    (warning,) = refusals(caplog)
+    assert missing in warning
+    assert "Update statement on auth_code_flow_django.OAuthState" in warning
+
+
+@built_path
+@pytest.mark.parametrize("missing", ["returning_fields", "InsertQuery", "execute_sql"])
+def test_an_insert_takes_the_orm_path_when_an_internal_is_missing(
+    user: Any, missing: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    if missing == "execute_sql":
+        # An execute_sql() that no longer takes the fields to return (the ORM's own
+        # inserts keep working: they would pass them differently).
+        original = SQLInsertCompiler.execute_sql
+
+        def execute_sql(self: SQLInsertCompiler, *args: Any, **kwargs: Any) -> Any:
+            return original(self, *args, **kwargs)
+
+        execute_sql.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        )
+        monkeypatch.setattr(SQLInsertCompiler, "execute_sql", execute_sql)
+    else:
+        hide(monkeypatch, missing)
+    statement: statements.Insert[OAuthState] = statements.Insert(OAuthState)
+    sent: list[Any] = []
+
+    def record(sender: Any, **kwargs: Any) -> None:
+        sent.append(sender)
+
+    obj = new_state(user, "a" * 64)
+    pre_save.connect(record, sender=OAuthState)
+    post_save.connect(record, sender=OAuthState)
+    try:
+        with caplog.at_level(logging.WARNING, logger="auth_code_flow_django.statements"):
+            statement.run(alias(), obj)
+    finally:
+        pre_save.disconnect(record, sender=OAuthState)
+        post_save.disconnect(record, sender=OAuthState)
+    assert sent == []  # as on the built path: no model signal
+    assert obj.pk is not None
+    assert not obj._state.adding
+    assert obj._state.db == alias()
+    assert fields(OAuthState.objects.get(pk=obj.pk)) == fields(obj)
+    (warning,) = refusals(caplog)
+    assert missing in warning
+    assert "Insert statement on auth_code_flow_django.OAuthState" in warning
+
+
+def test_the_orm_path_is_taken_everywhere_when_forced(
+    user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_token(user, provider="example")
+    statement = by_key()
+    with orm_path, caplog.at_level(logging.WARNING):
+        assert statement.first(alias(), user=user.pk, provider="example") is not None
+        assert statement.built_on(connections[alias()]) is None
+    assert refusals(caplog) == []  # forced, not refused: nothing to warn about
+    with built_path:
+        assert statement.first(alias(), user=user.pk, provider="example") is not None
+        assert statement.built_on(connections[alias()]) is not None
+
+
+@pytest.mark.parametrize("path", [built_path, orm_path], ids=["built", "orm"])
+def test_both_paths_read_update_and_insert_alike(
+    user: Any, other_user: Any, path: override_settings
+) -> None:
+    from auth_code_flow_django.flow import TokenResponse
+
+    make_token(user, provider="example", expires_at=timezone.now() + timedelta(hours=1))
+    first, _, _ = OAuthState.objects.start(user, "example", "https://app.example/cb")
+    token = OAuthToken(user=other_user, provider="example", account_id="7")
+    token.apply(TokenResponse(access_token="access-2", refresh_token="refresh-2"))
+    state = new_state(user, "b" * 64)
+    now = timezone.now()
+    insert_token: statements.Insert[OAuthToken] = statements.Insert(OAuthToken)
+    insert_state: statements.Insert[OAuthState] = statements.Insert(OAuthState)
+    with path:
+        read = by_key().first(alias(), user=user.pk, provider="example")
+        missing = by_key().first(alias(), user=other_user.pk, provider="example")
+        consumed = [consume_state().run(alias(), pk=first.pk, now=now) for _ in range(2)]
+        insert_token.run(alias(), token)
+        insert_state.run(alias(), state)
+        with transaction.atomic(using=alias()):
+            with pytest.raises(IntegrityError):
+                insert_state.run(alias(), new_state(user, "b" * 64))
+            assert transaction.get_rollback(using=alias())
+    # What the ORM itself reads back: equal on either path.
+    assert read is not None
+    assert fields(read) == fields(OAuthToken.objects.get(user=user, provider="example"))
+    assert missing is None
+    assert consumed == [1, 0]
+    assert OAuthState.objects.get(pk=first.pk).used_at == now
+    assert token.pk is not None
+    assert token.created_at is not None
+    assert fields(OAuthToken.objects.get(pk=token.pk)) == fields(token)
+    assert OAuthToken.objects.get(pk=token.pk).access_token == "access-2"
+    assert fields(OAuthState.objects.get(pk=state.pk)) == fields(state)
+    assert OAuthState.objects.count() == 2
+
+
+@orm_path
+def test_the_orm_insert_finds_its_key_where_the_backend_returns_none(
+    user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As MySQL does: bulk_create() sets no key; the row's unique key finds it.
+    features = type(connections[alias()].features)
+    monkeypatch.setattr(features, "can_return_rows_from_bulk_insert", False)
+    OAuthState.objects.start(user, "example", "https://app.example/cb")
+    statement: statements.Insert[OAuthState] = statements.Insert(OAuthState)
+    obj = new_state(user, "c" * 64)
+    statement.run(alias(), obj)
+    assert obj.pk == OAuthState.objects.get(state_digest="c" * 64).pk
+    assert not obj._state.adding

@@ -73,7 +73,7 @@ def test_bearer_token_types_accept_a_provider_s_own_type() -> None:
     body = {"access_token": "xoxb-1", "token_type": "bot"}
     with pytest.raises(InvalidTokenResponseError):
         token_response_from(body)
-    assert token_response_from(body, bearer_token_types=("bot",)).token_type == "Bearer"
+    assert token_response_from(body, bearer_token_types=("bot",)).token_type == "bot"
     with pytest.raises(InvalidTokenResponseError):
         token_response_from({**body, "token_type": "mac"}, bearer_token_types=("bot",))
 
@@ -82,3 +82,56 @@ def test_id_token_claims_are_not_in_the_repr() -> None:
     result = TokenResponse(access_token="a", id_token_claims={"sub": "secret-subject"})
     assert "secret-subject" not in repr(result)
     assert TokenResponse(access_token="a").id_token_claims is None
+
+
+def test_a_nested_token_is_read_from_its_object_without_leaving_tokens_in_extras() -> None:
+    from auth_code_flow_django.token_replies import nested_token_reply
+
+    body = {
+        "ok": True,
+        "access_token": "xoxb-bot",
+        "token_type": "bot",
+        "scope": "commands",
+        "team": {"id": "T1"},
+        "authed_user": {
+            "id": "U1",
+            "access_token": "xoxp-user",
+            "refresh_token": "xoxe-1-user",
+            "token_type": "user",
+            "scope": "search:read",
+            "expires_in": 43200,
+        },
+    }
+    reply = nested_token_reply(body, "authed_user")
+    assert reply == {
+        "ok": True,
+        "team": {"id": "T1"},
+        "authed_user": {"id": "U1"},
+        "access_token": "xoxp-user",
+        "refresh_token": "xoxe-1-user",
+        "token_type": "user",
+        "scope": "search:read",
+        "expires_in": 43200,
+    }
+    result = token_response_from(reply, bearer_token_types=("user",))
+    assert (result.access_token, result.token_type, result.expires_in) == (
+        "xoxp-user",
+        "user",
+        43200,
+    )
+    assert "xox" not in json.dumps(dict(result.extras))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"access_token": "top", "token_type": "user"},
+        {"access_token": "top", "authed_user": {"id": "U1"}},
+        {"access_token": "top", "authed_user": "U1"},
+    ],
+)
+def test_a_reply_without_a_nested_token_is_read_at_its_top_level(body: dict[str, object]) -> None:
+    from auth_code_flow_django.token_replies import nested_token_reply
+
+    assert nested_token_reply(body, "authed_user") == body
+    assert nested_token_reply(body, None) == body

@@ -1,0 +1,132 @@
+"""The ``bitbucket`` preset against Bitbucket Cloud's documented replies: client
+credentials in HTTP Basic, a token reply that says ``scopes`` (not ``scope``), and no
+revocation endpoint.
+
+Pages followed:
+- https://developer.atlassian.com/cloud/bitbucket/oauth-2/
+- https://developer.atlassian.com/cloud/bitbucket/rest/api-group-users/#api-user-get
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+import responses
+from django.contrib.auth.models import AbstractBaseUser
+from django.test import Client
+
+from auth_code_flow_django import tokens
+from auth_code_flow_django.exceptions import ReauthorizationRequiredError
+from auth_code_flow_django.models import OAuthToken
+
+from .helpers import (
+    CLIENT_SECRET,
+    authorize,
+    callback,
+    client_id,
+    configure,
+    disconnect,
+    form,
+    make_due,
+    stored,
+)
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_URL = "https://bitbucket.org/site/oauth2/access_token"
+USER_URL = "https://api.bitbucket.org/2.0/user"
+
+# "OAuth on Bitbucket Cloud", making requests: the access token reply.
+TOKEN_REPLY = {
+    "access_token": "C-Mv1f3e2AmSKMDEHpxvRT6w7ZJwZ8LjLiAsHX8iVi2DyLLr4",
+    "scopes": "account",
+    "token_type": "bearer",
+    "expires_in": 7200,
+    "state": "authorization_code",
+    "refresh_token": "Tk9uNFk5VGpLRzF3R3N4ZkV",
+}
+# "Get current user", abridged.
+USER_REPLY = {
+    "type": "user",
+    "uuid": "{d301aafa-d676-4ee0-88be-962be7417567}",
+    "username": "evzijst",
+    "nickname": "evzijst",
+    "display_name": "Erik van Zijst",
+    "account_id": "557058:c0b72ad0-1cb5-4018-9cdc-0cde8492c443",
+}
+
+
+@pytest.fixture
+def bitbucket(settings: Any) -> None:
+    configure(settings, "bitbucket")
+
+
+def basic() -> str:
+    pair = f"{client_id('bitbucket')}:{CLIENT_SECRET}".encode()
+    return "Basic " + base64.b64encode(pair).decode()
+
+
+def test_connect_with_basic_credentials_and_scopes_in_the_reply(
+    bitbucket: None, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
+) -> None:
+    """OAuth 2.0, authorization code grant: the client authenticates with HTTP Basic;
+    the reply names its scopes in "scopes" (the requested scope is kept)."""
+    endpoint, params = authorize(alice, "bitbucket")
+    assert endpoint == "https://bitbucket.org/site/oauth2/authorize"
+    token_call = mocked.post(TOKEN_URL, json=TOKEN_REPLY)
+    mocked.get(USER_URL, json=USER_REPLY)
+    assert callback(alice, "bitbucket", params).status_code == 302
+    request = token_call.calls[0].request
+    assert request.headers["Authorization"] == basic()
+    assert "client_secret" not in form(token_call.calls[0])
+    token = stored(user, "bitbucket")
+    assert token.scope == "account"
+    assert (token.account_id, token.account_name) == (
+        "{d301aafa-d676-4ee0-88be-962be7417567}",
+        "evzijst",
+    )
+
+
+def test_refresh_and_a_dead_refresh_token(
+    bitbucket: None, user: AbstractBaseUser, mocked: responses.RequestsMock
+) -> None:
+    """OAuth 2.0, refresh tokens: grant_type=refresh_token with Basic credentials; a
+    bad one is answered HTTP 400 invalid_grant."""
+    from tests.conftest import make_token
+
+    make_token(user, "bitbucket", refresh_token="Tk9uNFk5VGpLRzF3R3N4ZkV")
+    make_due(user, "bitbucket")
+    renewed = {**TOKEN_REPLY, "access_token": "D-Nw2g4f3BnTLNEFIqywSU7x8AKxA9MkMjBtIY9jWj3E"}
+    call = mocked.post(TOKEN_URL, json=renewed)
+    assert tokens.get_access_token(user, "bitbucket") == renewed["access_token"]
+    assert call.calls[0].request.headers["Authorization"] == basic()
+    assert form(call.calls[0])["refresh_token"] == "Tk9uNFk5VGpLRzF3R3N4ZkV"
+
+    make_due(user, "bitbucket")
+    mocked.replace(
+        responses.POST,
+        TOKEN_URL,
+        status=400,
+        json={"error_description": "Invalid refresh_token", "error": "invalid_grant"},
+    )
+    with pytest.raises(ReauthorizationRequiredError):
+        tokens.get_access_token(user, "bitbucket")
+    assert stored(user, "bitbucket").needs_reauthorization
+
+
+def test_disconnect_deletes_without_a_request(
+    bitbucket: None,
+    alice: Client,
+    user: AbstractBaseUser,
+    mocked: responses.RequestsMock,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """OAuth 2.0 on Bitbucket Cloud documents no revocation endpoint."""
+    from tests.conftest import make_token
+
+    make_token(user, "bitbucket")
+    disconnect(alice, "bitbucket", django_capture_on_commit_callbacks)
+    assert not OAuthToken.objects.exists()
+    assert len(mocked.calls) == 0
