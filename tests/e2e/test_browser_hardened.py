@@ -45,7 +45,14 @@ def sync_orm_beside_playwright() -> Iterator[None]:
 
 
 @pytest.fixture
-def page(sync_orm_beside_playwright: None, chromium: Any) -> Iterator[Any]:  # noqa: F811
+def page(
+    sync_orm_beside_playwright: None,
+    chromium: Any,  # noqa: F811
+    transactional_db: Any,
+    live_server: Any,
+) -> Iterator[Any]:
+    # After the database and the live server, so that the browser is closed (and sends
+    # nothing more) before they are torn down.
     context = chromium.new_context(viewport={"width": 1000, "height": 700})
 
     def loopback_only(route: Any) -> None:
