@@ -18,6 +18,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.urls import NoReverseMatch, Resolver404, get_script_prefix, resolve, reverse
 
 from .conf import DEFAULTS
+from .core.client_auth import ClientKey, ClientKeyError, public_jwk
 from .endpoints import absolute_url, check_base_uri, endpoint_url
 from .endpoints import is_loopback as is_loopback
 from .exceptions import EndpointURLError, EndpointURLProblem
@@ -35,6 +36,7 @@ _BOOL_KEYS = (
     "discovery",
     "post_form_data",
     "revoke_shared_tokens",
+    "dpop",
 )
 _STR_KEYS = (
     "display_name",
@@ -56,6 +58,7 @@ _STR_KEYS = (
     "user_agent",
     "scope_param",
     "token_reply_object",
+    "pushed_authorization_request_endpoint",
 )
 
 
@@ -195,7 +198,7 @@ def _check_values(
                 id=_id(5),
             )
         )
-    if method != "none" and not values.get("client_secret"):
+    if method not in ("none", "private_key_jwt") and not values.get("client_secret"):
         errors.append(
             Error(
                 f"{where}: client_secret is missing.",
@@ -224,8 +227,9 @@ def _check_values(
             )
         )
     bad_types = [k for k in _BOOL_KEYS if k in values and not isinstance(values[k], bool)]
-    if values.get("require_iss") is not None and not isinstance(values["require_iss"], bool):
-        bad_types.append("require_iss")
+    for key in ("require_iss", "pushed_authorization_requests"):
+        if values.get(key) is not None and not isinstance(values[key], bool):
+            bad_types.append(key)
     bad_types += [
         k for k in _STR_KEYS if values.get(k) is not None and not isinstance(values[k], str)
     ]
@@ -256,11 +260,72 @@ def _check_values(
     errors.extend(_check_headers(where, values))
     errors.extend(_check_identity(where, values.get("identity", {})))
     errors.extend(_check_allowed_tenants(where, values.get("allowed_tenants")))
+    errors.extend(_check_client_keys(where, values, method))
+    if values.get("pushed_authorization_requests") is True and not (
+        values.get("pushed_authorization_request_endpoint") or _discovers(values)
+    ):
+        errors.append(
+            Error(
+                f"{where}: pushed_authorization_requests is on, but there is no "
+                "pushed_authorization_request_endpoint.",
+                hint='Set "issuer" (its metadata names the endpoint), or set '
+                '"pushed_authorization_request_endpoint".',
+                id=_id(73),
+            )
+        )
     if not check_urls:
         return errors
     errors.extend(_check_endpoints(where, values))
     errors.extend(_check_openid(where, values))
     errors.extend(_check_api_base_urls(where, values))
+    return errors
+
+
+def _check_client_keys(
+    where: str, values: Mapping[str, object], method: object
+) -> list[CheckMessage]:
+    """E070-E072: the ``private_key_jwt`` keys. A message names the problem, never the
+    key."""
+    errors: list[CheckMessage] = []
+    key = values.get("client_private_key")
+    if key is None and method == "private_key_jwt":
+        errors.append(
+            Error(
+                f"{where}: private_key_jwt needs client_private_key.",
+                hint="Give the private key as a JWK dict (RSA, or EC on P-256) or a PEM "
+                "string, read from the environment or a secrets store.",
+                id=_id(71),
+            )
+        )
+    elif key is not None:
+        try:
+            ClientKey(key)
+        except ClientKeyError as exc:
+            errors.append(
+                Error(
+                    f"{where}: client_private_key cannot be used: {exc.description}",
+                    hint="A private RSA key (2048 bits or more) or EC key on P-256, as "
+                    "a JWK dict or a PEM string.",
+                    id=_id(70),
+                )
+            )
+    previous = values.get("client_previous_public_keys", ())
+    problem = "" if isinstance(previous, (list, tuple)) else "it is not a list."
+    for item in previous if isinstance(previous, (list, tuple)) else ():
+        try:
+            public_jwk(item)
+        except ClientKeyError as exc:
+            problem = exc.description
+            break
+    if problem:
+        errors.append(
+            Error(
+                f"{where}: client_previous_public_keys cannot be published: {problem}",
+                hint="A list of the public keys (JWK dicts or PEM strings) still valid "
+                "while a key is rolled.",
+                id=_id(72),
+            )
+        )
     return errors
 
 
@@ -463,8 +528,9 @@ def _check_endpoints(where: str, values: Mapping[str, object]) -> list[CheckMess
     if _discovers(values):
         # Discovery gives the endpoints the settings leave out (checked when fetched).
         paths = {setting: path for setting, path in paths.items() if setting in values}
-    if values.get("revocation_path"):
-        paths["revocation_path"] = values["revocation_path"]
+    for setting in ("revocation_path", "pushed_authorization_request_endpoint"):
+        if values.get(setting):
+            paths[setting] = values[setting]
     for setting, path in paths.items():
         attempts.append(functools.partial(endpoint_url, base, path, setting))
     for setting in ("redirect_uri", "issuer", "jwks_uri", "userinfo_endpoint"):

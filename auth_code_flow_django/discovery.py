@@ -72,6 +72,7 @@ DISCOVERED_FIELDS = {
     "revocation_path": "revocation_endpoint",
     "userinfo_endpoint": "userinfo_endpoint",
     "jwks_uri": "jwks_uri",
+    "pushed_authorization_request_endpoint": "pushed_authorization_request_endpoint",
 }
 #: Client authentication methods this app implements, preferred first.
 SECRET_AUTH_METHODS: tuple[ClientAuthMethod, ...] = ("client_secret_basic", "client_secret_post")
@@ -239,10 +240,13 @@ def cached(issuer: str) -> ServerMetadata | None:
 
 
 def choose_auth_method(
-    supported: tuple[str, ...] | None, has_secret: bool
+    supported: tuple[str, ...] | None, has_secret: bool, has_key: bool = False
 ) -> ClientAuthMethod | None:
     """The client authentication method to use with a server that advertises
-    ``supported`` (``None``: RFC 8414's default, ``client_secret_basic``)."""
+    ``supported`` (``None``: RFC 8414's default, ``client_secret_basic``):
+    ``private_key_jwt`` when the client has a key and the server lists it."""
+    if has_key and supported is not None and "private_key_jwt" in supported:
+        return "private_key_jwt"
     if not has_secret:
         return "none" if supported is None or "none" in supported else None
     if supported is None:
@@ -265,7 +269,9 @@ def with_metadata(provider: Provider, metadata: ServerMetadata) -> Provider:
             sources[name] = "discovery"
     if "token_endpoint_auth_method" not in explicit:
         method = choose_auth_method(
-            metadata.token_endpoint_auth_methods_supported, bool(provider.client_secret)
+            metadata.token_endpoint_auth_methods_supported,
+            bool(provider.client_secret),
+            provider.client_private_key is not None,
         )
         if method is not None:
             changes["token_endpoint_auth_method"] = method

@@ -25,12 +25,15 @@ import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, ClassVar, Literal, get_args
-from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
 from . import provider_http, server_metadata
+from .core.client_auth import CLIENT_AUTH_METHODS, ClientAuthMethod, ClientKey, authenticate
+from .core.rfc9126_par import PushedAuthorizationError, authorization_url, pushed_request
+from .core.rfc9449_dpop import NONCES, DPoPKey, send_with_proof
 from .endpoints import endpoint_url
 from .exceptions import (
     AuthCodeFlowError,
@@ -40,6 +43,7 @@ from .exceptions import (
     InvalidTokenResponseError,
     RevocationError,
     StateForgeryError,
+    clean_provider_text,
 )
 from .id_tokens import ID_TOKEN_ALGORITHMS, LEEWAY_SECONDS, validate_id_token
 from .provider_http import new_session
@@ -55,6 +59,7 @@ from .token_replies import (
 )
 
 __all__ = [
+    "CLIENT_AUTH_METHODS",
     "MAX_EXPIRES_IN",
     "MAX_STORED_LENGTH",
     "AbstractBaseFlowManager",
@@ -70,9 +75,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("auth_code_flow_django.flow")
-
-ClientAuthMethod = Literal["client_secret_post", "client_secret_basic", "none"]
-CLIENT_AUTH_METHODS: tuple[str, ...] = get_args(ClientAuthMethod)
 
 STATE_BYTES = 32  # 256 bits of entropy
 VERIFIER_BYTES = 48  # 64 characters, inside RFC 7636's 43..128
@@ -122,8 +124,13 @@ class AbstractBaseFlowManager(ABC):
 
     #: RFC 7009 revocation endpoint, relative to ``base_uri`` or absolute.
     revocation_path: str | None = None
-    #: How the client authenticates to the token endpoint (RFC 6749 2.3.1).
+    #: How the client authenticates to the token endpoint (RFC 6749 2.3.1; RFC 7523
+    #: for ``private_key_jwt``).
     token_endpoint_auth_method: ClientAuthMethod = "client_secret_post"
+    #: ``private_key_jwt``: the client's private key (a JWK dict or a PEM string).
+    client_private_key: Any = None
+    #: RFC 9126: the pushed authorization request endpoint (relative or absolute).
+    pushed_authorization_request_endpoint: str | None = None
     #: Send PKCE S256 (RFC 7636). Without an explicit verifier, one is derived from the
     #: state with an HMAC keyed by ``pkce_secret`` (default: ``client_secret``).
     use_pkce: bool = True
@@ -209,6 +216,11 @@ class AbstractBaseFlowManager(ABC):
             raise ImproperlyConfigured(
                 f"token_endpoint_auth_method must be one of {', '.join(CLIENT_AUTH_METHODS)}"
             )
+        self._client_key = None
+        if self.client_private_key is not None:
+            self._client_key = ClientKey(self.client_private_key)
+        elif self.token_endpoint_auth_method == "private_key_jwt":
+            raise ImproperlyConfigured("private_key_jwt needs client_private_key.")
         if self.token_endpoint_auth_method == "none" and not self.use_pkce:
             # RFC 9700 2.1.1: without a secret, only PKCE binds the code to this client.
             raise ImproperlyConfigured("A public client (no client secret) must use PKCE.")
@@ -216,7 +228,7 @@ class AbstractBaseFlowManager(ABC):
         self._environments: dict[str, dict[str, Any]] = {}
 
     def _required(self) -> tuple[str, ...]:
-        if self.token_endpoint_auth_method == "none":
+        if self.token_endpoint_auth_method in ("none", "private_key_jwt"):
             return tuple(name for name in self.required_attributes if name != "client_secret")
         return self.required_attributes
 
@@ -288,6 +300,7 @@ class AbstractBaseFlowManager(ABC):
         redirect_uri: str | None = None,
         extra_params: Mapping[str, str] | None = None,
         nonce: str | None = None,
+        dpop_jkt: str | None = None,
     ) -> dict[str, str]:
         params: dict[str, str] = {
             "client_id": str(self.client_id),
@@ -303,6 +316,8 @@ class AbstractBaseFlowManager(ABC):
             params["code_challenge_method"] = "S256"
         if nonce is not None:
             params["nonce"] = nonce
+        if dpop_jkt is not None:
+            params["dpop_jkt"] = dpop_jkt
         for key, value in {**self.extra_authorize_params, **(extra_params or {})}.items():
             params.setdefault(key, value)
         return params
@@ -315,6 +330,7 @@ class AbstractBaseFlowManager(ABC):
         redirect_uri: str | None = None,
         extra_params: Mapping[str, str] | None = None,
         nonce: str | None = None,
+        dpop_jkt: str | None = None,
     ) -> str:
         """The URL to send the user to; keeps any query ``authorization_path`` has."""
         params = self.get_authorization_endpoint_params(
@@ -323,10 +339,48 @@ class AbstractBaseFlowManager(ABC):
             redirect_uri=redirect_uri,
             extra_params=extra_params,
             nonce=nonce,
+            dpop_jkt=dpop_jkt,
         )
         scheme, netloc, path, query, _fragment = urlsplit(self._endpoint("authorization_path"))
         kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k not in params]
         return urlunsplit((scheme, netloc, path, urlencode([*kept, *params.items()]), ""))
+
+    def push_authorization_request(
+        self,
+        state: str,
+        *,
+        code_verifier: str | None = None,
+        redirect_uri: str | None = None,
+        extra_params: Mapping[str, str] | None = None,
+        nonce: str | None = None,
+        dpop_key: DPoPKey | None = None,
+    ) -> str:
+        """Push the authorization request (RFC 9126), authenticated like a token
+        request, and return the URL to send the user to, which carries only
+        ``client_id`` and the ``request_uri``. Raises :class:`PushedAuthorizationError`."""
+        params = self.get_authorization_endpoint_params(
+            state,
+            code_verifier=code_verifier,
+            redirect_uri=redirect_uri,
+            extra_params=extra_params,
+            nonce=nonce,
+            dpop_jkt=dpop_key.thumbprint if dpop_key is not None else None,
+        )
+        params.update(self._client_auth_params())
+        endpoint = self._endpoint("pushed_authorization_request_endpoint")
+        try:
+            response = self._post(endpoint, params, self._client_auth_headers(), dpop_key=dpop_key)
+        except AuthCodeFlowError as exc:
+            raise PushedAuthorizationError(exc.description, response=exc.response) from exc
+        try:
+            body = decode_body(response)
+        except InvalidTokenResponseError:
+            body = None
+        self._raise_for_error(response, body, PushedAuthorizationError)
+        pushed = pushed_request(body)
+        return authorization_url(
+            self._endpoint("authorization_path"), str(self.client_id), pushed.request_uri
+        )
 
     def get_access_token_endpoint(self) -> str:
         return self._endpoint("access_token_path")
@@ -334,22 +388,29 @@ class AbstractBaseFlowManager(ABC):
     def get_revocation_endpoint(self) -> str:
         return self._endpoint("revocation_path")
 
+    def _client_auth(self) -> tuple[dict[str, str], dict[str, str]]:
+        # RFC 7523 3 and OpenID Connect Core 9: the audience is the issuer (or, without
+        # one, the token endpoint).
+        return authenticate(
+            self.token_endpoint_auth_method,
+            str(self.client_id),
+            client_secret=self.client_secret,
+            key=self._client_key,
+            audience=self.issuer or self.get_access_token_endpoint(),
+        )
+
     def _client_auth_params(self) -> dict[str, str]:
-        """Body parameters that authenticate the client (``client_secret_post``, ``none``)."""
+        """Body parameters that authenticate the client (all methods but
+        ``client_secret_basic``); a ``private_key_jwt`` assertion is new at each call."""
         if self.token_endpoint_auth_method == "client_secret_basic":
             return {}
-        params = {"client_id": str(self.client_id)}
-        if self.token_endpoint_auth_method == "client_secret_post":
-            params["client_secret"] = str(self.client_secret)
-        return params
+        return self._client_auth()[0]
 
     def _client_auth_headers(self) -> dict[str, str]:
         """Headers that authenticate the client (``client_secret_basic``)."""
         if self.token_endpoint_auth_method != "client_secret_basic":
             return {}
-        # RFC 6749 2.3.1: each part is form-encoded before the Basic encoding.
-        pair = f"{quote_plus(str(self.client_id))}:{quote_plus(str(self.client_secret))}"
-        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+        return self._client_auth()[1]
 
     def get_access_token_endpoint_params(
         self,
@@ -394,20 +455,33 @@ class AbstractBaseFlowManager(ABC):
         headers: dict[str, str],
         *,
         as_json: bool = False,
+        dpop_key: DPoPKey | None = None,
     ) -> requests.Response:
-        logger.debug("POST %s (grant_type=%s)", url, data.get("grant_type", "-"))
-        return provider_http.send(
-            self.get_session(),
-            "POST",
-            url,
-            data=None if as_json else data,
-            json=data if as_json else None,
-            headers={**self.provider_headers(), **headers},
-            timeout=self.timeout,
-            connect_timeout=self.connect_timeout,
-            max_bytes=self.max_response_bytes,
-            environment=self._environment(url),
-        )
+        """POST ``data``; with ``dpop_key``, with a DPoP proof, and once more with the
+        server's nonce when it asks for one (a client assertion is made anew then: the
+        server may refuse a ``jti`` it has seen)."""
+
+        def attempt(extra_headers: dict[str, str], retry: bool) -> requests.Response:
+            body = data
+            if retry and "client_assertion" in data:
+                body = {**data, **self._client_auth_params()}
+            logger.debug("POST %s (grant_type=%s)", url, data.get("grant_type", "-"))
+            return provider_http.send(
+                self.get_session(),
+                "POST",
+                url,
+                data=None if as_json else body,
+                json=body if as_json else None,
+                headers={**self.provider_headers(), **headers, **extra_headers},
+                timeout=self.timeout,
+                connect_timeout=self.connect_timeout,
+                max_bytes=self.max_response_bytes,
+                environment=self._environment(url),
+            )
+
+        if dpop_key is None:
+            return attempt({}, False)
+        return send_with_proof(dpop_key, NONCES, "POST", url, attempt)
 
     def provider_headers(self) -> dict[str, str]:
         """The headers every request to the provider carries: ``Accept`` JSON, the
@@ -451,6 +525,7 @@ class AbstractBaseFlowManager(ABC):
         *,
         code_verifier: str | None = None,
         redirect_uri: str | None = None,
+        dpop_key: DPoPKey | None = None,
     ) -> requests.Response:
         """Exchange ``code`` and return the raw ``requests.Response``.
 
@@ -467,7 +542,9 @@ class AbstractBaseFlowManager(ABC):
         )
         headers = self._client_auth_headers()
         as_json = not (self.post_form_data if post_form_data is None else post_form_data)
-        response = self._post(self.get_access_token_endpoint(), params, headers, as_json=as_json)
+        response = self._post(
+            self.get_access_token_endpoint(), params, headers, as_json=as_json, dpop_key=dpop_key
+        )
         self._raise_for_error(
             response, self._decode(response), AuthCodeFlowError, code, params.get("code_verifier")
         )
@@ -491,6 +568,7 @@ class AbstractBaseFlowManager(ABC):
         redirect_uri: str | None = None,
         post_form_data: bool | None = None,
         nonce: str | None = None,
+        dpop_key: DPoPKey | None = None,
     ) -> TokenResponse:
         """Exchange ``code`` for a validated :class:`TokenResponse`.
 
@@ -506,8 +584,9 @@ class AbstractBaseFlowManager(ABC):
             check_state=check_state,
             code_verifier=code_verifier,
             redirect_uri=redirect_uri,
+            dpop_key=dpop_key,
         )
-        result = self.parse_token_response(response)
+        result = self.parse_token_response(response, dpop=dpop_key is not None)
         if not self.requests_openid:
             return result
         try:
@@ -564,7 +643,12 @@ class AbstractBaseFlowManager(ABC):
         )
 
     def refresh(
-        self, refresh_token: str, *, scope: str | None = None, granted_scope: str | None = None
+        self,
+        refresh_token: str,
+        *,
+        scope: str | None = None,
+        granted_scope: str | None = None,
+        dpop_key: DPoPKey | None = None,
     ) -> TokenResponse:
         """Use the ``refresh_token`` grant (RFC 6749 6).
 
@@ -589,6 +673,7 @@ class AbstractBaseFlowManager(ABC):
             self.get_access_token_endpoint(),
             params,
             self._client_auth_headers(),
+            dpop_key=dpop_key,
             as_json=not self.post_form_data,
         )
         self._raise_for_error(response, self._decode(response), AuthCodeFlowError, refresh_token)
@@ -596,6 +681,7 @@ class AbstractBaseFlowManager(ABC):
             response,
             previous_refresh_token=refresh_token,
             previous_scope=scope or granted_scope,
+            dpop=dpop_key is not None,
         )
         id_token = result.extras.get("id_token")
         if not self.requests_openid or id_token is None:
@@ -607,7 +693,13 @@ class AbstractBaseFlowManager(ABC):
             raise
         return dataclasses.replace(result, id_token_claims=claims)
 
-    def revoke(self, token: str, *, token_type_hint: str | None = None) -> None:
+    def revoke(
+        self,
+        token: str,
+        *,
+        token_type_hint: str | None = None,
+        dpop_key: DPoPKey | None = None,
+    ) -> None:
         """Revoke ``token`` at the revocation endpoint (RFC 7009 2.1)."""
         params = {"token": token}
         if token_type_hint:
@@ -618,6 +710,7 @@ class AbstractBaseFlowManager(ABC):
                 self.get_revocation_endpoint(),
                 params,
                 self._client_auth_headers(),
+                dpop_key=dpop_key,
                 as_json=not self.post_form_data,
             )
         except AuthCodeFlowError as exc:
@@ -637,8 +730,10 @@ class AbstractBaseFlowManager(ABC):
         previous_refresh_token: str | None = None,
         previous_scope: str | None = None,
         now: datetime | None = None,
+        dpop: bool = False,
     ) -> TokenResponse:
-        """Validate a 2xx token reply (RFC 6749 5.1) into a :class:`TokenResponse`."""
+        """Validate a 2xx token reply (RFC 6749 5.1) into a :class:`TokenResponse`;
+        with ``dpop``, its token must be DPoP-bound (RFC 9449 5)."""
         body = self._decode(response)
         self._raise_for_error(response, body, AuthCodeFlowError)
         if body is None:
@@ -651,6 +746,7 @@ class AbstractBaseFlowManager(ABC):
             previous_scope=previous_scope,
             now=now,
             response=response,
+            dpop=dpop,
         )
 
     def token_response_from(
@@ -661,21 +757,36 @@ class AbstractBaseFlowManager(ABC):
         previous_scope: str | None = None,
         now: datetime | None = None,
         response: requests.Response | None = None,
+        dpop: bool = False,
     ) -> TokenResponse:
         """Validate a decoded token reply (see :func:`token_replies.token_response_from`).
 
         ``previous_scope`` is the scope a reply without ``scope`` keeps (RFC 6749 6: a
         refresh does not change the scope); by default it is the configured one.
         """
-        return token_response_from(
-            nested_token_reply(body, self.token_reply_object),
+        body = nested_token_reply(body, self.token_reply_object)
+        bearer_token_types = self.bearer_token_types
+        if dpop:
+            # A Bearer token where a DPoP-bound one was asked for could be replayed by
+            # whoever sees it: refused (RFC 9449 5).
+            token_type = body.get("token_type")
+            if not isinstance(token_type, str) or token_type.lower() != "dpop":
+                shown = clean_provider_text(token_type, 40) if token_type else "none"
+                raise InvalidTokenResponseError(
+                    f"The provider issued a {shown} token where a DPoP-bound token was asked for.",
+                    response=response,
+                )
+            bearer_token_types = (*bearer_token_types, "DPoP")
+        result = token_response_from(
+            body,
             configured_scope=self.scope,
             token_type_required=self.token_type_required,
             expires_in_field=self.expires_in_field,
-            bearer_token_types=self.bearer_token_types,
+            bearer_token_types=bearer_token_types,
             previous_refresh_token=previous_refresh_token,
             previous_scope=previous_scope,
             now=now,
             response=response,
             api_base_url_field=self.api_base_url_field,
         )
+        return dataclasses.replace(result, token_type="DPoP") if dpop else result

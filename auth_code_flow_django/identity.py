@@ -16,7 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import requests
+
 from . import provider_http
+from .core.rfc9449_dpop import NONCES, DPoPKey, send_with_proof
 from .exceptions import AuthCodeFlowError, InvalidTokenResponseError
 from .token_replies import decode_body, is_storable
 
@@ -126,6 +129,7 @@ def fetch_identity_document(
     *,
     params: Mapping[str, str] | None = None,
     token_param: str | None = None,
+    dpop_key: DPoPKey | None = None,
 ) -> Mapping[str, Any]:
     """GET the identity document at ``url`` with ``access_token``, through the manager's
     bounded client (its deadline, size cap, no redirects).
@@ -133,25 +137,38 @@ def fetch_identity_document(
     The token goes in the ``Authorization`` header, or, with ``token_param``, in that
     query parameter (for an API that takes it nowhere else; RFC 6750 2.3). Raises
     :class:`AuthCodeFlowError` for a failed request or a reply that is not a JSON
-    object (``success_field`` applies, as for the token endpoint).
+    object (``success_field`` applies, as for the token endpoint). A token bound to
+    ``dpop_key`` goes as ``Authorization: DPoP`` with a proof (RFC 9449 7), and once more
+    with the server's nonce when it asks for one.
     """
     query = dict(params or {})
     headers = manager.provider_headers()
-    if token_param:
+    if dpop_key is not None:
+        headers["Authorization"] = f"DPoP {access_token}"
+    elif token_param:
         query[token_param] = access_token
     else:
         headers["Authorization"] = f"Bearer {access_token}"
     target = _with_query(url, query) if query else url
-    response = provider_http.send(
-        manager.get_session(),
-        "GET",
-        target,
-        headers=headers,
-        timeout=manager.timeout,
-        connect_timeout=manager.connect_timeout,
-        max_bytes=manager.max_response_bytes,
-        environment=manager._environment(url),
-    )
+
+    def send(proof: dict[str, str], retry: bool) -> requests.Response:
+        return provider_http.send(
+            manager.get_session(),
+            "GET",
+            target,
+            headers={**headers, **proof},
+            timeout=manager.timeout,
+            connect_timeout=manager.connect_timeout,
+            max_bytes=manager.max_response_bytes,
+            environment=manager._environment(url),
+        )
+
+    if dpop_key is None:
+        response = send({}, False)
+    else:
+        response = send_with_proof(
+            dpop_key, NONCES, "GET", target, send, access_token=access_token
+        )
     try:
         body = decode_body(response)
     except InvalidTokenResponseError as exc:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import crypto, signals, statements
 from .conf import conf
+from .core.rfc9449_dpop import DPoPKey
 from .exceptions import (
     StateAlreadyUsedError,
     StateExpiredError,
@@ -102,10 +103,12 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
         next_url: str = "",
         *,
         nonce: str | None = None,
+        dpop_key: DPoPKey | None = None,
     ) -> tuple[OAuthState, str, str]:
         """Record a new authorization for ``user``; return it, the raw ``state`` and the
         PKCE verifier (both kept only in digest or encrypted form). ``nonce``, the
-        OpenID Connect nonce sent with it, is kept encrypted."""
+        OpenID Connect nonce sent with it, and ``dpop_key``, the connection's DPoP key,
+        are kept encrypted."""
         state = make_state()
         verifier = make_code_verifier()
         now = timezone.now()
@@ -115,6 +118,7 @@ class OAuthStateQuerySet(models.QuerySet["OAuthState"]):
             state_digest=state_digest(state),
             code_verifier_encrypted=crypto.encrypt(verifier),
             nonce_encrypted=crypto.encrypt(nonce) if nonce else "",
+            dpop_key_encrypted=encrypt_dpop_key(dpop_key),
             redirect_uri=redirect_uri,
             next_url=next_url,
             created_at=now,
@@ -170,6 +174,8 @@ class OAuthState(models.Model):
     state_digest = models.CharField(max_length=64, unique=True, editable=False)
     code_verifier_encrypted = models.TextField(editable=False)
     nonce_encrypted = models.TextField(blank=True, default="", editable=False)
+    # RFC 9449: the DPoP key pair made for this connection (the private key, encrypted).
+    dpop_key_encrypted = models.TextField(blank=True, default="", editable=False)
     redirect_uri = models.TextField(_("redirect URI sent"))
     next_url = models.TextField(_("where to go after"), blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -203,6 +209,21 @@ class OAuthState(models.Model):
         if not self.nonce_encrypted:
             return None
         return crypto.decrypt(self.nonce_encrypted)
+
+    @property
+    def dpop_key(self) -> DPoPKey | None:
+        """The DPoP key made for this authorization, if any."""
+        return decrypt_dpop_key(self.dpop_key_encrypted)
+
+
+def encrypt_dpop_key(key: DPoPKey | None) -> str:
+    return crypto.encrypt(key.to_json()) if key is not None else ""
+
+
+def decrypt_dpop_key(encrypted: str) -> DPoPKey | None:
+    if not encrypted:
+        return None
+    return DPoPKey.from_json(crypto.decrypt(encrypted))
 
 
 # Run on every callback: built once per connection (see .statements).
@@ -241,6 +262,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
         *,
         account: Account | None = None,
         on_replace: Callable[[OAuthToken], None] | None = None,
+        dpop_key: DPoPKey | None = None,
     ) -> OAuthToken:
         """Insert or update ``user``'s one token for ``provider``; send ``token_obtained``
         once committed.
@@ -265,6 +287,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
             account_id=account.id if account else "",
             account_name=account.name if account else "",
             account_checked_at=timezone.now(),
+            dpop_key_encrypted=encrypt_dpop_key(dpop_key),
         )
         token.apply(result)
         token.record_id_token(result.id_token_claims)
@@ -382,6 +405,7 @@ _TOKEN_FIELDS = (
     "id_token_subject",
     "id_token_nonce_digest",
     "extra_fields",
+    "dpop_key_encrypted",
 )
 
 
@@ -442,6 +466,8 @@ class OAuthToken(models.Model):
     extra_fields = models.JSONField(
         _("other reply fields"), default=dict, blank=True, editable=False
     )
+    # RFC 9449: the private key the tokens are bound to (DPoP), encrypted like them.
+    dpop_key_encrypted = models.TextField(blank=True, default="", editable=False)
 
     objects = OAuthTokenQuerySet.as_manager()
 
@@ -487,6 +513,11 @@ class OAuthToken(models.Model):
     @refresh_token.setter
     def refresh_token(self, value: str | None) -> None:
         self.refresh_token_encrypted = crypto.encrypt(value) if value else ""
+
+    @property
+    def dpop_key(self) -> DPoPKey | None:
+        """The DPoP key the tokens are bound to, if any."""
+        return decrypt_dpop_key(self.dpop_key_encrypted)
 
     @property
     def extra(self) -> Mapping[str, Any]:

@@ -22,6 +22,8 @@ from django.dispatch import receiver
 
 from . import discovery, id_tokens
 from .conf import conf
+from .core.client_auth import public_jwk, public_jwks
+from .core.rfc9449_dpop import DPoPKey, choose_algorithm
 from .endpoints import endpoint_url
 from .exceptions import ImproperlyConfigured, NotConnectedError
 from .flow import AbstractBaseFlowManager, ClientAuthMethod, new_session
@@ -97,9 +99,21 @@ class Provider:
     allowed_tenants: tuple[str, ...] | None = None
     #: OpenID Connect: the UserInfo endpoint.
     userinfo_endpoint: str | None = None
-    #: ``"client_secret_post"``, ``"client_secret_basic"`` or ``"none"`` (a public
-    #: client).
+    #: ``"client_secret_post"``, ``"client_secret_basic"``, ``"private_key_jwt"`` or
+    #: ``"none"`` (a public client).
     token_endpoint_auth_method: ClientAuthMethod = "client_secret_post"
+    #: ``private_key_jwt``: the private key (a JWK dict, RSA or EC P-256, or a PEM
+    #: string) that signs client assertions; its public key is served at
+    #: ``<provider>/jwks.json``.
+    client_private_key: Any = dataclasses.field(default=None, repr=False)
+    #: Public keys published beside ``client_private_key``'s while keys are rolled.
+    client_previous_public_keys: tuple[Any, ...] = dataclasses.field(default=(), repr=False)
+    #: RFC 9126: push authorization requests; ``None``: when the metadata requires it.
+    pushed_authorization_requests: bool | None = None
+    #: RFC 9126: the pushed authorization request endpoint (discovered, or set).
+    pushed_authorization_request_endpoint: str | None = None
+    #: RFC 9449: bind the tokens to a key pair of each connection (DPoP).
+    dpop: bool = False
     #: Send a PKCE S256 code challenge (RFC 7636).
     use_pkce: bool = True
     #: Extra query parameters for the authorization request, e.g.
@@ -198,6 +212,35 @@ class Provider:
         return "openid" in self.scope.split()
 
     @property
+    def uses_par(self) -> bool:
+        """Whether authorization requests are pushed (RFC 9126): as set, else when the
+        server's metadata requires it."""
+        if self.pushed_authorization_requests is not None:
+            return self.pushed_authorization_requests
+        return self.metadata is not None and self.metadata.require_pushed_authorization_requests
+
+    def new_dpop_key(self) -> DPoPKey | None:
+        """A new DPoP key for a connection (``None`` without ``dpop``), of an algorithm
+        the server's metadata accepts (ES256 when it does not say)."""
+        if not self.dpop:
+            return None
+        metadata = self.metadata
+        algorithm = choose_algorithm(
+            metadata.dpop_signing_alg_values_supported if metadata is not None else None
+        )
+        if algorithm is None:
+            raise ImproperlyConfigured(f"{self.name} supports no DPoP algorithm of this app.")
+        return DPoPKey.generate(algorithm)
+
+    def client_jwks(self) -> dict[str, Any] | None:
+        """The public JWK Set a server checks this client's assertions with: the signing
+        key's, then the previous ones (``None`` without ``client_private_key``)."""
+        if self.client_private_key is None:
+            return None
+        keys = [self.client_private_key, *self.client_previous_public_keys]
+        return public_jwks([public_jwk(key) for key in keys])
+
+    @property
     def id_token_issuer(self) -> str | None:
         """The issuer ID tokens are checked against: the one the metadata names, once
         discovered (Microsoft's ``common`` document names its ``{tenantid}``
@@ -240,14 +283,30 @@ class Provider:
             metadata is not None
             and "token_endpoint_auth_method" not in self.sources
             and discovery.choose_auth_method(
-                metadata.token_endpoint_auth_methods_supported, bool(self.client_secret)
+                metadata.token_endpoint_auth_methods_supported,
+                bool(self.client_secret),
+                self.client_private_key is not None,
             )
             is None
         ):
             return (
                 f"{self.name} supports none of the client authentication methods "
-                "client_secret_basic and client_secret_post "
+                "private_key_jwt, client_secret_basic and client_secret_post "
                 "(token_endpoint_auth_methods_supported)."
+            )
+        if self.uses_par and not self.pushed_authorization_request_endpoint:
+            return (
+                f"{self.name} has no pushed_authorization_request_endpoint to push "
+                "authorization requests to (RFC 9126)."
+            )
+        if (
+            self.dpop
+            and metadata is not None
+            and choose_algorithm(metadata.dpop_signing_alg_values_supported) is None
+        ):
+            return (
+                f"{self.name} accepts no DPoP algorithm this app offers "
+                "(dpop_signing_alg_values_supported)."
             )
         if self.requests_openid and not (self.issuer and self.jwks_uri):
             return (
@@ -293,6 +352,9 @@ _NOT_FLOW_SETTINGS = frozenset(
         "identity",
         "tenant",
         "realm",
+        "client_previous_public_keys",
+        "pushed_authorization_requests",
+        "dpop",
         "shared_token_types",
         "revoke_shared_tokens",
     }
@@ -370,6 +432,13 @@ def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
     )
     values["request_headers"] = MappingProxyType(dict(values.get("request_headers") or {}))
     values["bearer_token_types"] = tuple(values.get("bearer_token_types") or ())
+    values["invalid_grant_errors"] = tuple(values.get("invalid_grant_errors") or ())
+    if isinstance(values.get("client_private_key"), Mapping):
+        values["client_private_key"] = MappingProxyType(dict(values["client_private_key"]))
+    values["client_previous_public_keys"] = tuple(
+        MappingProxyType(dict(key)) if isinstance(key, Mapping) else key
+        for key in values.get("client_previous_public_keys") or ()
+    )
     for key in ("invalid_grant_errors", "issuer_aliases"):
         values[key] = tuple(values.get(key) or ())
     values["shared_token_types"] = tuple(t.lower() for t in values.get("shared_token_types") or ())

@@ -48,6 +48,7 @@ ENDPOINT_FIELDS = (
     "revocation_endpoint",
     "userinfo_endpoint",
     "jwks_uri",
+    "pushed_authorization_request_endpoint",
 )
 LIST_FIELDS = (
     "code_challenge_methods_supported",
@@ -55,6 +56,7 @@ LIST_FIELDS = (
     "id_token_signing_alg_values_supported",
     "response_types_supported",
     "scopes_supported",
+    "dpop_signing_alg_values_supported",
 )
 
 
@@ -85,6 +87,11 @@ class ServerMetadata:
     response_types_supported: tuple[str, ...] | None = None
     scopes_supported: tuple[str, ...] | None = None
     authorization_response_iss_parameter_supported: bool = False
+    pushed_authorization_request_endpoint: str | None = None
+    #: RFC 9126 5: the server accepts authorization requests only when pushed.
+    require_pushed_authorization_requests: bool = False
+    #: RFC 9449 5.1: the algorithms the server accepts for DPoP proofs.
+    dpop_signing_alg_values_supported: tuple[str, ...] | None = None
 
     def endpoints(self) -> dict[str, str]:
         """The endpoints the document names, by field."""
@@ -211,6 +218,9 @@ def metadata_from(document: Mapping[str, Any], issuer: str, source: str = "") ->
         raise _problem(where, "does not offer the authorization code flow (response type code).")
     values["authorization_response_iss_parameter_supported"] = (
         document.get("authorization_response_iss_parameter_supported") is True
+    )
+    values["require_pushed_authorization_requests"] = (
+        document.get("require_pushed_authorization_requests") is True
     )
     return ServerMetadata(**values)
 

@@ -34,6 +34,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import id_tokens, identity, signals, statements
 from .conf import conf
+from .core.rfc9449_dpop import NONCES, DPoPAuth, DPoPKey, nonce_challenge
 from .crypto import TokenDecryptionError
 from .endpoints import absolute_url, check_base_uri, is_loopback
 from .exceptions import (
@@ -178,7 +179,9 @@ def _name_fields(config: Provider) -> tuple[str, ...]:
 
 
 @sensitive_variables()
-def identify(config: Provider, result: TokenResponse) -> identity.Account | None:
+def identify(
+    config: Provider, result: TokenResponse, *, dpop_key: DPoPKey | None = None
+) -> identity.Account | None:
     """The provider account ``result`` belongs to, or ``None`` when unknown.
 
     Read from the ``id_token`` claims when they name one; else from the provider's
@@ -198,7 +201,7 @@ def identify(config: Provider, result: TokenResponse) -> identity.Account | None
         if account is None:
             logger.warning("the %s token reply names no account", config.slug)
         return account
-    return fetch_account(config, result.access_token)
+    return fetch_account(config, result.access_token, dpop_key=dpop_key)
 
 
 def _identity_url(config: Provider) -> tuple[str, bool] | None:
@@ -214,7 +217,9 @@ def _identity_url(config: Provider) -> tuple[str, bool] | None:
 
 
 @sensitive_variables()
-def fetch_account(config: Provider, access_token: str) -> identity.Account | None:
+def fetch_account(
+    config: Provider, access_token: str, *, dpop_key: DPoPKey | None = None
+) -> identity.Account | None:
     """Ask the provider's identity URL (or UserInfo endpoint) whose ``access_token`` it
     is; ``None`` when it has none, or (logged) when the request fails or the reply
     names no account. The token goes only to https URLs (http on loopback), and an
@@ -234,6 +239,7 @@ def fetch_account(config: Provider, access_token: str) -> identity.Account | Non
             url,
             params=config.identity.get("params"),
             token_param=config.identity.get("token_param"),
+            dpop_key=dpop_key,
         )
     except (AuthCodeFlowError, UntrustedURLError, EndpointURLError) as exc:
         logger.warning(
@@ -267,7 +273,8 @@ def _look_up_account(config: Provider, token: OAuthToken) -> None:
         config = config.resolved()
     except BaseAuthCodeFlowError as exc:
         logger.warning("cannot look up the %s account: %s", config.slug, exc.description)
-    account = fetch_account(config, token.access_token)
+    access_token, dpop_key = _credentials(token)
+    account = fetch_account(config, access_token, dpop_key=dpop_key)
     changes: dict[str, Any] = {"account_checked_at": timezone.now()}
     if account is not None:
         changes.update(account_id=account.id, account_name=account.name)
@@ -282,24 +289,40 @@ def _look_up_account(config: Provider, token: OAuthToken) -> None:
 
 
 @sensitive_variables()
-def connect(user: AbstractBaseUser, config: Provider, result: TokenResponse) -> OAuthToken:
+def connect(
+    user: AbstractBaseUser,
+    config: Provider,
+    result: TokenResponse,
+    *,
+    dpop_key: DPoPKey | None = None,
+) -> OAuthToken:
     """Store a new grant for ``user`` (see :meth:`OAuthTokenQuerySet.store`), with the
     account it belongs to. A connection to another account at the provider is
     replaced: its grant is revoked where the provider supports it, and
-    ``token_revoked`` is sent for it."""
+    ``token_revoked`` is sent for it. ``dpop_key`` is the key the tokens are bound to
+    (DPoP)."""
 
     def replaced(old: OAuthToken) -> None:
         pair = _stored_pair(config, old)
-        _revoke_at_provider(config, *pair)
+        _revoke_at_provider(config, *pair, dpop_key=_stored_dpop_key(old))
         signals.send(signals.token_revoked, old, user)
         logger.info(
             "replaced the %s connection of user %s by another account", config.slug, user.pk
         )
 
-    account = identify(config, result)
+    account = identify(config, result, dpop_key=dpop_key)
     return OAuthToken.objects.store(
-        user, config.slug, result, account=account, on_replace=replaced
+        user, config.slug, result, account=account, on_replace=replaced, dpop_key=dpop_key
     )
+
+
+def _stored_dpop_key(token: OAuthToken) -> DPoPKey | None:
+    """The DPoP key of ``token`` to revoke it with (``None`` when it cannot be
+    decrypted: the revocation is tried without a proof)."""
+    try:
+        return token.dpop_key
+    except TokenDecryptionError:
+        return None
 
 
 def _stored_pair(config: Provider, token: OAuthToken) -> tuple[str | None, str | None]:
@@ -553,7 +576,10 @@ def _refresh(
         refresh_token = token.refresh_token
         if not refresh_token:
             raise InvalidGrantError("There is no refresh token.")
-        result = config.flow_manager.refresh(refresh_token, granted_scope=token.scope)
+        dpop_key = token.dpop_key
+        result = config.flow_manager.refresh(
+            refresh_token, granted_scope=token.scope, dpop_key=dpop_key
+        )
         _check_refreshed_id_token(config, token, result)
     except InvalidGrantError as exc:
         logger.warning(
@@ -580,9 +606,11 @@ def _refresh(
         assert result is not None
         assert refresh_token is not None
         if not released:
-            _revoke_unstored(config, user_id, refresh_token, result)
+            _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
         elif config.revokes(result.token_type):
-            _revoke_at_provider(config, result.refresh_token, result.access_token)
+            _revoke_at_provider(
+                config, result.refresh_token, result.access_token, dpop_key=dpop_key
+            )
         raise
     except BaseException:
         _release(token, claim)
@@ -601,7 +629,7 @@ def _refresh(
     )
     if not written:
         # Removed or reconnected meanwhile: this new grant is stored nowhere.
-        _revoke_unstored(config, user_id, refresh_token, result)
+        _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
         raise NotConnectedError(provider=config.slug, user_pk=user_id)
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)
@@ -614,7 +642,11 @@ def _digest(value: str) -> bytes:
 
 @sensitive_variables()
 def _revoke_unstored(
-    config: Provider, user_id: Any, used_refresh_token: str, result: TokenResponse
+    config: Provider,
+    user_id: Any,
+    used_refresh_token: str,
+    result: TokenResponse,
+    dpop_key: DPoPKey | None = None,
 ) -> None:
     """Revoke what a refresh that lost its claim obtained, but nothing the connection
     stored meanwhile holds (a reconnection may have kept the same refresh token, or even
@@ -650,7 +682,7 @@ def _revoke_unstored(
         not rotated and _digest(used_refresh_token) in held
     ):
         access_token = None
-    _revoke_at_provider(config, refresh_token, access_token)
+    _revoke_at_provider(config, refresh_token, access_token, dpop_key=dpop_key)
 
 
 def _check_refreshed_id_token(config: Provider, token: OAuthToken, result: TokenResponse) -> None:
@@ -748,13 +780,21 @@ def check_api_url(config: Provider, url: str, *, connection_base: str | None = N
     )
 
 
+def _credentials(token: OAuthToken) -> tuple[str, DPoPKey | None]:
+    """The access token of ``token``, and its DPoP key when the token is bound to one."""
+    key = token.dpop_key if token.token_type == "DPoP" else None
+    return token.access_token, key
+
+
 class OAuthSession(requests.Session):
-    """A ``requests.Session`` that sends ``user``'s bearer token for ``provider``, only
-    to the provider's ``api_base_urls`` (and the connection's own API base, for a
-    provider with ``api_base_url_field``).
+    """A ``requests.Session`` that sends ``user``'s token for ``provider``, only to the
+    provider's ``api_base_urls`` (and the connection's own API base, for a provider
+    with ``api_base_url_field``): as a Bearer token, or, for a DPoP-bound token, as
+    ``Authorization: DPoP`` with a fresh proof for each request (RFC 9449 7).
 
     Before each request the token is refreshed if needed; a 401 answer causes one
-    refresh and one retry. The provider's ``request_headers`` and ``user_agent`` are the
+    refresh and one retry (a DPoP server's ``use_dpop_nonce`` first causes one retry
+    with its nonce). The provider's ``request_headers`` and ``user_agent`` are the
     session's (a request's own headers win).
     """
 
@@ -798,6 +838,33 @@ class OAuthSession(requests.Session):
         own = connection_api_base(config, _get_token(self.oauth_user, self.oauth_provider))
         return (*config.api_base_urls, *((own,) if own else ()))
 
+    def _next_credentials(self) -> tuple[str, DPoPKey | None]:
+        access_token, self._next_access_token = self._next_access_token, None
+        if access_token:
+            return access_token, None
+        return _credentials(self._token())
+
+    def _send(
+        self,
+        method: str | bytes,
+        url: str,
+        access_token: str,
+        dpop_key: DPoPKey | None,
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        if dpop_key is None:
+            return super().request(method, url, auth=BearerAuth(access_token), **kwargs)
+        verb = method.decode() if isinstance(method, bytes) else method
+        auth = DPoPAuth(access_token, dpop_key, NONCES.get(url))
+        response = super().request(verb, url, auth=auth, **kwargs)
+        nonce = NONCES.remember(url, response)
+        if nonce is not None and nonce != auth.nonce and nonce_challenge(response):
+            response.close()
+            auth = DPoPAuth(access_token, dpop_key, nonce)
+            response = super().request(verb, url, auth=auth, **kwargs)
+            NONCES.remember(url, response)
+        return response
+
     @sensitive_variables()
     def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.pop("auth", None)
@@ -805,20 +872,22 @@ class OAuthSession(requests.Session):
         config = get_provider(self.oauth_provider)
         if not config.api_base_url_field:
             check_api_url(config, text_url)
-            access_token = self.bearer_token()
+            access_token, dpop_key = self._next_credentials()
         else:
             # The allowed hosts depend on the connection: read it first.
             token = self._token()
             check_api_url(config, text_url, connection_base=connection_api_base(config, token))
-            access_token = token.access_token
-        response = super().request(method, text_url, auth=BearerAuth(access_token), **kwargs)
-        if response.status_code != 401:
+            access_token, dpop_key = _credentials(token)
+        response = self._send(method, text_url, access_token, dpop_key, kwargs)
+        # A nonce asked for again after one retry is the server's problem, not the
+        # token's: no refresh for it.
+        if response.status_code != 401 or (dpop_key is not None and nonce_challenge(response)):
             return response
         response.close()
         token = refresh(self.oauth_user, self.oauth_provider, stale_access_token=access_token)
         if config.api_base_url_field:
             check_api_url(config, text_url, connection_base=connection_api_base(config, token))
-        return super().request(method, text_url, auth=BearerAuth(token.access_token), **kwargs)
+        return self._send(method, text_url, *_credentials(token), kwargs)
 
 
 @sensitive_variables()
@@ -866,11 +935,12 @@ def _token_deleted(
     except UnknownProviderError:
         config = None
     pair = (None, None) if config is None else _stored_pair(config, instance)
+    dpop_key = _stored_dpop_key(instance) if any(pair) else None
     user = instance.user
 
     def after_commit() -> None:
         if config is not None:
-            _revoke_at_provider(config, *pair)
+            _revoke_at_provider(config, *pair, dpop_key=dpop_key)
         signals.send(signals.token_revoked, instance, user)
 
     transaction.on_commit(after_commit, using=using)
@@ -878,9 +948,14 @@ def _token_deleted(
 
 @sensitive_variables()
 def _revoke_at_provider(
-    config: Provider, refresh_token: str | None, access_token: str | None
+    config: Provider,
+    refresh_token: str | None,
+    access_token: str | None,
+    *,
+    dpop_key: DPoPKey | None = None,
 ) -> None:
-    """Revoke the refresh then the access token (RFC 7009), when the provider can."""
+    """Revoke the refresh then the access token (RFC 7009), when the provider can; with
+    the connection's DPoP key, each request carries a proof."""
     if not config.supports_revocation or not conf.REVOKE_ON_DISCONNECT:
         return
     try:
@@ -894,7 +969,7 @@ def _revoke_at_provider(
         if not value:
             continue
         try:
-            config.flow_manager.revoke(value, token_type_hint=hint)
+            config.flow_manager.revoke(value, token_type_hint=hint, dpop_key=dpop_key)
         except AuthCodeFlowError as exc:
             logger.warning(
                 "revoking a %s %s failed (%s); it is deleted locally",

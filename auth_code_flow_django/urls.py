@@ -11,4 +11,5 @@ urlpatterns = [
     path("<slug:provider>/authorize/", views.AuthorizeView.as_view(), name="authorize"),
     path("<slug:provider>/callback/", views.CallbackView.as_view(), name="callback"),
     path("<slug:provider>/disconnect/", views.DisconnectView.as_view(), name="disconnect"),
+    path("<slug:provider>/jwks.json", views.ClientJWKSView.as_view(), name="jwks"),
 ]

@@ -15,7 +15,14 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -27,6 +34,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from . import tokens
 from .conf import conf
+from .core.rfc9449_dpop import DPoPKey
 from .exceptions import (
     AccessDeniedError,
     AuthCodeFlowError,
@@ -209,22 +217,43 @@ class AuthorizeView(ProviderMixin, View):
             return self.render_error(request, error)
         redirect_uri = self.get_redirect_uri()
         nonce = make_nonce() if provider.requests_openid else None
+        try:
+            dpop_key = provider.new_dpop_key()
+        except BaseAuthCodeFlowError as error:
+            return self.render_error(request, error)
         oauth_state, state, verifier = OAuthState.objects.start(
-            _user(request), provider.slug, redirect_uri, next_url, nonce=nonce
+            _user(request), provider.slug, redirect_uri, next_url, nonce=nonce, dpop_key=dpop_key
         )
         try:
-            url = provider.flow_manager.get_authorization_endpoint(
-                state,
-                code_verifier=verifier,
-                redirect_uri=redirect_uri,
-                extra_params=self.get_extra_authorize_params(),
-                nonce=nonce,
-            )
-        except BaseAuthCodeFlowError as error:  # an endpoint URL the checks refuse too
+            url = self.authorization_url(provider, state, verifier, redirect_uri, nonce, dpop_key)
+        except BaseAuthCodeFlowError as error:  # a refused push, a URL the checks refuse
             oauth_state.delete()
             logger.error("cannot start connecting %s: %s", self.provider.slug, error)
             return self.render_error(request, error)
         return HttpResponseRedirect(url)
+
+    def authorization_url(
+        self,
+        provider: Provider,
+        state: str,
+        verifier: str,
+        redirect_uri: str,
+        nonce: str | None,
+        dpop_key: DPoPKey | None,
+    ) -> str:
+        """Where to send the user: the authorization request in the URL, or pushed
+        first (RFC 9126) with only its ``request_uri`` in the URL."""
+        options: dict[str, Any] = {
+            "code_verifier": verifier,
+            "redirect_uri": redirect_uri,
+            "extra_params": self.get_extra_authorize_params(),
+            "nonce": nonce,
+        }
+        manager = provider.flow_manager
+        if provider.uses_par:
+            return manager.push_authorization_request(state, dpop_key=dpop_key, **options)
+        jkt = dpop_key.thumbprint if dpop_key is not None else None
+        return manager.get_authorization_endpoint(state, dpop_jkt=jkt, **options)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -294,6 +323,7 @@ class CallbackView(ProviderMixin, View):
         code = params.get("code", "")
         if not code or len(code) > MAX_CODE_LENGTH:
             raise AuthorizationError(_("The reply carried no usable authorization code."))
+        dpop_key = oauth_state.dpop_key
         result = self.provider.flow_manager.exchange_code(
             None,
             code,
@@ -302,8 +332,9 @@ class CallbackView(ProviderMixin, View):
             code_verifier=oauth_state.code_verifier,
             redirect_uri=oauth_state.redirect_uri,
             nonce=oauth_state.nonce,
+            dpop_key=dpop_key,
         )
-        token = tokens.connect(user, self.provider, result)
+        token = tokens.connect(user, self.provider, result, dpop_key=dpop_key)
         logger.info("connected %s for user %s", self.provider.slug, user.pk)
         return token, safe_next(request, oauth_state.next_url)
 
@@ -400,3 +431,29 @@ class DisconnectView(ProviderMixin, View):
         messages.info(request, text % {"provider": self.provider.name}, fail_silently=True)
         next_url = safe_next(request, request.POST.get("next"))
         return HttpResponseRedirect(next_url or reverse("auth_code_flow:connections"))
+
+
+class ClientJWKSView(View):
+    """The public JWK Set of a provider's ``client_private_key`` (and of the previous
+    keys published while rolling), for the server to check this client's assertions
+    (``private_key_jwt``): register this URL as the client's ``jwks_uri``. Public, like
+    any JWK Set; a provider without a key is a 404."""
+
+    http_method_names: ClassVar[list[str]] = ["get", "head"]  # type: ignore[misc]
+    #: How long servers and caches may keep the set: short, so a rolled key is seen soon.
+    max_age = 300
+
+    def get(self, request: HttpRequest, provider: str) -> HttpResponse:
+        try:
+            jwks = get_provider(provider).client_jwks()
+        except UnknownProviderError:
+            jwks = None
+        except ImproperlyConfigured:
+            # A bad key: the system checks name it; nothing of it is shown here.
+            logger.error("the client key of %s cannot be published", provider)
+            jwks = None
+        if jwks is None:
+            raise Http404(_("Unknown provider."))
+        response = JsonResponse(jwks)
+        response["Cache-Control"] = f"public, max-age={self.max_age}"
+        return response

@@ -6,11 +6,16 @@ endpoints are mocked with ``responses``, so the network costs nothing and only t
 library's own work is measured. Prints flows/s (median of the repeats) and SQL queries
 per flow (sessions included).
 
+With ``--hardened``, the flow with PAR, DPoP and ``private_key_jwt`` together (an
+ES256 key pair made per connection, a client assertion and a DPoP proof signed for the
+push and for the code exchange) runs beside the plain flow against the same mocked
+server, and the ratio of their CPU time per flow is printed.
+
 With ``--peers``, django-allauth's connect flow and social-auth-app-django's associate
 flow run on the same mocked GitHub endpoints in the same process, and the ratios are
 printed. Peers need ``pip install -e ".[bench]"``.
 
-    python benchmarks/connect_flow.py [--flows 100] [--repeats 15] [--peers]
+    python benchmarks/connect_flow.py [--flows 100] [--repeats 15] [--peers] [--hardened]
         [--database memory|sqlite|postgresql|mariadb] [--orm-statements]
 
 ``--orm-statements`` runs the library's statements as plain ORM queries instead of the
@@ -74,6 +79,43 @@ def ours(client: Any) -> None:
     assert done["Location"] == "/oauth/"
 
 
+BENCH_AS = "https://as.bench.example"
+PLAIN = "plain flow"
+HARDENED = "PAR+DPoP+private_key_jwt"
+_pushed: list[str] = []
+
+
+def plain(client: Any) -> None:
+    state = state_from(form_post(client, "/oauth/plain/authorize/"))
+    done = client.get("/oauth/plain/callback/", {"state": state, "code": "the-code"})
+    assert done.status_code == 302
+
+
+def hardened(client: Any) -> None:
+    started = form_post(client, "/oauth/hardened/authorize/")
+    assert started.status_code == 302
+    assert "request_uri=" in started["Location"]
+    state = _pushed.pop()
+    done = client.get("/oauth/hardened/callback/", {"state": state, "code": "the-code"})
+    assert done.status_code == 302
+
+
+def mock_bench_server(mocked: Any) -> None:
+    def push(request: Any) -> tuple[int, dict[str, str], str]:
+        assert request.headers["DPoP"]
+        _pushed.append(parse_qs(request.body)["state"][0])
+        body = {"request_uri": "urn:ietf:params:oauth:request_uri:bench", "expires_in": 60}
+        return 201, {"Content-Type": "application/json"}, json.dumps(body)
+
+    def token(request: Any) -> tuple[int, dict[str, str], str]:
+        bound = "DPoP" in request.headers
+        body = {"access_token": "at-bench", "token_type": "DPoP" if bound else "Bearer"}
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+    mocked.add_callback("POST", f"{BENCH_AS}/par", callback=push)
+    mocked.add_callback("POST", f"{BENCH_AS}/token", callback=token)
+
+
 def allauth(client: Any) -> None:
     state = state_from(form_post(client, "/accounts/github/login/", {"process": "connect"}))
     done = client.get("/accounts/github/login/callback/", {"state": state, "code": "the-code"})
@@ -90,10 +132,11 @@ def social_auth(client: Any) -> None:
 def stored(name: str) -> int | None:
     if name == FLOOR:
         return None
-    if name == OURS:
+    if name in (OURS, PLAIN, HARDENED):
         from auth_code_flow_django.models import OAuthToken
 
-        return OAuthToken.objects.count()
+        slug = {OURS: "github", PLAIN: "plain", HARDENED: "hardened"}[name]
+        return OAuthToken.objects.filter(provider=slug).count()
     if name == "django-allauth":
         from allauth.socialaccount.models import SocialToken
 
@@ -177,11 +220,16 @@ def main() -> None:
     parser.add_argument("--peers", action="store_true", help="also run allauth, social-auth")
     parser.add_argument("--database", choices=DATABASE_CHOICES, default="memory")
     parser.add_argument(
+        "--hardened", action="store_true", help="also run PAR + DPoP + private_key_jwt"
+    )
+    parser.add_argument(
         "--orm-statements", action="store_true", help="plain ORM queries, not built statements"
     )
     args = parser.parse_args()
     if args.peers:
         os.environ["BENCH_PEERS"] = "1"
+    if args.hardened:
+        os.environ["BENCH_HARDENED"] = "1"
     if args.orm_statements:
         os.environ["BENCH_ORM_STATEMENTS"] = "1"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
@@ -205,11 +253,15 @@ def measure(args: argparse.Namespace, where: str) -> None:
     if args.peers:
         flows["django-allauth"] = allauth
         flows["social-auth-app-django"] = social_auth
+    if args.hardened:
+        flows[PLAIN] = plain
+        flows[HARDENED] = hardened
 
     queries: dict[str, float] = {}
     seconds: dict[str, list[float]] = {name: [] for name in flows}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mocked:
         mock_github(mocked)
+        mock_bench_server(mocked)
         for name, flow in flows.items():
             run(flow, 20)  # warm up imports, caches and connections
             queries[name] = queries_per_flow(flow)
@@ -241,8 +293,15 @@ def measure(args: argparse.Namespace, where: str) -> None:
             f"{name:<24} {rate[name]:>12.1f} {ms:>8.2f} {ms - floor_ms:>9.2f} ms "
             f"{queries[name]:>8.1f}"
         )
+    if args.hardened:
+        ratios = [h / p for h, p in zip(seconds[HARDENED], seconds[PLAIN], strict=True)]
+        print(
+            f"{HARDENED} vs the plain flow: {statistics.median(ratios):.2f}x the CPU time "
+            f"per flow (median of per-repeat ratios; range {min(ratios):.2f}-"
+            f"{max(ratios):.2f}; target within 1.5x)"
+        )
     if args.peers:
-        peers = [name for name in flows if name not in (OURS, FLOOR)]
+        peers = [name for name in flows if name not in (OURS, FLOOR, PLAIN, HARDENED)]
         for name in peers:
             ratios = [p / o for p, o in zip(seconds[name], seconds[OURS], strict=True)]
             print(

@@ -65,6 +65,32 @@ OAUTH_PROVIDERS = {
     "github": {"preset": "github", "client_id": "bench-client", "client_secret": "bench-secret"}
 }
 
+if os.environ.get("BENCH_HARDENED") == "1":
+    # The same server twice: a plain confidential client, and PAR + DPoP +
+    # private_key_jwt (connect_flow.py --hardened).
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    _SERVER = {
+        "base_uri": "https://as.bench.example",
+        "authorization_path": "/authorize",
+        "access_token_path": "/token",
+        "pushed_authorization_request_endpoint": "/par",
+        "client_id": "bench-client",
+        "scope": "read",
+        "discovery": False,
+    }
+    OAUTH_PROVIDERS["plain"] = {**_SERVER, "client_secret": "bench-secret"}
+    OAUTH_PROVIDERS["hardened"] = {
+        **_SERVER,
+        "token_endpoint_auth_method": "private_key_jwt",
+        "client_private_key": ECAlgorithm.to_jwk(
+            ec.generate_private_key(ec.SECP256R1()), as_dict=True
+        ),
+        "pushed_authorization_requests": True,
+        "dpop": True,
+    }
+
 if PEERS:
     INSTALLED_APPS += [
         "allauth",

@@ -82,7 +82,7 @@ def test_valid_configurations_pass() -> None:
         ({"p": {**GOOD, "issuer": "http://p.example"}}, ["auth_code_flow_django.E008"]),
         ({"p": {**GOOD, "scope": ["read", "write"]}}, ["auth_code_flow_django.E009"]),
         (
-            {"p": {**GOOD, "token_endpoint_auth_method": "private_key_jwt"}},
+            {"p": {**GOOD, "token_endpoint_auth_method": "tls_client_auth"}},
             ["auth_code_flow_django.E010"],
         ),
         ({"p": {**GOOD, "use_pkce": "yes"}}, ["auth_code_flow_django.E011"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from io import StringIO
 from typing import Any
@@ -180,7 +181,7 @@ def test_the_callback_url_has_a_placeholder_host_and_says_how_to_get_the_real_on
         "source": "placeholder",
     }
     text = run()
-    assert "redirect_uri                https://<your-site>/oauth/example/callback/" in text
+    assert re.search(r"redirect_uri +https://<your-site>/oauth/example/callback/", text)
     assert text.count("<your-site> in redirect_uri stands for") == 1
     assert "run with\n--base-url https://your.site" in text
 
@@ -253,4 +254,4 @@ def test_discovery_is_shown_only_for_providers_with_an_issuer(
     assert report["example"]["values"]["discovery"] == {"value": None, "source": "no issuer"}
     assert report["idp"]["values"]["discovery"] == {"value": True, "source": "default"}
     text = run("--provider", "example")
-    assert "discovery                   -  [no issuer]" in text
+    assert re.search(r"discovery +-  \[no issuer\]", text)

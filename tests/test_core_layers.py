@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -15,6 +16,11 @@ CORE = (
     "auth_code_flow_django.exceptions",
     "auth_code_flow_django.server_metadata",
     "auth_code_flow_django.id_tokens",
+    "auth_code_flow_django.core",
+    "auth_code_flow_django.core.rfc7638",
+    "auth_code_flow_django.core.client_auth",
+    "auth_code_flow_django.core.rfc9126_par",
+    "auth_code_flow_django.core.rfc9449_dpop",
 )
 
 
@@ -49,3 +55,25 @@ def test_every_name_the_seed_face_exported_is_still_importable() -> None:
         "MAX_STORED_LENGTH",
     ):
         assert hasattr(flow, name), name
+
+
+def test_the_core_package_imports_nothing_above_it() -> None:
+    """Imports only point down: the specification modules import neither the flow
+    manager nor anything of the Django layer."""
+    code = (
+        "import sys, auth_code_flow_django.core.client_auth, "
+        "auth_code_flow_django.core.rfc9126_par, auth_code_flow_django.core.rfc9449_dpop; "
+        "print(sorted(m for m in sys.modules if m.startswith('auth_code_flow_django.')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded = set(ast.literal_eval(result.stdout))
+    assert loaded <= {
+        "auth_code_flow_django.core",
+        "auth_code_flow_django.core.rfc7638",
+        "auth_code_flow_django.core.client_auth",
+        "auth_code_flow_django.core.rfc9126_par",
+        "auth_code_flow_django.core.rfc9449_dpop",
+        "auth_code_flow_django.exceptions",
+    }, loaded

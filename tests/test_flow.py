@@ -85,9 +85,14 @@ def test_public_client_without_pkce_is_refused() -> None:
     assert Manager(use_pkce=False).use_pkce is False
 
 
+def test_private_key_jwt_needs_a_key() -> None:
+    with pytest.raises(exc.ImproperlyConfigured, match="client_private_key"):
+        Manager(client_secret=None, token_endpoint_auth_method="private_key_jwt")
+
+
 def test_unknown_auth_method_is_rejected() -> None:
     with pytest.raises(exc.ImproperlyConfigured, match="token_endpoint_auth_method"):
-        Manager(token_endpoint_auth_method="private_key_jwt")
+        Manager(token_endpoint_auth_method="tls_client_auth")
 
 
 @pytest.mark.parametrize("name", ["nonsense", "_session", "get_session"])

@@ -155,3 +155,98 @@ def test_no_nonce_id_token_or_claim_in_any_log_record(
     for value in [*seen, "NONCE-OF-ANOTHER-FLOW", "SUBJECT-42", "idp-client-secret-value"]:
         assert value not in text
     cache.clear()
+
+
+def test_no_client_key_dpop_key_assertion_or_proof_in_any_record_repr_or_page(
+    alice: Client,
+    user: User,
+    settings: Any,
+    mocked: Any,
+    caplog: pytest.LogCaptureFixture,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """PAR, DPoP and private_key_jwt together, successes and failures, with every logger
+    at DEBUG: no private key, assertion, proof or token reaches a record, an exception,
+    a repr or a page, and the pending authorization's DPoP key is not in its URL."""
+    import json
+
+    from auth_code_flow_django.core.rfc9449_dpop import NONCES
+    from auth_code_flow_django.exceptions import BaseAuthCodeFlowError
+    from auth_code_flow_django.models import OAuthState
+    from auth_code_flow_django.providers import get_provider
+
+    from . import hardened
+
+    NONCES._nonces.clear()
+    caplog.set_level(logging.DEBUG)
+    settings.OAUTH_PROVIDERS = hardened.providers()
+    pushed = {"request_uri": "urn:ietf:params:oauth:request_uri:r1", "expires_in": 60}
+    mocked.post(hardened.PAR, status=201, json=pushed)
+    response = alice.post("/oauth/hardened/authorize/")
+    location = response["Location"]
+    state = OAuthState.objects.get()
+    dpop_private = json.loads(state.dpop_key.to_json())["jwk"]["d"]  # type: ignore[union-attr]
+    mocked.post(
+        hardened.TOKEN,
+        status=400,
+        json={"error": "use_dpop_nonce"},
+        headers={"DPoP-Nonce": "n-1"},
+    )
+    mocked.post(hardened.TOKEN, json=hardened.dpop_token_json(expires_in=1))
+    body = hardened.form(mocked.calls[0])
+    assert (
+        alice.get(
+            "/oauth/hardened/callback/", {"state": body["state"], "code": "THE-CODE"}
+        ).status_code
+        == 302
+    )
+    mocked.post(hardened.TOKEN, json=hardened.dpop_token_json(access_token="dpop-access-2"))
+    mocked.get(hardened.API, status=401, headers={"WWW-Authenticate": 'DPoP error="x"'})
+    mocked.get(hardened.API, json={})
+    session = tokens.authorized_session(user, "hardened")
+    session.get(hardened.API)
+    # A refused push and a refused exchange render pages.
+    mocked.post(hardened.PAR, status=400, json={"error": "invalid_client"})
+    refused = alice.post("/oauth/hardened/authorize/")
+    assert refused.status_code == 502
+    mocked.post(hardened.REVOKE, status=503)
+    with django_capture_on_commit_callbacks(execute=True):
+        alice.post("/oauth/hardened/disconnect/")
+    sent = [
+        value
+        for call in mocked.calls
+        for value in (
+            call.request.headers.get("DPoP"),
+            hardened.form(call).get("client_assertion"),
+            call.request.headers.get("Authorization"),
+        )
+        if value
+    ]
+    assert len(sent) >= 8
+    secrets = [
+        *sent,
+        hardened.CLIENT_JWK["d"],
+        dpop_private,
+        "dpop-access-token-0001",
+        "dpop-refresh-token-0002",
+        "dpop-access-2",
+    ]
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    texts = [formatter.format(record) + repr(record.args) for record in caplog.records]
+    texts += [
+        location,
+        refused.content.decode(),
+        repr(get_provider("hardened")),
+        repr(get_provider("hardened").flow_manager),
+        repr(state.dpop_key),
+        repr(session),
+    ]
+    try:
+        get_provider("hardened").flow_manager.push_authorization_request(
+            "s", code_verifier="v" * 43, redirect_uri="https://site.example/cb"
+        )
+    except BaseAuthCodeFlowError as error:
+        texts += [str(error), repr(error), error.description]
+    for text in texts:
+        for secret in secrets:
+            assert secret not in text, (secret, text)

@@ -27,7 +27,7 @@ from ...providers import PROVIDER_KEYS, Provider, get_providers
 from ...server_metadata import ServerMetadata, fetch_json
 from ..base import EXIT_FAILED, AppCommand, unknown_provider, usage_error
 
-SECRET_KEYS = frozenset({"client_secret"})
+SECRET_KEYS = frozenset({"client_secret", "client_private_key"})
 ENDPOINT_KEYS = ("authorization_path", "access_token_path", "revocation_path")
 #: Where the callback URL's scheme and host come from when no --base-url is given
 #: and the Sites framework is not installed.
@@ -151,6 +151,9 @@ def callback_url(provider: Provider, base: tuple[str, str]) -> tuple[str | None,
 def shown(name: str, value: object) -> object:
     if name in SECRET_KEYS:
         return "(set)" if value else "(not set)"
+    if name == "client_previous_public_keys":
+        # Public, but long: how many.
+        return f"({len(value)} public keys)" if isinstance(value, tuple) and value else None
     if isinstance(value, tuple):
         return [shown(name, v) for v in value]
     if isinstance(value, Mapping):

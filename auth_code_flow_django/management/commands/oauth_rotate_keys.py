@@ -18,8 +18,8 @@ from ...models import OAuthState, OAuthToken
 from ..base import EXIT_FAILED, AppCommand, ProgressBar, usage_error
 
 FIELDS: tuple[tuple[type[models.Model], tuple[str, ...]], ...] = (
-    (OAuthToken, ("access_token_encrypted", "refresh_token_encrypted")),
-    (OAuthState, ("code_verifier_encrypted", "nonce_encrypted")),
+    (OAuthToken, ("access_token_encrypted", "refresh_token_encrypted", "dpop_key_encrypted")),
+    (OAuthState, ("code_verifier_encrypted", "nonce_encrypted", "dpop_key_encrypted")),
 )
 UNDECRYPTABLE = "cannot be decrypted with the configured keys"
 #: Passes over the rows that changed while they were being re-encrypted.
