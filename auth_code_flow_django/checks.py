@@ -270,7 +270,7 @@ def _check_values(
                 "pushed_authorization_request_endpoint.",
                 hint='Set "issuer" (its metadata names the endpoint), or set '
                 '"pushed_authorization_request_endpoint".',
-                id=_id(73),
+                id=_id(57),
             )
         )
     if not check_urls:
@@ -284,7 +284,7 @@ def _check_values(
 def _check_client_keys(
     where: str, values: Mapping[str, object], method: object
 ) -> list[CheckMessage]:
-    """E070-E072: the ``private_key_jwt`` keys. A message names the problem, never the
+    """E054-E056: the ``private_key_jwt`` keys. A message names the problem, never the
     key."""
     errors: list[CheckMessage] = []
     key = values.get("client_private_key")
@@ -294,7 +294,7 @@ def _check_client_keys(
                 f"{where}: private_key_jwt needs client_private_key.",
                 hint="Give the private key as a JWK dict (RSA, or EC on P-256) or a PEM "
                 "string, read from the environment or a secrets store.",
-                id=_id(71),
+                id=_id(55),
             )
         )
     elif key is not None:
@@ -306,7 +306,7 @@ def _check_client_keys(
                     f"{where}: client_private_key cannot be used: {exc.description}",
                     hint="A private RSA key (2048 bits or more) or EC key on P-256, as "
                     "a JWK dict or a PEM string.",
-                    id=_id(70),
+                    id=_id(54),
                 )
             )
     previous = values.get("client_previous_public_keys", ())
@@ -323,7 +323,7 @@ def _check_client_keys(
                 f"{where}: client_previous_public_keys cannot be published: {problem}",
                 hint="A list of the public keys (JWK dicts or PEM strings) still valid "
                 "while a key is rolled.",
-                id=_id(72),
+                id=_id(56),
             )
         )
     return errors

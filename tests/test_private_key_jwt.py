@@ -171,14 +171,14 @@ def test_checks_accept_the_hardened_provider() -> None:
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"client_private_key": None}, ["auth_code_flow_django.E071"]),
-        ({"client_private_key": PUBLIC_JWK}, ["auth_code_flow_django.E070"]),
-        ({"client_private_key": "not a key"}, ["auth_code_flow_django.E070"]),
-        ({"client_previous_public_keys": "x"}, ["auth_code_flow_django.E072"]),
-        ({"client_previous_public_keys": [{"kty": "oct"}]}, ["auth_code_flow_django.E072"]),
+        ({"client_private_key": None}, ["auth_code_flow_django.E055"]),
+        ({"client_private_key": PUBLIC_JWK}, ["auth_code_flow_django.E054"]),
+        ({"client_private_key": "not a key"}, ["auth_code_flow_django.E054"]),
+        ({"client_previous_public_keys": "x"}, ["auth_code_flow_django.E056"]),
+        ({"client_previous_public_keys": [{"kty": "oct"}]}, ["auth_code_flow_django.E056"]),
         ({"dpop": "yes"}, ["auth_code_flow_django.E011"]),
         ({"pushed_authorization_requests": 1}, ["auth_code_flow_django.E011"]),
-        ({"pushed_authorization_request_endpoint": None}, ["auth_code_flow_django.E073"]),
+        ({"pushed_authorization_request_endpoint": None}, ["auth_code_flow_django.E057"]),
         (
             {"pushed_authorization_request_endpoint": "http://as.example/par"},
             ["auth_code_flow_django.E008"],
@@ -192,7 +192,7 @@ def test_checks_refuse_bad_values(overrides: dict[str, Any], expected: list[str]
 def test_a_check_message_never_shows_the_key() -> None:
     bad = {**hardened.CLIENT_JWK, "crv": "P-384"}
     with override_settings(OAUTH_PROVIDERS=hardened.providers(client_private_key=bad)):
-        messages = [m for m in run_checks() if m.id == "auth_code_flow_django.E070"]
+        messages = [m for m in run_checks() if m.id == "auth_code_flow_django.E054"]
     assert len(messages) == 1
     text = f"{messages[0].msg} {messages[0].hint}"
     for member in ("d", "x", "y"):
