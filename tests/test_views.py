@@ -65,10 +65,25 @@ class WithLogout:
     ]
 
 
+class WithHome:
+    urlpatterns = [
+        *test_urls.urlpatterns,
+        path("", auth_views.LoginView.as_view(), name="home"),
+    ]
+
+
+@override_settings(ROOT_URLCONF=WithHome)
 def test_connections_page_links_back_to_the_site(alice: Client) -> None:
     response = alice.get("/oauth/")
     assertInHTML('<a href="/">Back to the site</a>', response.content.decode())
     assert "Log out" not in response.content.decode()  # no "logout" URL here
+
+
+def test_no_link_back_where_the_site_serves_no_home_page(alice: Client) -> None:
+    # A new startproject site serves nothing at "/": the link would be a 404.
+    response = alice.get("/oauth/")
+    assert response.status_code == 200
+    assert "Back to the site" not in response.content.decode()
 
 
 @override_settings(ROOT_URLCONF=WithLogout)
