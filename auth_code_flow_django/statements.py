@@ -380,7 +380,10 @@ class Insert(_Statement[M]):
 
     def _insert_with_the_orm(self, using: str, obj: M) -> None:
         manager = self.model._base_manager.db_manager(using)
-        manager.bulk_create([obj])
+        # As the built insert: a failure inside the caller's atomic block marks it for
+        # rollback (bulk_create() does not on every Django version).
+        with transaction.mark_for_rollback_on_error(using=using):
+            manager.bulk_create([obj])
         meta = self.model._meta
         if meta.auto_field is None or obj.pk is not None:
             return
