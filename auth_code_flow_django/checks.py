@@ -19,14 +19,14 @@ from django.urls import NoReverseMatch, Resolver404, get_script_prefix, resolve,
 
 from .conf import DEFAULTS
 from .core.client_auth import ClientKey, ClientKeyError, public_jwk
-from .endpoints import absolute_url, check_base_uri, endpoint_url
-from .endpoints import is_loopback as is_loopback
+from .core.endpoint_urls import absolute_url, check_base_uri, endpoint_url
+from .core.endpoint_urls import is_loopback as is_loopback
+from .core.oidc_id_tokens import TENANT_ID
+from .core.outbound_addresses import private_network
 from .exceptions import EndpointURLError, EndpointURLProblem
 from .flow import CLIENT_AUTH_METHODS
-from .id_tokens import TENANT_ID
 from .identity import IDENTITY_KEYS
 from .presets import merged_values, unfilled_placeholders
-from .provider_http import private_network
 from .providers import PRESETS, PROVIDER_KEYS
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import crypto, signals, statements
 from .conf import conf
+from .core.oidc_id_tokens import MAX_SUB_LENGTH, nonce_digest
 from .core.rfc9449_dpop import DPoPKey
 from .exceptions import (
     StateAlreadyUsedError,
@@ -29,7 +30,6 @@ from .exceptions import (
     StateMissingError,
 )
 from .flow import make_code_verifier, make_state
-from .id_tokens import MAX_SUB_LENGTH, nonce_digest
 from .identity import MAX_ACCOUNT_ID_LENGTH, MAX_ACCOUNT_NAME_LENGTH
 
 if TYPE_CHECKING:
@@ -462,7 +462,7 @@ class OAuthToken(models.Model):
     id_token_nonce_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     # The token reply's other fields the site needs afterwards (Salesforce's
     # instance_url, Slack's team, Notion's workspace_id...): plain JSON, because no
-    # credential is ever among them (token_replies.kept_fields leaves those out).
+    # credential is ever among them (stored_values.kept_fields leaves those out).
     extra_fields = models.JSONField(
         _("other reply fields"), default=dict, blank=True, editable=False
     )
