@@ -12,15 +12,16 @@ transaction does: inside ``atomic()`` or ``ATOMIC_REQUESTS`` the refresh runs on
 connection of its own, so a later rollback cannot bring back a refresh token the
 provider has already replaced.
 
-The names here are the package's public ones; they live in its modules, each of which
-imports only those listed after it:
+The names here are the package's public ones. They live in modules named for what they
+hold, each importing only the ones listed after it:
 
-- ``sessions``: :func:`authorized_session` and :class:`OAuthSession`;
-- ``connecting``: :func:`connect`, storing a new connection after the callback;
-- ``refreshing``: :func:`get_access_token`, :func:`refresh` and ``refresh_read``;
-- ``accounts``: who is connected (:func:`identify`, :func:`fetch_account`);
-- ``api_urls``: where a token may be sent (``check_api_url``);
-- ``revocation``: :func:`revoke` and the revocation of every removed connection;
+- ``sessions``: ``authorized_session()`` and ``OAuthSession``, calling the API;
+- ``connecting``: ``connect()``, storing a new connection after the callback;
+- ``refreshing``: ``get_access_token()``, ``refresh()`` and the background command's
+  ``refresh_read()``;
+- ``accounts``: who is connected (``identify()``, ``fetch_account()``);
+- ``api_urls``: where a token may be sent (``check_api_url()``);
+- ``revocation``: ``revoke()``, and revoking every removed connection at the provider;
 - ``claims``: the claim on the row;
 - ``transactions``: committing on a connection of its own;
 - ``rows``: reading and writing the row.
