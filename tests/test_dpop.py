@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from auth_code_flow_django import tokens
 from auth_code_flow_django.core.rfc9449_dpop import NONCES, access_token_hash
+from auth_code_flow_django.exceptions import AuthCodeFlowError
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
 from . import hardened
@@ -209,7 +210,7 @@ def test_a_refresh_reply_that_drops_dpop_is_refused(alice: Client, user: Any, mo
     connect(alice, mocked)
     OAuthToken.objects.update(expires_at=timezone.now() - timedelta(seconds=5))
     mocked.post(TOKEN, json=dpop_token_json(token_type="Bearer", access_token="bearer-9999"))
-    with pytest.raises(tokens.AuthCodeFlowError, match="DPoP-bound"):
+    with pytest.raises(AuthCodeFlowError, match="DPoP-bound"):
         tokens.get_access_token(user, "hardened")
     assert OAuthToken.objects.get().access_token == "dpop-access-token-0001"
 

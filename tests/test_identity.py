@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from auth_code_flow_django import signals, tokens
 from auth_code_flow_django.core.stored_values import is_storable
+from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.flow import TokenResponse
 from auth_code_flow_django.identity import (
     MAX_ACCOUNT_ID_LENGTH,
@@ -332,7 +333,7 @@ def test_after_reconnecting_another_account_a_refresh_cannot_switch_back(
     mocked.get(ME_URL, json={"id": 8, "login": "hubot"})
     connect(alice)
     calls = len(mocked.calls)
-    with pytest.raises(tokens.ReauthorizationRequiredError):
+    with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, "example")
     # No refresh request with the other account's refresh token.
     assert len(mocked.calls) == calls
@@ -403,7 +404,7 @@ def test_reconnecting_where_both_look_ups_failed_keeps_no_refresh_token(
     # The old grant may be the new one's: not revoked.
     assert len(revoke.calls) == 0
     calls = len(mocked.calls)
-    with pytest.raises(tokens.ReauthorizationRequiredError):
+    with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, "example")
     assert len(mocked.calls) == calls
 
@@ -430,7 +431,7 @@ def test_reconnecting_at_a_provider_without_identity_keeps_no_refresh_token(
     assert token.account_id == ""
     assert len(revoke.calls) == 0
     calls = len(mocked.calls)
-    with pytest.raises(tokens.ReauthorizationRequiredError):
+    with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, "example")
     assert len(mocked.calls) == calls
 

@@ -26,6 +26,8 @@ from django.urls import path
 
 from auth_code_flow_django import tokens
 from auth_code_flow_django.models import OAuthToken
+from auth_code_flow_django.tokens.refreshing import _usable_token
+from auth_code_flow_django.tokens.transactions import _on_own_connection
 
 from .conftest import make_token
 
@@ -123,12 +125,12 @@ def test_work_on_its_own_connection_leaves_no_connection_alive(user: Any) -> Non
     make_token(user)
 
     def work() -> str:
-        token = tokens._usable_token(user, "example").access_token
+        token = _usable_token(user, "example").access_token
         seen.append(weakref.ref(connections[alias()]))
         return token
 
     for _ in range(ROUNDS):
-        assert tokens._on_own_connection(alias(), work) == "stored-access-token-0001"
+        assert _on_own_connection(alias(), work) == "stored-access-token-0001"
     assert len(seen) == ROUNDS
     assert seen[0]() is not connections[alias()]
     assert alive() == 0
