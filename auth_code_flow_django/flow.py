@@ -4,7 +4,7 @@ promises it.
 This module imports nothing from Django. It keeps the public API of the
 ``auth-code-flow`` 0.1.0 package (``from auth_code_flow_django.flow import
 AbstractBaseFlowManager``) and re-exports what the flow manager's users need. The
-manager itself is made of the specification modules of :mod:`.core`:
+manager itself is made of the specification modules of ``auth_code_flow_django.core``:
 :mod:`.core.rfc6749_authorization` (the authorization request, state),
 :mod:`.core.rfc7636_pkce`, :mod:`.core.rfc6749_token_requests` (code exchange and
 refresh), :mod:`.core.rfc7009_revocation`, :mod:`.core.oidc_flow` (ID tokens), over

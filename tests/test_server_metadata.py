@@ -185,6 +185,23 @@ def test_an_html_page_makes_the_next_url_be_tried() -> None:
     assert fetch().source_url == OPENID_URL
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"issuer": "https://idp.example/realms/acme", "issuer": "https://evil.example"}',
+        "[" * 40 + "]" * 40,
+    ],
+    ids=["duplicate-keys", "too-deep"],
+)
+@responses.activate
+def test_a_document_json_refuses_is_not_json_and_the_next_url_is_tried(body: str) -> None:
+    """A body the JSON decoder refuses (duplicate keys could hide a second issuer, deep
+    nesting exhausts the stack) is no document: the next URL is asked."""
+    responses.get(RFC8414_URL, body=body, content_type="application/json")
+    responses.get(OPENID_URL, json=document())
+    assert fetch().source_url == OPENID_URL
+
+
 @responses.activate
 def test_a_document_naming_another_issuer_is_never_used() -> None:
     responses.get(RFC8414_URL, json=document(issuer="https://evil.example"))

@@ -254,3 +254,11 @@ class UntrustedURLError(BaseAuthCodeFlowError):
 
     error = "invalid_request"
     default_description = "Refusing to send a token to this URL."
+
+
+# The public home of these classes is ``auth_code_flow_django.exceptions``, where the
+# seed API has them: tracebacks, reprs, pickles and the docs name them there.
+for _name in __all__:
+    _value = globals()[_name]
+    if isinstance(_value, type):
+        _value.__module__ = "auth_code_flow_django.exceptions"

@@ -1,7 +1,7 @@
 """What every request of the flow manager shares: its settings, endpoints, client
 authentication and the one bounded HTTP client.
 
-:class:`FlowBase` holds the class attributes of the seed API (and those added since),
+``FlowBase`` holds the class attributes of the seed API (and those added since),
 checks them at instantiation, builds every endpoint URL with :mod:`.endpoint_urls`,
 authenticates the client (:mod:`.client_auth`), and sends every request through
 :mod:`.http_client`, with a DPoP proof when asked (:mod:`.rfc9449_dpop`). The

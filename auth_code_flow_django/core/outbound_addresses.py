@@ -2,7 +2,7 @@
 
 Endpoints that a remote server's metadata names must not lead this app's requests, with
 their secrets, to this machine or its networks (server-side request forgery). An
-:class:`AddressPolicy` says which addresses are refused; :class:`PolicedConnection`
+:class:`AddressPolicy` says which addresses are refused; ``PolicedConnection``
 applies it where the connection is made, on the addresses the host name resolves to,
 and connects to the very address that was checked, so neither another spelling of an
 address nor a second DNS answer gets past it. Nothing here imports Django.

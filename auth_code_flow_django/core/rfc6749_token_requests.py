@@ -149,7 +149,7 @@ class TokenRequests(IDTokenValidation):
 
         When the scope has ``openid`` and the reply carries an ``id_token``, it is
         validated as at the code exchange but for the nonce (a refresh sends none; see
-        :func:`.id_tokens.check_refreshed_claims` for the comparison with the original
+        :func:`.oidc_id_tokens.check_refreshed_claims` for the comparison with the original
         ID token) and its claims are the result's ``id_token_claims``. A reply without
         one is used as it is.
         """

@@ -93,10 +93,13 @@ def refresh(
 
     For an OpenID Connect provider, an ID token in the reply must be valid and name the
     connection's account (OpenID Connect Core 12.2), or nothing is stored: an invalid
-    one raises :class:`..core.oidc_id_tokens.InvalidIDTokenError` (the stored tokens are kept, as
-    for any provider failure), and one naming another account raises
-    :class:`..core.oidc_id_tokens.IDTokenSubjectMismatchError`, marks the connection as needing
-    re-authorization and revokes what the reply gave. Both are
+    one raises
+    :class:`~auth_code_flow_django.core.oidc_id_tokens.InvalidIDTokenError` (the
+    stored tokens are kept, as for any provider failure), and one naming another
+    account raises
+    :class:`~auth_code_flow_django.core.oidc_id_tokens.IDTokenSubjectMismatchError`,
+    marks the connection as needing re-authorization and revokes what the reply gave.
+    Both are
     :class:`.AuthCodeFlowError`.
     """
     config = get_provider(provider)
@@ -258,8 +261,8 @@ def _check_refreshed_id_token(config: Provider, token: OAuthToken, result: Token
     original ID token's subject's, with its nonce or none (OpenID Connect Core 12.2).
     A connection that recorded no ID token (made before they were recorded, or without
     one) is compared by its account, read from the claims as when connecting. Raises
-    :class:`..core.oidc_id_tokens.IDTokenSubjectMismatchError` or
-    :class:`..core.oidc_id_tokens.InvalidIDTokenError`."""
+    :class:`~auth_code_flow_django.core.oidc_id_tokens.IDTokenSubjectMismatchError` or
+    :class:`~auth_code_flow_django.core.oidc_id_tokens.InvalidIDTokenError`."""
     claims = result.id_token_claims
     if claims is None:
         return
