@@ -207,8 +207,7 @@ def test_a_refresh_losing_to_a_same_account_reconnection_revokes_nothing_the_row
         TokenResponse(access_token="reconnected-access-token"),
         Account("7", "a"),
     )
-    with pytest.raises(NotConnectedError):
-        tokens.get_access_token(user, "example")
+    assert tokens.get_access_token(user, "example") == "reconnected-access-token"
     assert revoked_tokens(revocation) == []
     stored = OAuthToken.objects.get()
     assert stored.access_token == "reconnected-access-token"
@@ -225,8 +224,7 @@ def test_a_refresh_losing_to_another_account_revokes_its_access_token_not_the_gr
     revocation = reconnected_during_the_refresh(
         mocked, user, not_rotated, reconnection, Account("8", "b")
     )
-    with pytest.raises(NotConnectedError):
-        tokens.get_access_token(user, "example")
+    assert tokens.get_access_token(user, "example") == "b-access-token"
     assert revoked_tokens(revocation) == [("refreshed-access-token", "access_token")]
     assert OAuthToken.objects.get().refresh_token == "b-refresh-token"
 
@@ -243,11 +241,47 @@ def test_a_rotating_refresh_losing_its_claim_revokes_only_what_the_row_does_not_
     revocation = reconnected_during_the_refresh(
         mocked, user, rotated, reconnection, Account("7", "a")
     )
-    with pytest.raises(NotConnectedError):
-        tokens.get_access_token(user, "example")
+    assert tokens.get_access_token(user, "example") == "live-access-token"
     assert revoked_tokens(revocation) == [("rotated-refresh-token", "refresh_token")]
     stored = OAuthToken.objects.get()
     assert (stored.access_token, stored.refresh_token) == ("live-access-token", "new-refresh")
+
+
+@pytest.mark.django_db
+def test_a_refresh_losing_to_a_removal_revokes_its_tokens_and_says_not_connected(
+    user: Any, mocked: Any
+) -> None:
+    expired_token(user)
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        OAuthToken.objects.filter(user=user).delete()
+        return 200, {"Content-Type": "application/json"}, json.dumps(ROTATED)
+
+    mocked.add_callback(responses.POST, TOKEN_URL, callback=answer)
+    revocation = mocked.post(REVOKE_URL, body="")
+    with pytest.raises(NotConnectedError):
+        tokens.get_access_token(user, "example")
+    assert ("rotated-refresh-token", "refresh_token") in revoked_tokens(revocation)
+    assert OAuthToken.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_a_refresh_losing_to_a_reconnection_that_waits_for_its_user_says_so(
+    user: Any, mocked: Any
+) -> None:
+    expired_token(user, account=Account("7", "a"))
+
+    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+        OAuthToken.objects.store(
+            user, "example", TokenResponse(access_token="b-access"), account=Account("8", "b")
+        )
+        OAuthToken.objects.filter(user=user).update(needs_reauthorization=True)
+        return 200, {"Content-Type": "application/json"}, json.dumps(ROTATED)
+
+    mocked.add_callback(responses.POST, TOKEN_URL, callback=answer)
+    mocked.post(REVOKE_URL, body="")
+    with pytest.raises(ReauthorizationRequiredError):
+        tokens.get_access_token(user, "example")
 
 
 @pytest.mark.django_db

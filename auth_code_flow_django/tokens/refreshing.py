@@ -90,6 +90,10 @@ def refresh(
     ``within`` seconds (default: the leeway setting); with it (an API just refused
     that token), when the stored access token is still that one. Concurrent callers,
     in threads or processes, cause one request to the provider and all get its result.
+    When the user connects again while the refresh is in flight, the caller gets the
+    new connection's token (what the refresh obtained is revoked where the new
+    connection does not hold it); when the connection is removed meanwhile, raises
+    :class:`.NotConnectedError`.
 
     For an OpenID Connect provider, an ID token in the reply must be valid and name the
     connection's account (OpenID Connect Core 12.2), or nothing is stored: an invalid
@@ -201,10 +205,30 @@ def _refresh(
     if not written:
         # Removed or reconnected meanwhile: this new grant is stored nowhere.
         _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
-        raise NotConnectedError(provider=config.slug, user_pk=user_id)
+        return _reconnected(config, user_id)
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)
     return token
+
+
+def _reconnected(config: Provider, user_id: Any) -> OAuthToken:
+    """The connection a reconnection stored while a refresh was in flight: its tokens
+    are as new as the refresh's would have been, so the caller gets them. Raises
+    :class:`.NotConnectedError` when the connection was removed instead, and
+    :class:`.ReauthorizationRequiredError` when it waits for its user."""
+    current = _retrying(
+        functools.partial(_first, _tokens().filter(user_id=user_id, provider=config.slug))
+    )
+    if current is None:
+        raise NotConnectedError(provider=config.slug, user_pk=user_id)
+    if current.needs_reauthorization:
+        raise ReauthorizationRequiredError()
+    logger.info(
+        "%s connection of user %s was made again during its refresh; using it",
+        config.slug,
+        user_id,
+    )
+    return current
 
 
 def _digest(value: str) -> bytes:
