@@ -2,9 +2,9 @@
 URLconf the app's views need.
 
 Ids are never reused. Raw values are read as ``object`` and narrowed. The checks of
-each provider entry are in :mod:`.provider_entries` (its URLs in :mod:`.provider_urls`),
-those of the app-wide settings in :mod:`.app_settings`, those of the URLconf in
-:mod:`.urlconf`.
+each provider entry are in ``provider_entries`` (its URLs in ``provider_urls``),
+those of the app-wide settings in ``app_settings``, those of the URLconf in
+``urlconf``.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Secrets are never stored in clear: the ``state`` is kept as a SHA-256 digest, and
 the PKCE verifier, the OpenID Connect nonce and the tokens are encrypted
-(:mod:`auth_code_flow_django.crypto`). Each model is in its own module (:mod:`.state`,
-:mod:`.token`), beside what both use to keep secret values (:mod:`.secret_values`) and
-to write rows (:mod:`.writes`).
+(:mod:`auth_code_flow_django.crypto`). Each model is in its own module (``state``,
+``token``), beside what both use to keep secret values (``secret_values``) and
+to write rows (``writes``).
 """
 
 from __future__ import annotations

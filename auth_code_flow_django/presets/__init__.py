@@ -8,9 +8,9 @@ that is only a placeholder (``"user_agent": "{user_agent}"``) is one the site mu
 Relative ``api_base_urls`` and ``identity["url"]`` follow ``base_uri`` like the
 endpoint paths do. Nothing here imports Django.
 
-The presets are grouped by family of providers (:mod:`.developer_tools`,
-:mod:`.identity_platforms`, :mod:`.workplace`, :mod:`.social`) and gathered in
-:mod:`.catalog`; :mod:`.merge` merges an entry over its preset.
+The presets are grouped by family of providers (``developer_tools``,
+``identity_platforms``, ``workplace``, ``social``) and gathered in
+``catalog``; ``merge`` merges an entry over its preset.
 """
 
 from __future__ import annotations

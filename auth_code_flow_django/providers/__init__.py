@@ -5,8 +5,8 @@ Each entry is a dict keyed by the provider's slug. A ``preset``
 mapping; any preset value can be overridden. Quirks are data (``token_type_required``,
 ``expires_in_field``, ``success_field`` ...) so the views have no special cases.
 
-:mod:`.provider` holds the :class:`Provider` object, :mod:`.flow_manager` the flow
-manager behind it, :mod:`.registry` the providers built from settings.
+``provider`` holds the :class:`Provider` object, ``flow_manager`` the flow
+manager behind it, ``registry`` the providers built from settings.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Views parse the request, call one function that does the work, and render. Every
 failure renders ``auth_code_flow_django/error.html`` with a 4xx status (bad request,
 state problems, cancelled) or 502 (the provider failed), and stores nothing.
 
-:mod:`.connect` holds the flow's views (authorize, callback), :mod:`.connections` the
-connections list and disconnect, :mod:`.jwks` the client's public keys, :mod:`.base`
+``connect`` holds the flow's views (authorize, callback), ``connections`` the
+connections list and disconnect, ``jwks`` the client's public keys, ``base``
 what they share (the provider argument, the error page, safe ``next`` URLs).
 """
 
