@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -16,8 +17,8 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from . import tokens
+from .core.stored_values import is_secret_field
 from .models import OAuthState, OAuthToken, OAuthTokenQuerySet, mask
-from .token_replies import is_secret_field
 
 
 def masked_fields(value: object) -> object:
@@ -182,15 +183,25 @@ class OAuthTokenAdmin(ReadOnlyUserObjectAdmin):
             return "-"
         return json.dumps(masked_fields(obj.extra), indent=2, sort_keys=True)
 
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
-        stock = actions.get("delete_selected")
-        if stock is not None:
-            function, name, _description = stock
-            description = gettext(
-                "Revoke at the provider and delete selected %(verbose_name_plural)s"
+    def get_actions(self, request: HttpRequest, action_location: Any = None) -> dict[str, Any]:
+        # Django 6.1 passes ``action_location`` and returns ``Action`` objects (whose
+        # unpacking it deprecates); Django 5.2 passes nothing and returns tuples.
+        if action_location is None:
+            actions = super().get_actions(request)
+        else:
+            actions = super().get_actions(  # type: ignore[call-arg,unused-ignore]
+                request, action_location=action_location
             )
-            actions[name] = (function, name, description)
+        stock: Any = actions.get("delete_selected")
+        if stock is None:
+            return actions
+        description = gettext("Revoke at the provider and delete selected %(verbose_name_plural)s")
+        if isinstance(stock, tuple):
+            actions["delete_selected"] = (stock[0], stock[1], description)
+        else:
+            actions["delete_selected"] = dataclasses.replace(
+                stock, description=description, plural_description=description
+            )
         return actions
 
     def delete_model(self, request: HttpRequest, obj: OAuthToken) -> None:

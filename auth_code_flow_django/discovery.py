@@ -2,7 +2,7 @@
 
 A provider configured by ``issuer`` is completed here, lazily, the first time a flow,
 a refresh or a revocation needs it (never at import or by ``manage.py check``): its
-metadata is fetched (:mod:`.server_metadata`), kept in the cache for
+metadata is fetched (:mod:`.core.rfc8414_server_metadata`), kept in the cache for
 ``AUTH_CODE_FLOW_DISCOVERY_CACHE_TTL`` seconds, and fills every value the settings
 do not give. JWK Sets are cached the same way and fetched again once when an
 ``id_token`` names a key they lack.
@@ -43,10 +43,16 @@ from urllib.parse import urlsplit
 from django.core.cache import cache
 
 from .conf import conf
-from .endpoints import endpoint_url, ip_literal, is_loopback
+from .core.endpoint_urls import endpoint_url, ip_literal, is_loopback
+from .core.http_client import new_session
+from .core.outbound_addresses import AddressPolicy, IPNetwork, origin, private_network
+from .core.rfc8414_server_metadata import (
+    DiscoveryError,
+    ServerMetadata,
+    fetch_metadata,
+    metadata_from,
+)
 from .exceptions import AuthCodeFlowError, EndpointURLError, ImproperlyConfigured
-from .provider_http import AddressPolicy, IPNetwork, new_session, origin, private_network
-from .server_metadata import DiscoveryError, ServerMetadata, fetch_metadata, metadata_from
 
 if TYPE_CHECKING:
     from .flow import ClientAuthMethod
@@ -318,7 +324,7 @@ def _configured_origins(provider: Provider) -> frozenset[str]:
 
 def address_policy(provider: Provider) -> AddressPolicy | None:
     """Where the requests of ``provider`` to the endpoints its issuer's metadata names
-    may connect (see :class:`.provider_http.AddressPolicy`); ``None`` (anywhere) without
+    may connect (see :class:`.core.outbound_addresses.AddressPolicy`); ``None`` (anywhere) without
     metadata, or for an issuer on this machine (a test or development server).
 
     Not loopback, link-local or another address no remote server's endpoint needs;

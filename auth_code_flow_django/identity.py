@@ -18,10 +18,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
-from . import provider_http
+from .core import http_client
+from .core.rfc6749_token_replies import decode_body
 from .core.rfc9449_dpop import NONCES, DPoPKey, send_with_proof
+from .core.stored_values import is_storable
 from .exceptions import AuthCodeFlowError, InvalidTokenResponseError
-from .token_replies import decode_body, is_storable
 
 if TYPE_CHECKING:
     from .flow import AbstractBaseFlowManager
@@ -152,7 +153,7 @@ def fetch_identity_document(
     target = _with_query(url, query) if query else url
 
     def send(proof: dict[str, str], retry: bool) -> requests.Response:
-        return provider_http.send(
+        return http_client.send(
             manager.get_session(),
             "GET",
             target,

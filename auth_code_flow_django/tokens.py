@@ -32,11 +32,13 @@ from django.db.models.signals import post_delete
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import id_tokens, identity, signals, statements
+from . import identity, signals, statements
 from .conf import conf
+from .core import oidc_id_tokens
+from .core.endpoint_urls import absolute_url, check_base_uri, is_loopback
+from .core.oidc_id_tokens import IDTokenSubjectMismatchError
 from .core.rfc9449_dpop import NONCES, DPoPAuth, DPoPKey, nonce_challenge
 from .crypto import TokenDecryptionError
-from .endpoints import absolute_url, check_base_uri, is_loopback
 from .exceptions import (
     AuthCodeFlowError,
     BaseAuthCodeFlowError,
@@ -46,7 +48,6 @@ from .exceptions import (
     ReauthorizationRequiredError,
     UntrustedURLError,
 )
-from .id_tokens import IDTokenSubjectMismatchError
 from .models import OAuthToken
 from .providers import Provider, UnknownProviderError, get_provider
 
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
     from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteWrapper
 
-    from .token_replies import TokenResponse
+    from .core.rfc6749_token_replies import TokenResponse
 
     User = AbstractBaseUser | AnonymousUser
 
@@ -440,9 +441,9 @@ def refresh(
 
     For an OpenID Connect provider, an ID token in the reply must be valid and name the
     connection's account (OpenID Connect Core 12.2), or nothing is stored: an invalid
-    one raises :class:`.id_tokens.InvalidIDTokenError` (the stored tokens are kept, as
+    one raises :class:`.core.oidc_id_tokens.InvalidIDTokenError` (the stored tokens are kept, as
     for any provider failure), and one naming another account raises
-    :class:`.id_tokens.IDTokenSubjectMismatchError`, marks the connection as needing
+    :class:`.core.oidc_id_tokens.IDTokenSubjectMismatchError`, marks the connection as needing
     re-authorization and revokes what the reply gave. Both are
     :class:`.AuthCodeFlowError`.
     """
@@ -690,13 +691,13 @@ def _check_refreshed_id_token(config: Provider, token: OAuthToken, result: Token
     original ID token's subject's, with its nonce or none (OpenID Connect Core 12.2).
     A connection that recorded no ID token (made before they were recorded, or without
     one) is compared by its account, read from the claims as when connecting. Raises
-    :class:`.id_tokens.IDTokenSubjectMismatchError` or
-    :class:`.id_tokens.InvalidIDTokenError`."""
+    :class:`.core.oidc_id_tokens.IDTokenSubjectMismatchError` or
+    :class:`.core.oidc_id_tokens.InvalidIDTokenError`."""
     claims = result.id_token_claims
     if claims is None:
         return
     if token.id_token_subject:
-        id_tokens.check_refreshed_claims(
+        oidc_id_tokens.check_refreshed_claims(
             claims,
             subject=token.id_token_subject,
             original_nonce_digest=token.id_token_nonce_digest,

@@ -207,9 +207,9 @@ def connect(provider: CountingProvider) -> None:
     from django.db import connections
     from django.utils import timezone
 
+    from auth_code_flow_django.core.rfc6749_token_replies import TokenResponse
     from auth_code_flow_django.identity import Account
     from auth_code_flow_django.models import OAuthToken
-    from auth_code_flow_django.token_replies import TokenResponse
 
     access_token, refresh_token = provider.issue()
     OAuthToken.objects.store(

@@ -11,7 +11,7 @@ from django.test import override_settings
 from django.urls import include, path, reverse_lazy
 
 from auth_code_flow_django.checks import check_app_settings, check_providers, check_urls
-from auth_code_flow_django.endpoints import endpoint_url
+from auth_code_flow_django.core.endpoint_urls import endpoint_url
 from auth_code_flow_django.exceptions import EndpointURLError
 from auth_code_flow_django.presets import merged_values
 from auth_code_flow_django.providers import PRESETS

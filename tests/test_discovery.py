@@ -357,7 +357,7 @@ def test_other_hosts_are_logged(
 ) -> None:
     configure(settings)
     serve(mocked, token_endpoint="https://tokens.example/token")
-    with caplog.at_level(logging.INFO, "auth_code_flow_django.server_metadata"):
+    with caplog.at_level(logging.INFO, "auth_code_flow_django.core.rfc8414_server_metadata"):
         start(alice, "idp")
     assert "token_endpoint=tokens.example" in caplog.text
 

@@ -11,7 +11,12 @@ import urllib3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auth_code_flow_django.endpoints import absolute_url, endpoint_url, ip_literal, is_loopback
+from auth_code_flow_django.core.endpoint_urls import (
+    absolute_url,
+    endpoint_url,
+    ip_literal,
+    is_loopback,
+)
 from auth_code_flow_django.exceptions import EndpointURLError, ImproperlyConfigured
 
 from .test_flow import Manager

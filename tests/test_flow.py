@@ -15,7 +15,7 @@ import responses
 from responses import matchers
 
 from auth_code_flow_django import exceptions as exc
-from auth_code_flow_django import provider_http
+from auth_code_flow_django.core import http_client
 from auth_code_flow_django.flow import (
     AbstractBaseFlowManager,
     TokenResponse,
@@ -427,7 +427,7 @@ def test_read_error_while_streaming_becomes_auth_code_flow_error() -> None:
     response.status_code = 200
     response.raw = io.BytesIO(b"")
     with pytest.raises(exc.AuthCodeFlowError, match="cut off"):
-        provider_http.read_body(response, deadline=float("inf"), max_bytes=1000)
+        http_client.read_body(response, deadline=float("inf"), max_bytes=1000)
 
 
 # --- token response validation -------------------------------------------------------

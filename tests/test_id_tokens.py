@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
-from auth_code_flow_django.id_tokens import (
+from auth_code_flow_django.core.oidc_id_tokens import (
     IDTokenSubjectMismatchError,
     InvalidIDTokenError,
     check_refreshed_claims,
@@ -351,7 +351,7 @@ TEMPLATE = "https://login.microsoftonline.com/{tenantid}/v2.0"
     ],
 )
 def test_check_issuer_accepts(iss: str, tid: str | None, allowed: list[str] | None) -> None:
-    from auth_code_flow_django.id_tokens import check_issuer
+    from auth_code_flow_django.core.oidc_id_tokens import check_issuer
 
     issuer = TEMPLATE if tid else ISSUER
     check_issuer(
@@ -385,14 +385,14 @@ def test_check_issuer_accepts(iss: str, tid: str | None, allowed: list[str] | No
 def test_check_issuer_refuses(
     claims_: dict[str, Any], allowed: list[str] | None, message: str
 ) -> None:
-    from auth_code_flow_django.id_tokens import InvalidIDTokenError, check_issuer
+    from auth_code_flow_django.core.oidc_id_tokens import InvalidIDTokenError, check_issuer
 
     with pytest.raises(InvalidIDTokenError, match=f"\\({message}\\)"):
         check_issuer(claims_, TEMPLATE, allowed_tenants=allowed)
 
 
 def test_allowed_tenants_apply_to_a_fixed_issuer_too() -> None:
-    from auth_code_flow_django.id_tokens import InvalidIDTokenError, check_issuer
+    from auth_code_flow_django.core.oidc_id_tokens import InvalidIDTokenError, check_issuer
 
     with pytest.raises(InvalidIDTokenError, match="tid"):
         check_issuer({"iss": ISSUER}, ISSUER, allowed_tenants=[TENANT_A])
@@ -411,6 +411,6 @@ def test_allowed_tenants_apply_to_a_fixed_issuer_too() -> None:
     ],
 )
 def test_is_tenant_issuer(value: object, issuer: str, named: bool) -> None:
-    from auth_code_flow_django.id_tokens import is_tenant_issuer
+    from auth_code_flow_django.core.oidc_id_tokens import is_tenant_issuer
 
     assert is_tenant_issuer(value, issuer) is named

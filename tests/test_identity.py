@@ -16,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auth_code_flow_django import signals, tokens
+from auth_code_flow_django.core.stored_values import is_storable
 from auth_code_flow_django.flow import TokenResponse
 from auth_code_flow_django.identity import (
     MAX_ACCOUNT_ID_LENGTH,
@@ -26,7 +27,6 @@ from auth_code_flow_django.identity import (
 )
 from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.providers import get_provider
-from auth_code_flow_django.token_replies import is_storable
 
 from .conftest import REVOKE_URL, TOKEN_URL, make_token, start, token_json
 

@@ -23,9 +23,12 @@ from django.utils import timezone
 
 from auth_code_flow_django import exceptions, signals, tokens
 from auth_code_flow_django import models as models_module
+from auth_code_flow_django.core.oidc_id_tokens import (
+    IDTokenSubjectMismatchError,
+    InvalidIDTokenError,
+)
 from auth_code_flow_django.crypto import decrypt
 from auth_code_flow_django.flow import TokenResponse
-from auth_code_flow_django.id_tokens import IDTokenSubjectMismatchError, InvalidIDTokenError
 from auth_code_flow_django.identity import Account
 from auth_code_flow_django.models import OAuthState, OAuthToken
 

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
 
-from auth_code_flow_django.endpoints import endpoint_url
+from auth_code_flow_django.core.endpoint_urls import endpoint_url
 from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.presets import PRESETS
 from auth_code_flow_django.providers import build_provider

@@ -14,9 +14,9 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from auth_code_flow_django import discovery, tokens
+from auth_code_flow_django.core.rfc8414_server_metadata import metadata_from
 from auth_code_flow_django.models import OAuthState, OAuthToken
 from auth_code_flow_django.providers import get_provider
-from auth_code_flow_django.server_metadata import metadata_from
 
 from . import hardened
 from .hardened import AS, PREVIOUS_JWK, PUBLIC_JWK, REVOKE, TOKEN, check_assertion, form

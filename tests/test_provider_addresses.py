@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from auth_code_flow_django import provider_http
-from auth_code_flow_django.endpoints import IPAddress, ip_literal
+from auth_code_flow_django.core import http_client, outbound_addresses
+from auth_code_flow_django.core.endpoint_urls import IPAddress, ip_literal
+from auth_code_flow_django.core.outbound_addresses import AddressPolicy
 from auth_code_flow_django.exceptions import AuthCodeFlowError
-from auth_code_flow_django.provider_http import AddressPolicy
 
 from .connections import Listener, Resolver, attempts, listener, serving
 
@@ -38,7 +38,7 @@ NEIGHBOURS = ["169.254.169.254", "[fe80::1]", "10.0.0.1", "192.168.1.1", "[fd00:
 
 
 def get(url: str, session: Any, **environment: Any) -> Any:
-    return provider_http.send(
+    return http_client.send(
         session,
         "GET",
         url,
@@ -66,7 +66,7 @@ def test_every_spelling_of_this_machine_reaches_the_listener_without_a_policy(
 ) -> None:
     if not reachable(listener, host):
         pytest.skip("no IPv6 on this machine: [::] leads nowhere")
-    response = get(f"http://{host}:{listener.port}/", provider_http.new_session())
+    response = get(f"http://{host}:{listener.port}/", http_client.new_session())
     assert response.status_code == 200
     assert listener.connections == 1
 
@@ -76,7 +76,7 @@ def test_every_spelling_of_this_machine_reaches_the_listener_without_a_policy(
 def test_every_spelling_of_this_machine_is_refused_before_connecting(
     listener: Listener, host: str, scheme: str
 ) -> None:
-    session = provider_http.new_session(AddressPolicy())
+    session = http_client.new_session(AddressPolicy())
     with attempts() as tried:
         description = refused(f"{scheme}://{host}:{listener.port}/token", session)
     assert tried == []
@@ -87,7 +87,7 @@ def test_every_spelling_of_this_machine_is_refused_before_connecting(
 @pytest.mark.parametrize("host", NEIGHBOURS)
 def test_an_address_beside_this_machine_is_tried_without_a_policy(host: str) -> None:
     with attempts() as tried, pytest.raises(AuthCodeFlowError, match="could not be reached"):
-        get(f"https://{host}/token", provider_http.new_session())
+        get(f"https://{host}/token", http_client.new_session())
     assert [ip_literal(address) for address, _port in tried] == [ip_literal(host)]
 
 
@@ -105,7 +105,7 @@ def test_an_address_beside_this_machine_is_tried_without_a_policy(host: str) -> 
     ],
 )
 def test_an_address_beside_this_machine_is_refused_without_trying(host: str, kind: str) -> None:
-    session = provider_http.new_session(AddressPolicy(private_hint="Allow it if it is yours."))
+    session = http_client.new_session(AddressPolicy(private_hint="Allow it if it is yours."))
     with attempts() as tried:
         description = refused(f"https://{host}/token", session)
     assert tried == []
@@ -118,7 +118,7 @@ def test_a_name_resolving_to_this_machine_is_refused(
     listener: Listener, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     Resolver(monkeypatch, {"internal.idp.example": [["127.0.0.1"]]})
-    session = provider_http.new_session(AddressPolicy())
+    session = http_client.new_session(AddressPolicy())
     with attempts() as tried:
         description = refused(f"https://{name}:{listener.port}/token", session)
     assert tried == []
@@ -132,7 +132,7 @@ def test_a_name_with_one_forbidden_address_among_public_ones_is_refused(
 ) -> None:
     Resolver(monkeypatch, {"mixed.idp.example": [["93.184.215.14", "169.254.169.254"]]})
     with attempts() as tried:
-        refused("https://mixed.idp.example/token", provider_http.new_session(AddressPolicy()))
+        refused("https://mixed.idp.example/token", http_client.new_session(AddressPolicy()))
     assert tried == []
 
 
@@ -158,14 +158,14 @@ def test_the_socket_connects_to_the_address_that_was_checked(
     with Listener(("127.0.0.1", "127.0.0.2")).serving() as both:
         url = f"http://rebind.idp.example:{both.port}/token"
         with attempts() as tried:
-            response = get(url, provider_http.new_session(AllowOnly("127.0.0.1")))
+            response = get(url, http_client.new_session(AllowOnly("127.0.0.1")))
         assert response.status_code == 200
         assert tried == [("127.0.0.1", both.port)]
         assert resolver.calls["rebind.idp.example"] == 1
         assert both.connections == 1
         # A new connection resolves again, and the new answer is checked in turn.
         with attempts() as tried:
-            refused(url, provider_http.new_session(AllowOnly("127.0.0.1")))
+            refused(url, http_client.new_session(AllowOnly("127.0.0.1")))
         assert tried == []
         assert both.connections == 1
 
@@ -191,7 +191,7 @@ def test_the_next_address_is_tried_when_one_does_not_answer(
         # Nothing listens on 127.0.0.2 at this port: refused, then 127.0.0.1 answers.
         with attempts() as tried:
             response = get(
-                f"http://two.idp.example:{server.port}/", provider_http.new_session(Anywhere())
+                f"http://two.idp.example:{server.port}/", http_client.new_session(Anywhere())
             )
         assert response.status_code == 200
         assert tried == [("127.0.0.2", server.port), ("127.0.0.1", server.port)]
@@ -200,7 +200,7 @@ def test_the_next_address_is_tried_when_one_does_not_answer(
 def test_no_address_answering_is_a_clear_error() -> None:
     port = closed_port("127.0.0.1")
     with pytest.raises(AuthCodeFlowError, match="could not be reached"):
-        get(f"http://127.0.0.1:{port}/", provider_http.new_session(Anywhere()))
+        get(f"http://127.0.0.1:{port}/", http_client.new_session(Anywhere()))
 
 
 def test_a_connection_that_times_out_is_a_timeout() -> None:
@@ -217,8 +217,8 @@ def test_a_connection_that_times_out_is_a_timeout() -> None:
             waiting.append(sock)
         try:
             with pytest.raises(AuthCodeFlowError, match="did not answer in time"):
-                provider_http.send(
-                    provider_http.new_session(Anywhere()),
+                http_client.send(
+                    http_client.new_session(Anywhere()),
                     "GET",
                     f"http://127.0.0.1:{port}/",
                     timeout=2.0,
@@ -233,11 +233,11 @@ def test_a_connection_that_times_out_is_a_timeout() -> None:
 
 def test_a_name_that_does_not_resolve_is_a_clear_error() -> None:
     with pytest.raises(AuthCodeFlowError, match="could not be reached"):
-        get("https://nowhere.invalid/token", provider_http.new_session(AddressPolicy()))
+        get("https://nowhere.invalid/token", http_client.new_session(AddressPolicy()))
 
 
 def test_a_source_address_is_bound(listener: Listener) -> None:
-    session = provider_http.new_session(Anywhere())
+    session = http_client.new_session(Anywhere())
     adapter: Any = session.get_adapter("http://127.0.0.1/")
     adapter.poolmanager.connection_pool_kw["source_address"] = ("127.0.0.3", 0)
     assert get(f"http://127.0.0.1:{listener.port}/", session).status_code == 200
@@ -247,18 +247,18 @@ def test_a_source_address_is_bound(listener: Listener) -> None:
 def test_a_private_network_is_reached_only_when_allowed() -> None:
     allowed = AddressPolicy(allowed_networks=(ipaddress.ip_network("10.20.0.0/16"),))
     with attempts() as tried, pytest.raises(AuthCodeFlowError, match="could not be reached"):
-        get("https://10.20.0.5/token", provider_http.new_session(allowed))
+        get("https://10.20.0.5/token", http_client.new_session(allowed))
     assert tried == [("10.20.0.5", 443)]
     with attempts() as tried:
-        refused("https://10.21.0.5/token", provider_http.new_session(allowed))
-        refused("https://[fd00::1]/token", provider_http.new_session(allowed))
+        refused("https://10.21.0.5/token", http_client.new_session(allowed))
+        refused("https://[fd00::1]/token", http_client.new_session(allowed))
     assert tried == []
 
 
 def test_private_addresses_are_reached_with_allow_private_but_never_this_machine(
     listener: Listener,
 ) -> None:
-    session = provider_http.new_session(AddressPolicy(allow_private=True))
+    session = http_client.new_session(AddressPolicy(allow_private=True))
     with attempts() as tried, pytest.raises(AuthCodeFlowError, match="could not be reached"):
         get("https://192.168.1.1/token", session)
     assert tried == [("192.168.1.1", 443)]
@@ -272,13 +272,13 @@ def test_private_addresses_are_reached_with_allow_private_but_never_this_machine
 def test_an_allowed_network_never_opens_this_machine(listener: Listener) -> None:
     everything = AddressPolicy(allowed_networks=(ipaddress.ip_network("0.0.0.0/0"),))
     with attempts() as tried:
-        refused(f"http://127.0.0.1:{listener.port}/", provider_http.new_session(everything))
+        refused(f"http://127.0.0.1:{listener.port}/", http_client.new_session(everything))
     assert tried == []
 
 
 def test_origins_the_site_configured_are_not_under_the_policy(listener: Listener) -> None:
     policy = AddressPolicy(exempt_origins=frozenset({f"http://127.0.0.1:{listener.port}"}))
-    session = provider_http.new_session(policy)
+    session = http_client.new_session(policy)
     assert get(f"http://127.0.0.1:{listener.port}/token", session).status_code == 200
     # The same listener under another spelling is another origin: refused.
     refused(f"http://127.1:{listener.port}/token", session)
@@ -294,7 +294,7 @@ def test_origins_the_site_configured_are_not_under_the_policy(listener: Listener
     ],
 )
 def test_an_origin_writes_its_port(url: str, expected: str) -> None:
-    assert provider_http.origin(url) == expected
+    assert outbound_addresses.origin(url) == expected
 
 
 class ProxyRecorder(HTTPServer):
@@ -346,7 +346,7 @@ def test_through_a_proxy_a_refused_target_is_never_asked_for(
     proxy: ProxyRecorder, monkeypatch: pytest.MonkeyPatch, scheme: str
 ) -> None:
     Resolver(monkeypatch, {"internal.idp.example": [["10.0.0.7"]]})
-    session = provider_http.new_session(AddressPolicy())
+    session = http_client.new_session(AddressPolicy())
     for host in ("169.254.169.254", "127.1", "internal.idp.example"):
         refused(f"{scheme}://{host}/token", session, **via(proxy))
     assert proxy.asked == []
@@ -357,7 +357,7 @@ def test_through_a_proxy_an_allowed_target_or_a_name_only_the_proxy_knows_is_rel
     proxy: ProxyRecorder, policy: AddressPolicy
 ) -> None:
     # idp.example resolves nowhere here, as outside names behind many proxies.
-    session = provider_http.new_session(policy)
+    session = http_client.new_session(policy)
     assert get("http://idp.example/token", session, **via(proxy)).status_code == 200
     with pytest.raises(AuthCodeFlowError, match="could not be reached"):
         get("https://idp.example/token", session, **via(proxy))
@@ -368,20 +368,20 @@ def test_a_forwarding_proxy_checks_each_request_on_a_reused_connection(
     proxy: ProxyRecorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     Resolver(monkeypatch, {"idp.example": [["93.184.215.14"]], "evil.example": [["127.0.0.1"]]})
-    session = provider_http.new_session(AddressPolicy())
+    session = http_client.new_session(AddressPolicy())
     assert get("http://idp.example/a", session, **via(proxy)).status_code == 200
     refused("http://evil.example/b", session, **via(proxy))
     assert proxy.asked == ["GET http://idp.example/a"]
 
 
 def test_a_refusal_is_found_however_deeply_it_is_wrapped() -> None:
-    inner = provider_http.AddressRefusedError(None, "The provider's address is refused: x.")  # type: ignore[arg-type]
+    inner = outbound_addresses.AddressRefusedError(None, "The provider's address is refused: x.")  # type: ignore[arg-type]
     loop = ValueError("a cycle")
     loop.__cause__ = loop
     outer = RuntimeError("outer", loop)
     outer.__cause__ = OSError("wrapped", inner)
-    assert provider_http._refusal_in(outer) is inner
-    assert provider_http._refusal_in(RuntimeError("plain", loop)) is None
+    assert outbound_addresses.refusal_in(outer) is inner
+    assert outbound_addresses.refusal_in(RuntimeError("plain", loop)) is None
 
 
 @pytest.mark.parametrize(
@@ -402,7 +402,7 @@ def test_a_refusal_is_found_however_deeply_it_is_wrapped() -> None:
 )
 def test_only_private_networks_can_be_allowed(value: object, problem: str | None) -> None:
     if problem is None:
-        assert provider_http.private_network(value) == ipaddress.ip_network(value)  # type: ignore[arg-type]
+        assert outbound_addresses.private_network(value) == ipaddress.ip_network(value)  # type: ignore[arg-type]
     else:
         with pytest.raises(ValueError, match=problem):
-            provider_http.private_network(value)
+            outbound_addresses.private_network(value)

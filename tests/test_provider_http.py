@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from auth_code_flow_django import provider_http
+from auth_code_flow_django.core import http_client
 from auth_code_flow_django.exceptions import AuthCodeFlowError
 
 from .loopback import QuietHandler, serving
@@ -27,8 +27,8 @@ LIMIT = 1.6
 def timed_send(url: str, session: requests.Session | None = None, **kwargs: Any) -> float:
     started = time.monotonic()
     with pytest.raises(AuthCodeFlowError, match="did not answer in time"):
-        provider_http.send(
-            session or provider_http.new_session(),
+        http_client.send(
+            session or http_client.new_session(),
             "POST",
             url,
             data={"grant_type": "authorization_code"},
@@ -68,8 +68,8 @@ def test_a_prompt_reply_over_tls_is_read_whole(tmp_path: Path) -> None:
     head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
     tls = (cert_file, key_file)
     with SlowServer(head=head, body=body, step=len(body), interval=0, tls=tls) as server:
-        response = provider_http.send(
-            provider_http.new_session(),
+        response = http_client.send(
+            http_client.new_session(),
             "POST",
             server.url,
             timeout=TIMEOUT,
@@ -108,11 +108,9 @@ def test_a_reply_through_a_proxy_keeps_the_deadline() -> None:
 
 
 def test_a_session_not_made_here_still_checks_the_deadline_between_chunks() -> None:
-    size = 3 * provider_http.CHUNK_BYTES
+    size = 3 * http_client.CHUNK_BYTES
     head = f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\n\r\n".encode()
-    with SlowServer(
-        head=head, body=b"a" * size, step=provider_http.CHUNK_BYTES, interval=0.6
-    ) as s:
+    with SlowServer(head=head, body=b"a" * size, step=http_client.CHUNK_BYTES, interval=0.6) as s:
         elapsed = timed_send(s.url, session=requests.Session())
     # The last chunk arrives at 1.2 s, after the deadline: refused, not accepted late.
     assert 1.1 <= elapsed < 1.7
@@ -122,8 +120,8 @@ def test_a_prompt_reply_is_read_whole() -> None:
     body = b'{"access_token": "at", "token_type": "Bearer"}'
     head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
     with SlowServer(head=head, body=body, step=len(body), interval=0) as server:
-        response = provider_http.send(
-            provider_http.new_session(),
+        response = http_client.send(
+            http_client.new_session(),
             "POST",
             server.url,
             timeout=TIMEOUT,
@@ -138,7 +136,7 @@ def test_a_read_starting_after_the_deadline_fails_without_waiting() -> None:
     left, right = socket.socketpair()
     with left, right:
         right.sendall(b"data")
-        reader = provider_http._DeadlineReader(
+        reader = http_client._DeadlineReader(
             left, left.makefile("rb", buffering=0), time.monotonic() - 1
         )
         with pytest.raises(TimeoutError):
@@ -148,25 +146,25 @@ def test_a_read_starting_after_the_deadline_fails_without_waiting() -> None:
 
 
 def test_proxy_managers_are_bounded_and_reused() -> None:
-    adapter = provider_http.BoundedAdapter()
+    adapter = http_client.BoundedAdapter()
     manager = adapter.proxy_manager_for("http://proxy.internal:3128")
     assert adapter.proxy_manager_for("http://proxy.internal:3128") is manager
     for pool_class in manager.pool_classes_by_scheme.values():
-        assert pool_class.ConnectionCls.response_class is provider_http._DeadlineHTTPResponse
+        assert pool_class.ConnectionCls.response_class is http_client._DeadlineHTTPResponse
 
 
 def test_new_sessions_mount_the_bounded_adapter() -> None:
-    session = provider_http.new_session()
+    session = http_client.new_session()
     assert session.trust_env is False
     for url in ("https://provider.example/", "http://127.0.0.1/"):
-        assert isinstance(session.get_adapter(url), provider_http.BoundedAdapter)
+        assert isinstance(session.get_adapter(url), http_client.BoundedAdapter)
 
 
 def test_outside_send_the_bounded_session_reads_as_requests_does() -> None:
     body = b'{"ok": true}'
     head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
     with SlowServer(head=head, body=body, step=4, interval=0.05) as server:
-        response = provider_http.new_session().post(server.url, timeout=TIMEOUT)
+        response = http_client.new_session().post(server.url, timeout=TIMEOUT)
     assert response.content == body
 
 
@@ -189,7 +187,7 @@ def recording_server() -> Iterator[tuple[str, list[dict[str, str]]]]:
 
 
 def _get(session: requests.Session, url: str, headers: dict[str, str]) -> requests.Response:
-    return provider_http.send(
+    return http_client.send(
         session,
         "GET",
         url,
@@ -205,7 +203,7 @@ def test_a_cookie_from_one_users_reply_never_goes_out_with_the_next(
 ) -> None:
     """One session serves every user of a provider in turn (per thread)."""
     url, seen = recording_server
-    session = provider_http.new_session()
+    session = http_client.new_session()
     _get(session, url, {"Authorization": "Bearer user-a"})
     response = _get(session, url, {"Authorization": "Bearer user-b"})
     assert response.json() == {"ok": True}
@@ -240,7 +238,7 @@ def test_a_session_not_made_here_keeps_its_own_headers(
     ],
 )
 def test_a_form_is_encoded_as_requests_encodes_it(data: dict[str, str]) -> None:
-    ours = provider_http._prepare("POST", "https://provider.example/token?x=1", data, None, None)
+    ours = http_client._prepare("POST", "https://provider.example/token?x=1", data, None, None)
     theirs = requests.Session().prepare_request(
         requests.Request("POST", "https://provider.example/token?x=1", data=data)
     )
@@ -251,8 +249,8 @@ def test_a_form_is_encoded_as_requests_encodes_it(data: dict[str, str]) -> None:
 
 
 def test_a_content_type_given_by_the_caller_is_kept() -> None:
-    prepared = provider_http._prepare(
+    prepared = http_client._prepare(
         "POST", "https://provider.example/token", {"a": "b"}, None, {"content-type": "text/x"}
     )
     assert prepared.headers["Content-Type"] == "text/x"
-    assert provider_http._prepare("GET", "https://p.example/", None, None, None).body is None
+    assert http_client._prepare("GET", "https://p.example/", None, None, None).body is None

@@ -15,14 +15,14 @@ from django.db import connection
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import InvalidTokenResponseError, UntrustedURLError
-from auth_code_flow_django.models import OAuthToken
-from auth_code_flow_django.token_replies import (
+from auth_code_flow_django.core.rfc6749_token_replies import token_response_from
+from auth_code_flow_django.core.stored_values import (
     MAX_STORED_LENGTH,
     is_secret_field,
     kept_fields,
-    token_response_from,
 )
+from auth_code_flow_django.exceptions import InvalidTokenResponseError, UntrustedURLError
+from auth_code_flow_django.models import OAuthToken
 
 from .conftest import TOKEN_URL, start, token_json
 from .providers.flows import expire

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import responses
 
-from auth_code_flow_django.provider_http import new_session
-from auth_code_flow_django.server_metadata import (
+from auth_code_flow_django.core.http_client import new_session
+from auth_code_flow_django.core.rfc8414_server_metadata import (
     DiscoveryError,
     ServerMetadata,
     fetch_metadata,
@@ -254,16 +254,16 @@ def test_a_slow_document_ends_at_the_deadline() -> None:
 
 def spy_on_timeouts(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The ``timeout`` of each request :func:`fetch_metadata` sends, in order."""
-    from auth_code_flow_django import provider_http
+    from auth_code_flow_django.core import http_client
 
     sent: list[float] = []
-    send = provider_http.send
+    send = http_client.send
 
     def spy(*args: Any, timeout: float, **kwargs: Any) -> Any:
         sent.append(timeout)
         return send(*args, timeout=timeout, **kwargs)
 
-    monkeypatch.setattr(provider_http, "send", spy)
+    monkeypatch.setattr(http_client, "send", spy)
     return sent
 
 
@@ -335,6 +335,6 @@ def test_no_time_left_for_the_second_url_is_a_timeout() -> None:
 def test_names_issuer_accepts_the_tenant_template_of_the_configured_issuer(
     named: object, configured: str, same: bool
 ) -> None:
-    from auth_code_flow_django.server_metadata import names_issuer
+    from auth_code_flow_django.core.rfc8414_server_metadata import names_issuer
 
     assert names_issuer(named, configured) is same

@@ -5,17 +5,17 @@ import json
 import pytest
 import requests
 
-from auth_code_flow_django.exceptions import (
-    AuthCodeFlowError,
-    InvalidGrantError,
-    InvalidTokenResponseError,
-)
-from auth_code_flow_django.token_replies import (
+from auth_code_flow_django.core.rfc6749_token_replies import (
     MAX_JSON_DEPTH,
     TokenResponse,
     json_too_deep,
     raise_for_error,
     token_response_from,
+)
+from auth_code_flow_django.exceptions import (
+    AuthCodeFlowError,
+    InvalidGrantError,
+    InvalidTokenResponseError,
 )
 
 
@@ -85,7 +85,7 @@ def test_id_token_claims_are_not_in_the_repr() -> None:
 
 
 def test_a_nested_token_is_read_from_its_object_without_leaving_tokens_in_extras() -> None:
-    from auth_code_flow_django.token_replies import nested_token_reply
+    from auth_code_flow_django.core.rfc6749_token_replies import nested_token_reply
 
     body = {
         "ok": True,
@@ -131,7 +131,7 @@ def test_a_nested_token_is_read_from_its_object_without_leaving_tokens_in_extras
     ],
 )
 def test_a_reply_without_a_nested_token_is_read_at_its_top_level(body: dict[str, object]) -> None:
-    from auth_code_flow_django.token_replies import nested_token_reply
+    from auth_code_flow_django.core.rfc6749_token_replies import nested_token_reply
 
     assert nested_token_reply(body, "authed_user") == body
     assert nested_token_reply(body, None) == body

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from ..conf import DEFAULTS
-from ..provider_http import private_network
+from ..core.outbound_addresses import private_network
 from .ids import check_id
 
 

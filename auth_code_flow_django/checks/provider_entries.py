@@ -12,8 +12,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 from ..core.client_auth import ClientKey, ClientKeyError, public_jwk
+from ..core.oidc_id_tokens import TENANT_ID
 from ..flow import CLIENT_AUTH_METHODS
-from ..id_tokens import TENANT_ID
 from ..identity import IDENTITY_KEYS
 from ..presets import merged_values, unfilled_placeholders
 from ..providers import PRESETS, PROVIDER_KEYS

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.core.checks import CheckMessage, Error
 
-from ..endpoints import absolute_url, check_base_uri, endpoint_url
+from ..core.endpoint_urls import absolute_url, check_base_uri, endpoint_url
 from ..exceptions import EndpointURLError, EndpointURLProblem
 from .ids import check_id
 

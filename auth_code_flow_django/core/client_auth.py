@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from ..exceptions import ImproperlyConfigured
+from .errors import ImproperlyConfigured
 from .rfc7638 import thumbprint
 
 __all__ = [

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..exceptions import AuthCodeFlowError
+from .errors import AuthCodeFlowError
 
 __all__ = ["PushedAuthorizationError", "PushedRequest", "authorization_url", "pushed_request"]
 

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .. import crypto, signals, statements
+from ..core.oidc_id_tokens import MAX_SUB_LENGTH, nonce_digest
 from ..core.rfc9449_dpop import DPoPKey
-from ..id_tokens import MAX_SUB_LENGTH, nonce_digest
 from ..identity import MAX_ACCOUNT_ID_LENGTH, MAX_ACCOUNT_NAME_LENGTH
 from .secret_values import decrypt_dpop_key, encrypt_dpop_key, mask
 from .writes import is_deadlock, retry_on_deadlock, stored_datetime
@@ -246,7 +246,7 @@ class OAuthToken(models.Model):
     id_token_nonce_digest = models.CharField(max_length=64, blank=True, default="", editable=False)
     # The token reply's other fields the site needs afterwards (Salesforce's
     # instance_url, Slack's team, Notion's workspace_id...): plain JSON, because no
-    # credential is ever among them (token_replies.kept_fields leaves those out).
+    # credential is ever among them (stored_values.kept_fields leaves those out).
     extra_fields = models.JSONField(
         _("other reply fields"), default=dict, blank=True, editable=False
     )

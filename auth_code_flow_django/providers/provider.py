@@ -9,13 +9,14 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-from .. import discovery, id_tokens
+from .. import discovery
 from ..conf import conf
+from ..core import oidc_id_tokens
 from ..core.client_auth import public_jwk, public_jwks
+from ..core.rfc8414_server_metadata import ServerMetadata
 from ..core.rfc9449_dpop import DPoPKey, choose_algorithm
 from ..exceptions import ImproperlyConfigured
 from ..flow import ClientAuthMethod
-from ..server_metadata import ServerMetadata
 from .flow_manager import ProviderFlowManager
 
 
@@ -156,7 +157,7 @@ class Provider:
     def resolved(self) -> Provider:
         """This provider completed with its issuer's metadata, fetched on first use
         and cached (itself when it does not use discovery). Raises
-        :class:`.server_metadata.DiscoveryError` when the metadata cannot be had."""
+        :class:`.core.rfc8414_server_metadata.DiscoveryError` when the metadata cannot be had."""
         return discovery.resolve(self)
 
     @property
@@ -219,9 +220,9 @@ class Provider:
         issuer: the same string, or, for an issuer naming ``{tenantid}``, that issuer
         with a tenant id put in (Microsoft Entra ID names the user's tenant)."""
         issuer = self.id_token_issuer or ""
-        if id_tokens.TENANT_PLACEHOLDER in value:
+        if oidc_id_tokens.TENANT_PLACEHOLDER in value:
             return False
-        return value in {self.issuer, issuer} or id_tokens.is_tenant_issuer(value, issuer)
+        return value in {self.issuer, issuer} or oidc_id_tokens.is_tenant_issuer(value, issuer)
 
     @property
     def accepted_tenants(self) -> tuple[str, ...] | None:
@@ -229,7 +230,7 @@ class Provider:
         ``allowed_tenants``."""
         if self.allowed_tenants is not None:
             return self.allowed_tenants
-        if self.tenant and id_tokens.TENANT_ID.fullmatch(self.tenant):
+        if self.tenant and oidc_id_tokens.TENANT_ID.fullmatch(self.tenant):
             return (self.tenant,)
         return None
 

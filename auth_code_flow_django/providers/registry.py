@@ -13,7 +13,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from .. import discovery
-from ..endpoints import endpoint_url
+from ..core.endpoint_urls import endpoint_url
 from ..exceptions import ImproperlyConfigured, NotConnectedError
 from ..presets import PRESETS, merged_values, unfilled_placeholders
 from .provider import PROVIDER_KEYS, Provider

@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from .. import tokens
 from ..conf import conf
+from ..core.oidc_id_tokens import make_nonce
 from ..core.rfc9449_dpop import DPoPKey
 from ..exceptions import (
     AccessDeniedError,
@@ -31,7 +32,6 @@ from ..exceptions import (
     clean_error_code,
     clean_provider_text,
 )
-from ..id_tokens import make_nonce
 from ..models import OAuthState, OAuthToken, state_digest
 from ..providers import Provider
 from .base import ProviderMixin, current_user, logger, safe_next

@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.endpoints import is_loopback
+from auth_code_flow_django.core.endpoint_urls import is_loopback
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
 from .test_browser import chromium  # noqa: F401 - a fixture

@@ -9,7 +9,7 @@ from typing import Any
 import responses
 from django.test import Client
 
-from auth_code_flow_django.server_metadata import metadata_urls
+from auth_code_flow_django.core.rfc8414_server_metadata import metadata_urls
 
 from .. import oidc
 from .flows import authorize, callback, client_id

@@ -19,12 +19,13 @@ from django.urls import NoReverseMatch, reverse
 from ... import discovery
 from ...checks import check_providers
 from ...conf import conf
-from ...endpoints import endpoint_url, is_loopback
+from ...core.endpoint_urls import endpoint_url, is_loopback
+from ...core.http_client import new_session
+from ...core.oidc_id_tokens import ID_TOKEN_ALGORITHMS, usable_keys
+from ...core.outbound_addresses import AddressPolicy
+from ...core.rfc8414_server_metadata import ServerMetadata, fetch_json
 from ...exceptions import BaseAuthCodeFlowError
-from ...id_tokens import ID_TOKEN_ALGORITHMS, usable_keys
-from ...provider_http import AddressPolicy, new_session
 from ...providers import PROVIDER_KEYS, Provider, get_providers
-from ...server_metadata import ServerMetadata, fetch_json
 from ..base import EXIT_FAILED, AppCommand, unknown_provider, usage_error
 
 SECRET_KEYS = frozenset({"client_secret", "client_private_key"})

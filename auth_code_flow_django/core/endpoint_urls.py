@@ -15,7 +15,7 @@ import re
 import socket
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from .exceptions import EndpointURLError, EndpointURLProblem
+from .errors import EndpointURLError, EndpointURLProblem
 
 __all__ = [
     "IPAddress",

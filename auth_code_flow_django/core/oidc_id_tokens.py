@@ -23,8 +23,8 @@ from typing import Any
 import jwt
 from jwt.exceptions import InvalidKeyError, PyJWKError, PyJWKSetError, PyJWTError
 
-from .exceptions import InvalidTokenResponseError
-from .token_replies import json_too_deep
+from .errors import InvalidTokenResponseError
+from .rfc6749_token_replies import json_too_deep
 
 __all__ = [
     "ID_TOKEN_ALGORITHMS",

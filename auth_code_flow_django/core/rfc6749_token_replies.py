@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl
 
 import requests
 
-from .endpoints import check_base_uri
-from .exceptions import (
+from .endpoint_urls import check_base_uri
+from .errors import (
     AuthCodeFlowError,
     EndpointURLError,
     InvalidGrantError,
@@ -27,44 +27,32 @@ from .exceptions import (
     clean_error_code,
     clean_provider_text,
 )
+from .stored_values import check_storable, kept_fields
 
 __all__ = [
     "MAX_EXPIRES_IN",
     "MAX_JSON_DEPTH",
-    "MAX_STORED_LENGTH",
     "TokenResponse",
-    "check_storable",
     "decode_body",
     "granted_scope",
-    "is_secret_field",
-    "is_storable",
     "json_too_deep",
-    "kept_fields",
     "nested_token_reply",
     "parse_expires_in",
     "raise_for_error",
     "token_response_from",
 ]
 
-logger = logging.getLogger("auth_code_flow_django.token_replies")
+logger = logging.getLogger("auth_code_flow_django.core.rfc6749_token_replies")
 
 # Ten years: a longer lifetime is nonsense and would overflow some date arithmetic.
 MAX_EXPIRES_IN = 10 * 365 * 24 * 3600
 _DIGITS = re.compile(r"[0-9]{1,12}")
-# What no stored provider value may hold: C0/C1 controls (PostgreSQL refuses NUL in
-# text; CR/LF would forge log lines) and lone surrogates (no database can encode them).
-_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-MAX_STORED_LENGTH = 8192
 #: Deepest JSON nesting accepted: a token reply is flat, and deeper input makes the
 #: parser (and anything that walks the result) run out of stack.
 MAX_JSON_DEPTH = 32
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _JSON_BRACKET = re.compile(r"[\[\]{}]")
 _KNOWN_FIELDS = frozenset({"access_token", "refresh_token", "token_type", "scope"})
-#: Reply field names that name a credential (``id_token``, ``signing_secret``, a
-#: ``code``, an ``api_key``, Slack's ``incoming_webhook`` whose URL lets anyone post):
-#: never kept beside the connection, at any depth.
-_SECRET_FIELD = re.compile(r"token|secret|code|password|key|webhook", re.IGNORECASE)
 #: The fields of one token in a reply (RFC 6749 5.1).
 _TOKEN_FIELDS = _KNOWN_FIELDS | {"expires_in"}
 
@@ -87,7 +75,7 @@ class TokenResponse:
     scope: str | None = None
     extras: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: The other fields kept with the connection (see
-    #: :func:`~auth_code_flow_django.token_replies.kept_fields`): no
+    #: :func:`~auth_code_flow_django.core.stored_values.kept_fields`): no
     #: credential among them.
     fields: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: The validated claims of the OpenID Connect ``id_token`` (when ``openid`` was
@@ -333,64 +321,6 @@ def check_api_base_url(name: str, value: object, response: requests.Response | N
         ) from None
 
 
-def is_secret_field(name: str) -> bool:
-    """Whether a reply field's name says it holds a credential (its name contains
-    token, secret, code, password, key or webhook)."""
-    return bool(_SECRET_FIELD.search(name))
-
-
-def _kept_value(value: object) -> tuple[bool, object]:
-    """Whether ``value`` may be kept, and what is kept of it: credentials are left out
-    of mappings, unstorable strings and numbers are not kept."""
-    if value is None or isinstance(value, bool):
-        return True, value
-    if isinstance(value, int):
-        return abs(value) < 2**63, value
-    if isinstance(value, float):
-        return math.isfinite(value), value
-    if isinstance(value, str):
-        return is_storable(value), value
-    if isinstance(value, Mapping):
-        kept: dict[str, object] = {}
-        for key, item in value.items():
-            ok, kept_item = _kept_value(item)
-            if ok and isinstance(key, str) and is_storable(key, 255) and not is_secret_field(key):
-                kept[key] = kept_item
-        return True, kept
-    if isinstance(value, list):
-        items = [_kept_value(item) for item in value]
-        return True, [item for ok, item in items if ok]
-    return False, None
-
-
-def kept_fields(extras: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a token reply, beyond the token itself, to keep with the
-    connection (Salesforce's ``instance_url``, Slack's ``team``, Notion's
-    ``workspace_id``...).
-
-    A field whose name says it holds a credential (see :func:`is_secret_field`) is left
-    out, at any depth: ``id_token`` is validated when the grant arrives and not needed
-    after, and the tokens themselves are stored encrypted on their own. So are values a
-    database could not store. Fields are kept in order while their JSON stays within
-    ``MAX_STORED_LENGTH`` (8192) characters; the rest are left out (logged by name).
-    """
-    _ok, kept = _kept_value(extras)
-    assert isinstance(kept, dict)
-    result: dict[str, Any] = {}
-    size = 2
-    left_out = []
-    for key, value in kept.items():
-        entry = len(json.dumps({key: value})) - 1
-        if size + entry > MAX_STORED_LENGTH:
-            left_out.append(key)
-            continue
-        result[key] = value
-        size += entry
-    if left_out:
-        logger.warning("token reply fields too long to keep: %s", ", ".join(left_out))
-    return result
-
-
 def granted_scope(
     value: object, requested: str | None, response: requests.Response | None
 ) -> str | None:
@@ -410,19 +340,3 @@ def granted_scope(
     ):
         logger.info("granted scope %r differs from requested %r", value, requested)
     return value
-
-
-def is_storable(value: str, max_length: int = MAX_STORED_LENGTH) -> bool:
-    """Whether a database may store ``value``: no control characters, no lone
-    surrogates, at most ``max_length`` characters."""
-    return len(value) <= max_length and not _UNSTORABLE.search(value)
-
-
-def check_storable(name: str, value: str, response: requests.Response | None) -> None:
-    """Refuse a value no database may store: control characters, lone surrogates, or
-    more than :data:`MAX_STORED_LENGTH` characters."""
-    if not is_storable(value):
-        raise InvalidTokenResponseError(
-            f"The provider's {name} has control characters or is too long.",
-            response=response,
-        )

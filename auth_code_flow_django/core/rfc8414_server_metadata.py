@@ -2,7 +2,7 @@
 
 Where the document of an issuer lives, fetching it through the one bounded HTTP
 client, and checking it: the ``issuer`` it names is the configured one exactly, and
-every endpoint obeys the rule of :func:`.endpoints.absolute_url`. Nothing here imports
+every endpoint obeys the rule of :func:`.endpoint_urls.absolute_url`. Nothing here imports
 Django; the Django layer caches what this returns (:mod:`.discovery`).
 """
 
@@ -17,16 +17,17 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from . import provider_http
-from .endpoints import absolute_url, ip_literal, is_loopback
-from .exceptions import (
+from . import http_client
+from .endpoint_urls import absolute_url, ip_literal, is_loopback
+from .errors import (
     AuthCodeFlowError,
     EndpointURLError,
     InvalidTokenResponseError,
     clean_provider_text,
 )
-from .id_tokens import TENANT_PLACEHOLDER
-from .token_replies import decode_body
+from .oidc_id_tokens import TENANT_PLACEHOLDER
+from .outbound_addresses import forbidden_kind
+from .rfc6749_token_replies import decode_body
 
 __all__ = [
     "DiscoveryError",
@@ -39,7 +40,7 @@ __all__ = [
     "names_issuer",
 ]
 
-logger = logging.getLogger("auth_code_flow_django.server_metadata")
+logger = logging.getLogger("auth_code_flow_django.core.rfc8414_server_metadata")
 
 #: Endpoints a document may name, in the order they are shown.
 ENDPOINT_FIELDS = (
@@ -172,7 +173,7 @@ def _local_target(host: str) -> str | None:
     if is_loopback(host):
         return "this machine (loopback)"
     address = ip_literal(host)
-    return None if address is None else provider_http.forbidden_kind(address)
+    return None if address is None else forbidden_kind(address)
 
 
 def metadata_from(document: Mapping[str, Any], issuer: str, source: str = "") -> ServerMetadata:
@@ -239,7 +240,7 @@ def fetch_json(
     large or too slow, and :class:`NotJSONError` for a redirect, a non-200 status or a
     body that is not a JSON object.
     """
-    response = provider_http.send(
+    response = http_client.send(
         session,
         "GET",
         url,
