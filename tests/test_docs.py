@@ -694,14 +694,18 @@ def test_security_page_citation_exists(path: str, name: str) -> None:
 
 def test_checks_page_lists_every_check_id() -> None:
     import auth_code_flow_django.checks as checks
+    from auth_code_flow_django.checks import provider_urls
 
-    source = Path(checks.__file__).read_text(encoding="utf-8")
-    used = {f"auth_code_flow_django.E{int(n):03d}" for n in re.findall(r"_id\((\d+)\)", source)}
+    package = Path(checks.__file__).parent
+    source = "".join(path.read_text(encoding="utf-8") for path in sorted(package.glob("*.py")))
+    used = {
+        f"auth_code_flow_django.E{int(n):03d}" for n in re.findall(r"check_id\((\d+)\)", source)
+    }
     used |= set(re.findall(r"auth_code_flow_django\.[EW]\d{3}", source))
     # Endpoint URL problems map to ids through a table.
     used |= {
         f"auth_code_flow_django.E{number:03d}"
-        for number, _hint in getattr(checks, "_URL_PROBLEMS", {}).values()
+        for number, _hint in provider_urls._URL_PROBLEMS.values()
     }
     page = (DOCS / "reference" / "checks.md").read_text(encoding="utf-8")
     assert set(re.findall(r"auth_code_flow_django\.[EW]\d{3}", page)) == used

@@ -364,6 +364,27 @@ def test_every_preset_has_a_replay() -> None:
     assert set(PRESETS) <= {r.preset for r in REPLAYS} | own
 
 
+def test_every_preset_of_each_family_is_listed_once() -> None:
+    """A preset added to a family module but not to the catalog's order would vanish."""
+    from auth_code_flow_django.presets import (
+        catalog,
+        developer_tools,
+        identity_platforms,
+        social,
+        workplace,
+    )
+
+    families = (
+        developer_tools.DEVELOPER_TOOLS,
+        identity_platforms.IDENTITY_PLATFORMS,
+        workplace.WORKPLACE,
+        social.SOCIAL,
+    )
+    names = [name for family in families for name in family]
+    assert sorted(names) == sorted(catalog.ORDER) == sorted(PRESETS)
+    assert len(set(names)) == len(names)
+
+
 @pytest.mark.parametrize("replay", REPLAYS, ids=[f"{r.preset}-{i}" for i, r in enumerate(REPLAYS)])
 def test_preset_connects_and_records_the_account(
     alice: Client, user: User, settings: Any, mocked: responses.RequestsMock, replay: Replay

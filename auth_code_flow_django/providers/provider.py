@@ -1,56 +1,23 @@
-"""Providers: ``settings.OAUTH_PROVIDERS`` turned into immutable :class:`Provider` objects.
-
-Each entry is a dict keyed by the provider's slug. A ``preset`` (:mod:`.presets`) fills
-in endpoints, quirks and the identity mapping; any preset value can be overridden.
-Quirks are data (``token_type_required``, ``expires_in_field``, ``success_field`` ...)
-so the views have no special cases.
-"""
+"""``Provider``: one configured provider, immutable, with what its values imply (the
+flow manager it uses, whether it revokes, which issuers and tenants it accepts)."""
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Mapping
 from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-import requests
-from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-
-from . import discovery
-from .conf import conf
-from .core import oidc_id_tokens
-from .core.client_auth import public_jwk, public_jwks
-from .core.endpoint_urls import endpoint_url
-from .core.rfc8414_server_metadata import ServerMetadata
-from .core.rfc9449_dpop import DPoPKey, choose_algorithm
-from .exceptions import ImproperlyConfigured, NotConnectedError
-from .flow import AbstractBaseFlowManager, ClientAuthMethod, new_session
-from .presets import PRESETS, merged_values, unfilled_placeholders
-
-__all__ = [
-    "PRESETS",
-    "PROVIDER_KEYS",
-    "Provider",
-    "ProviderFlowManager",
-    "UnknownProviderError",
-    "get_provider",
-    "get_providers",
-]
-
-
-class UnknownProviderError(NotConnectedError, LookupError):
-    """No provider with this slug in ``OAUTH_PROVIDERS`` (perhaps removed while tokens
-    remain): for the token API, the user is not connected to it."""
-
-    default_description = "This provider is not configured on this site."
-
-    @staticmethod
-    def describe(provider: str, user_pk: object) -> str:
-        return f"No provider {provider!r} is configured on this site (OAUTH_PROVIDERS)."
+from .. import discovery
+from ..conf import conf
+from ..core import oidc_id_tokens
+from ..core.client_auth import public_jwk, public_jwks
+from ..core.rfc8414_server_metadata import ServerMetadata
+from ..core.rfc9449_dpop import DPoPKey, choose_algorithm
+from ..exceptions import ImproperlyConfigured
+from ..flow import ClientAuthMethod
+from .flow_manager import ProviderFlowManager
 
 
 @dataclasses.dataclass(frozen=True)
@@ -368,121 +335,3 @@ _INTERNAL_FIELDS = frozenset({"slug", "sources", "metadata"})
 PROVIDER_KEYS = frozenset(
     {"preset"} | {f.name for f in dataclasses.fields(Provider) if f.name not in _INTERNAL_FIELDS}
 )
-
-
-class ProviderFlowManager(AbstractBaseFlowManager):
-    """The flow manager behind a :class:`Provider`.
-
-    The Django layer keeps state in ``OAuthState`` and passes the redirect URI and PKCE
-    verifier of each flow explicitly, so ``redirect_uri`` is optional here and the
-    seed's state hooks are not used.
-    """
-
-    required_attributes = tuple(
-        name for name in AbstractBaseFlowManager.required_attributes if name != "redirect_uri"
-    )
-
-    def __init__(self, **attributes: Any) -> None:
-        super().__init__(**attributes)
-        self._local = threading.local()
-
-    def get_session(self) -> requests.Session:
-        # requests.Session is not documented as thread-safe: one per thread.
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = new_session(self.address_policy)
-        return session
-
-    def get_jwks(self, refresh: bool = False) -> Mapping[str, Any]:
-        """The JWK Set, kept in Django's cache; fetched again when ``refresh``."""
-        return discovery.cached_jwks(self.jwks_uri, self.fetch_jwks, refresh=refresh)
-
-    def store_user_state(self, user: Any, state: str) -> None:
-        raise NotImplementedError("OAuthState.objects.start() keeps the state.")
-
-    def check_user_state(self, user: Any, state: str) -> bool:
-        raise NotImplementedError("OAuthState.objects.validate() checks the state.")
-
-
-def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
-    """Build one provider from its settings entry (merged over its preset)."""
-    preset = raw.get("preset")
-    if preset is not None and preset not in PRESETS:
-        raise ImproperlyConfigured(f"OAUTH_PROVIDERS[{slug!r}]: unknown preset {preset!r}.")
-    values = merged_values(raw)
-    unfilled = unfilled_placeholders(values)
-    if unfilled:
-        raise ImproperlyConfigured(
-            f"OAUTH_PROVIDERS[{slug!r}]: the preset needs {', '.join(unfilled)}."
-        )
-    sources: dict[str, str] = dict.fromkeys(PRESETS[preset], f"preset {preset}") if preset else {}
-    sources.update({k: "settings" for k in raw if k != "preset"})
-    unknown = sorted(set(values) - PROVIDER_KEYS)
-    if unknown:
-        raise ImproperlyConfigured(
-            f"OAUTH_PROVIDERS[{slug!r}]: unknown keys {', '.join(unknown)}."
-        )
-    if not values.get("client_id"):
-        raise ImproperlyConfigured(f"OAUTH_PROVIDERS[{slug!r}]: client_id is required.")
-    values["extra_authorize_params"] = MappingProxyType(
-        dict(values.get("extra_authorize_params") or {})
-    )
-    base_uri = values.get("base_uri")
-    values["api_base_urls"] = tuple(
-        endpoint_url(base_uri, url) for url in values.get("api_base_urls") or ()
-    )
-    values["request_headers"] = MappingProxyType(dict(values.get("request_headers") or {}))
-    values["bearer_token_types"] = tuple(values.get("bearer_token_types") or ())
-    values["invalid_grant_errors"] = tuple(values.get("invalid_grant_errors") or ())
-    if isinstance(values.get("client_private_key"), Mapping):
-        values["client_private_key"] = MappingProxyType(dict(values["client_private_key"]))
-    values["client_previous_public_keys"] = tuple(
-        MappingProxyType(dict(key)) if isinstance(key, Mapping) else key
-        for key in values.get("client_previous_public_keys") or ()
-    )
-    for key in ("invalid_grant_errors", "issuer_aliases"):
-        values[key] = tuple(values.get(key) or ())
-    values["shared_token_types"] = tuple(t.lower() for t in values.get("shared_token_types") or ())
-    if values.get("allowed_tenants") is not None:
-        values["allowed_tenants"] = tuple(values["allowed_tenants"])
-    identity = dict(values.get("identity") or {})
-    if identity.get("url"):
-        identity["url"] = endpoint_url(base_uri, identity["url"])
-    if "params" in identity:
-        identity["params"] = MappingProxyType(dict(identity["params"] or {}))
-    values["identity"] = MappingProxyType(identity)
-    return Provider(slug=slug, sources=MappingProxyType(sources), **values)
-
-
-_cache: dict[str, Provider] | None = None
-_lock = threading.Lock()
-
-
-def get_providers() -> dict[str, Provider]:
-    """Every configured provider, by slug, in settings order."""
-    global _cache
-    providers = _cache
-    if providers is None:
-        raw = getattr(settings, "OAUTH_PROVIDERS", {})
-        if not isinstance(raw, Mapping):
-            raise ImproperlyConfigured("OAUTH_PROVIDERS must be a dict.")
-        providers = {slug: build_provider(slug, entry) for slug, entry in raw.items()}
-        with _lock:
-            _cache = providers
-    return providers
-
-
-def get_provider(slug: str) -> Provider:
-    try:
-        return get_providers()[slug]
-    except KeyError:
-        raise UnknownProviderError(provider=slug) from None
-
-
-@receiver(setting_changed)
-def _reset_providers(*, setting: str, **kwargs: Any) -> None:
-    global _cache
-    if setting == "OAUTH_PROVIDERS" or setting.startswith("AUTH_CODE_FLOW_"):
-        with _lock:
-            _cache = None
-        discovery.forget()

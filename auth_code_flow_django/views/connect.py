@@ -1,44 +1,29 @@
-"""The views: connections list, authorize, callback, disconnect.
-
-Views parse the request, call one function that does the work, and render. Every
-failure renders ``auth_code_flow_django/error.html`` with a 4xx status (bad request,
-state problems, cancelled) or 502 (the provider failed), and stores nothing.
-"""
+"""The flow's views: ``AuthorizeView`` sends the user to the provider, ``CallbackView``
+checks the reply, exchanges the code and stores the token."""
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, transaction
-from django.http import (
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBase,
-    HttpResponseRedirect,
-    JsonResponse,
-)
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_variables
 
-from . import tokens
-from .conf import conf
-from .core.oidc_id_tokens import make_nonce
-from .core.rfc9449_dpop import DPoPKey
-from .exceptions import (
+from .. import tokens
+from ..conf import conf
+from ..core.oidc_id_tokens import make_nonce
+from ..core.rfc9449_dpop import DPoPKey
+from ..exceptions import (
     AccessDeniedError,
-    AuthCodeFlowError,
     AuthorizationError,
     BaseAuthCodeFlowError,
     ImproperlyConfigured,
@@ -47,133 +32,13 @@ from .exceptions import (
     clean_error_code,
     clean_provider_text,
 )
-from .models import OAuthState, OAuthToken, state_digest
-from .providers import Provider, UnknownProviderError, get_provider, get_providers
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-
-logger = logging.getLogger("auth_code_flow_django.views")
+from ..models import OAuthState, OAuthToken, state_digest
+from ..providers import Provider
+from .base import ProviderMixin, current_user, logger, safe_next
 
 #: Callback parameters that must appear at most once (RFC 6749 3.1).
 SINGLE_PARAMS = ("state", "code", "error", "error_description", "error_uri", "iss")
 MAX_CODE_LENGTH = 4096
-MAX_NEXT_LENGTH = 2048
-
-
-def status_for(error: BaseAuthCodeFlowError) -> int:
-    """The HTTP status of the error page for ``error``: never a 500."""
-    if isinstance(error, AccessDeniedError):
-        return 403
-    if isinstance(error, AuthCodeFlowError):
-        return 502
-    if isinstance(error, ImproperlyConfigured):
-        return 503
-    # State problems, a refused authorization, an iss mismatch, a pending
-    # authorization that the current keys cannot decrypt: start again.
-    return 400
-
-
-def safe_next(request: HttpRequest, value: object) -> str:
-    """``value`` if it is a safe place on this site to go to, else ``""``."""
-    if not isinstance(value, str) or not value or len(value) > MAX_NEXT_LENGTH:
-        return ""
-    if any(ch in value for ch in "\\\x00\r\n\t"):
-        return ""
-    allowed = url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return value if allowed else ""
-
-
-def _user(request: HttpRequest) -> AbstractBaseUser:
-    user = request.user
-    assert user.is_authenticated
-    return user
-
-
-def unconfigured_provider(slug: str) -> Provider:
-    """A stand-in for a provider removed from settings while connections to it remain."""
-    return Provider(slug=slug, client_id="", display_name=slug)
-
-
-class ProviderMixin(LoginRequiredMixin):
-    """Resolve the ``provider`` URL argument; an unknown slug is a 404."""
-
-    provider: Provider
-    error_template_name = "auth_code_flow_django/error.html"
-    #: Whether a provider no longer in settings is accepted when the user still has a
-    #: connection to it (so it can be removed).
-    allow_unconfigured = False
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        slug = kwargs["provider"]
-        try:
-            self.provider = get_provider(slug)
-        except UnknownProviderError:
-            user = request.user
-            if not (
-                self.allow_unconfigured
-                and user.is_authenticated
-                and OAuthToken.objects.filter(user_id=user.pk, provider=slug).exists()
-            ):
-                raise Http404(_("Unknown provider.")) from None
-            self.provider = unconfigured_provider(slug)
-        return super().dispatch(request, *args, **kwargs)
-
-    def render_error(self, request: HttpRequest, error: BaseAuthCodeFlowError) -> HttpResponse:
-        context = {
-            "provider": self.provider,
-            "error": error,
-            "error_code": error.error,
-            "description": error.description,
-            "hint": self.error_hint(error),
-            "cancelled": isinstance(error, AccessDeniedError),
-            "connections_url": reverse("auth_code_flow:connections"),
-        }
-        return render(request, self.error_template_name, context, status=status_for(error))
-
-    def error_hint(self, error: BaseAuthCodeFlowError) -> str:
-        """What may explain ``error`` to whoever set the provider up, or ``""``."""
-        response = error.response if isinstance(error, AuthCodeFlowError) else None
-        if response is None or response.status_code < 500 or not self.provider.requests_openid:
-            return ""
-        try:
-            token_endpoint = self.provider.flow_manager.get_access_token_endpoint()
-        except BaseAuthCodeFlowError:
-            return ""
-        if response.url != token_endpoint:
-            return ""
-        # django-oauth-toolkit, for one, answers 500 when its application has no
-        # signing algorithm: the failure says nothing of the cause.
-        return _(
-            "The scope asks for an OpenID Connect ID token: a server that cannot sign "
-            "ID tokens for this client fails the token request this way. With "
-            "django-oauth-toolkit, set the application's algorithm to \"RSA with SHA-2 "
-            '256" (not "No OIDC support").'
-        )
-
-
-class ConnectionsView(LoginRequiredMixin, View):
-    """The user's providers, connected or not, with connect/disconnect buttons."""
-
-    template_name = "auth_code_flow_django/connections.html"
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        user = _user(request)
-        stored = {t.provider: t for t in OAuthToken.objects.filter(user_id=user.pk)}
-        providers = get_providers()
-        rows = [
-            {"provider": provider, "token": stored.get(slug), "configured": True}
-            for slug, provider in providers.items()
-        ]
-        # Connections to providers removed from settings can still be removed.
-        rows += [
-            {"provider": unconfigured_provider(slug), "token": token, "configured": False}
-            for slug, token in stored.items()
-            if slug not in providers
-        ]
-        return render(request, self.template_name, {"connections": rows})
 
 
 class AuthorizeView(ProviderMixin, View):
@@ -222,7 +87,12 @@ class AuthorizeView(ProviderMixin, View):
         except BaseAuthCodeFlowError as error:
             return self.render_error(request, error)
         oauth_state, state, verifier = OAuthState.objects.start(
-            _user(request), provider.slug, redirect_uri, next_url, nonce=nonce, dpop_key=dpop_key
+            current_user(request),
+            provider.slug,
+            redirect_uri,
+            next_url,
+            nonce=nonce,
+            dpop_key=dpop_key,
         )
         try:
             url = self.authorization_url(provider, state, verifier, redirect_uri, nonce, dpop_key)
@@ -312,7 +182,7 @@ class CallbackView(ProviderMixin, View):
     @method_decorator(sensitive_variables())
     def complete(self, request: HttpRequest) -> tuple[OAuthToken, str]:
         """Check, exchange and store; return the token and where to go next."""
-        user = _user(request)
+        user = current_user(request)
         params = self.read_params(request)
         oauth_state = OAuthState.objects.validate(params.get("state"), user, self.provider.slug)
         self.provider = self.provider.resolved()
@@ -387,7 +257,7 @@ class CallbackView(ProviderMixin, View):
         """The callback URL loaded again after its state connected the user (a reload,
         the back button): go where that connection went, with an info message. Nothing
         is exchanged or changed. ``None`` when the user is not connected since then."""
-        user = _user(self.request)
+        user = current_user(self.request)
         used = OAuthState.objects.filter(
             state_digest=state_digest(self.request.GET.get("state", "")),
             user_id=user.pk,
@@ -412,48 +282,3 @@ class CallbackView(ProviderMixin, View):
         return HttpResponseRedirect(
             next_url or conf.SUCCESS_URL or reverse("auth_code_flow:connections")
         )
-
-
-@method_decorator(transaction.non_atomic_requests, name="dispatch")
-class DisconnectView(ProviderMixin, View):
-    """POST only: revoke at the provider where supported, then delete. Not wrapped in
-    ``ATOMIC_REQUESTS``: the removal commits before the provider is called."""
-
-    http_method_names: ClassVar[list[str]] = ["post"]  # type: ignore[misc]
-    allow_unconfigured = True
-
-    def post(self, request: HttpRequest, provider: str) -> HttpResponse:
-        removed = tokens.revoke(_user(request), self.provider.slug)
-        if removed:
-            text = _("Disconnected from %(provider)s.")
-        else:
-            text = _("You were not connected to %(provider)s.")
-        messages.info(request, text % {"provider": self.provider.name}, fail_silently=True)
-        next_url = safe_next(request, request.POST.get("next"))
-        return HttpResponseRedirect(next_url or reverse("auth_code_flow:connections"))
-
-
-class ClientJWKSView(View):
-    """The public JWK Set of a provider's ``client_private_key`` (and of the previous
-    keys published while rolling), for the server to check this client's assertions
-    (``private_key_jwt``): register this URL as the client's ``jwks_uri``. Public, like
-    any JWK Set; a provider without a key is a 404."""
-
-    http_method_names: ClassVar[list[str]] = ["get", "head"]  # type: ignore[misc]
-    #: How long servers and caches may keep the set: short, so a rolled key is seen soon.
-    max_age = 300
-
-    def get(self, request: HttpRequest, provider: str) -> HttpResponse:
-        try:
-            jwks = get_provider(provider).client_jwks()
-        except UnknownProviderError:
-            jwks = None
-        except ImproperlyConfigured:
-            # A bad key: the system checks name it; nothing of it is shown here.
-            logger.error("the client key of %s cannot be published", provider)
-            jwks = None
-        if jwks is None:
-            raise Http404(_("Unknown provider."))
-        response = JsonResponse(jwks)
-        response["Cache-Control"] = f"public, max-age={self.max_age}"
-        return response
