@@ -330,3 +330,45 @@ def test_who_connected_is_asked_with_the_dpop_token_and_a_proof(
         assert claims["ath"] == access_token_hash("dpop-access-token-0001")
     assert check_proof(second, "GET", USERINFO)["nonce"] == "ui-1"
     assert OAuthToken.objects.get().account_id == "acct-7"
+
+
+def dpop_with_identity(**overrides: Any) -> dict[str, Any]:
+    return hardened.providers(
+        dpop=True,
+        pushed_authorization_requests=False,
+        client_private_key=None,
+        client_previous_public_keys=[],
+        userinfo_endpoint=USERINFO,
+        **overrides,
+    )
+
+
+@pytest.mark.parametrize(
+    ("client", "kept"),
+    [
+        # RFC 9449 5: a public client's refresh token is bound to the key it came with.
+        ({"token_endpoint_auth_method": "none"}, None),
+        # A confidential client's refresh token is bound to its authentication instead.
+        (
+            {"token_endpoint_auth_method": "client_secret_post", "client_secret": "s3cret-value"},
+            "dpop-refresh-token-0002",
+        ),
+    ],
+    ids=["public", "confidential"],
+)
+def test_a_reconnection_keeps_a_refresh_token_only_when_it_is_not_bound_to_the_old_key(
+    alice: Client, mocked: Any, client: dict[str, Any], kept: str | None
+) -> None:
+    with override_settings(OAUTH_PROVIDERS=dpop_with_identity(**client)):
+        mocked.get(USERINFO, json={"sub": "acct-7"})
+        connect(alice, mocked)
+        first = OAuthToken.objects.get()
+        assert first.refresh_token == "dpop-refresh-token-0002"
+        # The same account again, and the server gives no new refresh token.
+        query = connect(alice, mocked, access_token="dpop-access-token-0003", refresh_token=None)
+    token = OAuthToken.objects.get()
+    assert token.account_id == "acct-7"
+    assert token.dpop_key is not None
+    assert token.dpop_key.thumbprint == query["dpop_jkt"] != first.dpop_key.thumbprint
+    assert token.access_token == "dpop-access-token-0003"
+    assert token.refresh_token == kept

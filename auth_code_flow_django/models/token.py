@@ -47,6 +47,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
         account: Account | None = None,
         on_replace: Callable[[OAuthToken], None] | None = None,
         dpop_key: DPoPKey | None = None,
+        refresh_token_bound_to_key: bool = False,
     ) -> OAuthToken:
         """Insert or update ``user``'s one token for ``provider``; send ``token_obtained``
         once committed.
@@ -62,7 +63,11 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
         UPDATE`` on MySQL/MariaDB), so concurrent connections cannot collide. When the
         stored connection was another account's, ``on_replace`` is called with it once
         committed (to revoke its grant). A refresh in flight loses its claim: it cannot
-        overwrite the new grant."""
+        overwrite the new grant.
+
+        With ``refresh_token_bound_to_key`` (a public client's DPoP-bound refresh token,
+        RFC 9449 5), a refresh token is never kept for a new ``dpop_key``: it is bound to
+        the old key, which the new tokens do not use."""
         using = router.db_for_write(OAuthToken)
         queryset = self.using(using)
         token = OAuthToken(
@@ -96,6 +101,7 @@ class OAuthTokenQuerySet(models.QuerySet["OAuthToken"]):
                     and not result.refresh_token
                     and bool(token.account_id)
                     and previous.account_id == token.account_id
+                    and not (refresh_token_bound_to_key and dpop_key is not None)
                 ):
                     kept = self._keep_refresh_token(queryset, previous, token)
                     if kept is not None:

@@ -49,6 +49,15 @@ def connect(
         )
 
     account = identify(config, result, dpop_key=dpop_key)
+    # RFC 9449 5: a public client's refresh token is bound to the DPoP key it was
+    # issued with, and each authorization has a key of its own.
+    public = config.flow_manager.token_endpoint_auth_method == "none"
     return OAuthToken.objects.store(
-        user, config.slug, result, account=account, on_replace=replaced, dpop_key=dpop_key
+        user,
+        config.slug,
+        result,
+        account=account,
+        on_replace=replaced,
+        dpop_key=dpop_key,
+        refresh_token_bound_to_key=public and dpop_key is not None,
     )
