@@ -106,6 +106,37 @@ def test_valid_configurations_pass() -> None:
         ),
         ({"p": {**GOOD, "use_pkce": False}}, []),
         ({"p": {**GOOD, "authorization_path": None}}, ["auth_code_flow_django.E007"]),
+        ({"p": {**GOOD, "api_base_url_field": "instance_url"}}, ["auth_code_flow_django.W004"]),
+        (
+            {
+                "p": {
+                    **GOOD,
+                    "api_base_url_field": "instance_url",
+                    "api_base_url_hosts": ["*.salesforce.com", "api.zoom.us", "Na1.Example"],
+                }
+            },
+            [],
+        ),
+        (
+            {"p": {**GOOD, "api_base_url_hosts": "*.salesforce.com"}},
+            ["auth_code_flow_django.E058"],
+        ),
+        *(
+            ({"p": {**GOOD, "api_base_url_hosts": [bad]}}, ["auth_code_flow_django.E058"])
+            for bad in (
+                "*",
+                "*.com",
+                "https://na1.example",
+                "na1.example:443",
+                "*.*.example.com",
+                "na*.example.com",
+                "na1.example.com/",
+                "",
+                5,
+            )
+        ),
+        # A preset's hosts are enough.
+        ({"p": {"preset": "salesforce", "client_id": "i", "client_secret": "s"}}, []),
     ],
 )
 def test_each_provider_problem_has_its_id(providers: object, expected: list[str]) -> None:

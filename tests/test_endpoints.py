@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from auth_code_flow_django.core.endpoint_urls import (
     absolute_url,
     endpoint_url,
+    host_matches,
     ip_literal,
     is_loopback,
 )
@@ -236,3 +237,24 @@ def test_an_accepted_absolute_url_is_sent_to_the_host_the_checks_saw(rest: str) 
 def test_ip_literal_reads_an_address_as_resolvers_do(host: str, expected: str | None) -> None:
     address = ip_literal(host)
     assert (None if address is None else str(address)) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "patterns", "expected"),
+    [
+        ("api.zoom.us", ("api.zoom.us",), True),
+        ("API.Zoom.US.", ("api.zoom.us",), True),
+        ("api-eu.zoom.us", ("api.zoom.us",), False),
+        ("na1.salesforce.com", ("*.salesforce.com",), True),
+        ("acme--dev.sandbox.my.salesforce.com", ("*.salesforce.com",), True),
+        ("salesforce.com", ("*.salesforce.com",), False),
+        ("evilsalesforce.com", ("*.salesforce.com",), False),
+        ("salesforce.com.evil.example", ("*.salesforce.com",), False),
+        ("na1.salesforce.com", (), False),
+        ("a.example", ("b.example", "*.example"), True),
+    ],
+)
+def test_host_patterns_match_a_host_or_any_host_under_a_domain(
+    host: str, patterns: tuple[str, ...], expected: bool
+) -> None:
+    assert host_matches(host, patterns) is expected

@@ -338,3 +338,50 @@ def test_user_agent_and_request_headers_go_with_every_provider_request(
     for request in sent:
         assert request.headers["User-Agent"] == "web:example-site:1.0 (by /u/example)"
         assert request.headers["Example-Version"] == "2024-01-01"
+
+
+# --- the hosts a connection's own API base may name ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "instance_url",
+    [
+        "https://attacker.example",
+        "https://salesforce.example",  # the domain itself: *. asks for a host under it
+        "https://evilsalesforce.example",
+        "https://na1.salesforce.example.attacker.example",
+    ],
+)
+def test_a_reply_naming_a_host_outside_api_base_url_hosts_stores_nothing(
+    alice: Client, settings: Any, mocked: responses.RequestsMock, instance_url: str
+) -> None:
+    use_instance_url(settings, api_base_url_hosts=["*.salesforce.example"])
+    response = connect(alice, mocked, instance_url=instance_url)
+    assert response.status_code == 502
+    assert b"outside api_base_url_hosts" in response.content
+    assert not OAuthToken.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "instance_url", ["https://na1.salesforce.example", "https://acme.my.SALESFORCE.example"]
+)
+def test_a_host_under_an_api_base_url_hosts_domain_is_used(
+    alice: Client, user: User, settings: Any, mocked: responses.RequestsMock, instance_url: str
+) -> None:
+    use_instance_url(settings, api_base_url_hosts=["*.salesforce.example"])
+    assert connect(alice, mocked, instance_url=instance_url).status_code == 302
+    api = mocked.get(f"{instance_url.lower()}/services/data/", json={})
+    tokens.authorized_session(user, "example").get(f"{instance_url}/services/data/")
+    assert len(api.calls) == 1
+
+
+def test_a_stored_host_the_settings_no_longer_allow_gets_no_token(
+    alice: Client, user: User, settings: Any, mocked: responses.RequestsMock
+) -> None:
+    use_instance_url(settings)
+    connect(alice, mocked, instance_url="https://na1.salesforce.example")
+    use_instance_url(settings, api_base_url_hosts=["api.provider.example"])
+    session = tokens.authorized_session(user, "example")
+    assert session.api_base_urls == ("https://api.provider.example/",)
+    with pytest.raises(UntrustedURLError):
+        session.get("https://na1.salesforce.example/services/data/")

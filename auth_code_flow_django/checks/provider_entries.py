@@ -18,7 +18,13 @@ from ..identity import IDENTITY_KEYS
 from ..presets import merged_values, unfilled_placeholders
 from ..providers import PRESETS, PROVIDER_KEYS
 from .ids import check_id
-from .provider_urls import check_api_base_urls, check_endpoints, check_openid, discovers
+from .provider_urls import (
+    check_api_base_url_hosts,
+    check_api_base_urls,
+    check_endpoints,
+    check_openid,
+    discovers,
+)
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 _BOOL_KEYS = (
@@ -215,6 +221,7 @@ def _check_values(
     errors.extend(_check_identity(where, values.get("identity", {})))
     errors.extend(_check_allowed_tenants(where, values.get("allowed_tenants")))
     errors.extend(_check_client_keys(where, values, method))
+    errors.extend(check_api_base_url_hosts(where, values))
     if values.get("pushed_authorization_requests") is True and not (
         values.get("pushed_authorization_request_endpoint") or discovers(values)
     ):

@@ -7,9 +7,9 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from django.core.checks import CheckMessage, Error
+from django.core.checks import CheckMessage, Error, Warning
 
-from ..core.endpoint_urls import absolute_url, check_base_uri, endpoint_url
+from ..core.endpoint_urls import absolute_url, check_base_uri, endpoint_url, is_host_pattern
 from ..exceptions import EndpointURLError, EndpointURLProblem
 from .ids import check_id
 
@@ -103,6 +103,35 @@ def check_api_base_urls(where: str, values: Mapping[str, object]) -> list[CheckM
             id=check_id(30),
         )
     ]
+
+
+def check_api_base_url_hosts(where: str, values: Mapping[str, object]) -> list[CheckMessage]:
+    """E058 for ``api_base_url_hosts`` that are not host patterns, and W004 for an
+    ``api_base_url_field`` whose hosts nothing limits."""
+    hosts = values.get("api_base_url_hosts", ())
+    if not isinstance(hosts, (list, tuple)) or not all(is_host_pattern(h) for h in hosts):
+        return [
+            Error(
+                f"{where}: api_base_url_hosts must be a list of host names, each alone "
+                "(api.zoom.us) or after '*.' for any host under that domain "
+                "(*.salesforce.com).",
+                hint="No scheme, port, path or other wildcard: these are the hosts the "
+                "token reply's API base URL may name.",
+                id=check_id(58),
+            )
+        ]
+    field = values.get("api_base_url_field")
+    if isinstance(field, str) and field and not hosts:
+        return [
+            Warning(
+                f"{where}: api_base_url_field is set without api_base_url_hosts: the "
+                "token is sent to any https host the token endpoint names.",
+                hint='List the hosts the provider documents, e.g. "api_base_url_hosts": '
+                '["*.salesforce.com"].',
+                id="auth_code_flow_django.W004",
+            )
+        ]
+    return []
 
 
 def discovers(values: Mapping[str, object]) -> bool:

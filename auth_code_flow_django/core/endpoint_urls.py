@@ -22,7 +22,9 @@ __all__ = [
     "absolute_url",
     "check_base_uri",
     "endpoint_url",
+    "host_matches",
     "ip_literal",
+    "is_host_pattern",
     "is_loopback",
     "normalised",
 ]
@@ -140,6 +142,34 @@ def check_base_uri(base_uri: object) -> SplitResult:
     if parts.query:
         raise _refuse("base_uri", "unsafe", "has a query (?); endpoint paths are joined to it.")
     return parts
+
+
+def is_host_pattern(value: object) -> bool:
+    """Whether ``value`` is a host name (``api.zoom.us``) or a ``*.`` and a host name
+    with at least two labels (``*.salesforce.com``)."""
+    if not isinstance(value, str):
+        return False
+    value = value.lower()
+    name = value[2:] if value.startswith("*.") else value
+    return (
+        bool(_HOST_NAME.fullmatch(name))
+        and not name.endswith(".")
+        and ("." in name or not value.startswith("*."))
+    )
+
+
+def host_matches(host: str, patterns: tuple[str, ...]) -> bool:
+    """Whether ``host`` is one of ``patterns``: equal to a host name, or under the
+    domain of a ``*.`` pattern at any depth (``*.salesforce.com`` matches
+    ``acme.my.salesforce.com``, not ``salesforce.com`` or ``evilsalesforce.com``)."""
+    host = host.lower().rstrip(".")
+    for pattern in patterns:
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]):
+                return True
+        elif host == pattern:
+            return True
+    return False
 
 
 def endpoint_url(base_uri: object, path: object, setting: str = "the endpoint path") -> str:

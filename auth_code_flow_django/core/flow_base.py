@@ -90,6 +90,9 @@ class FlowBase(ABC):
     #: The token reply field holding this grant's API base URL (Salesforce's
     #: ``instance_url``); checked as an https URL when a reply carries it.
     api_base_url_field: str | None = None
+    #: The hosts that field may name (``api.zoom.us``, or ``*.salesforce.com`` for any
+    #: host under that domain); empty: any.
+    api_base_url_hosts: tuple[str, ...] = ()
     #: The ``User-Agent`` header of every request to the provider (Reddit refuses
     #: generic ones); ``None``: requests' own.
     user_agent: str | None = None

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 import requests
 
-from .endpoint_urls import check_base_uri
+from .endpoint_urls import check_base_uri, host_matches
 from .errors import (
     AuthCodeFlowError,
     EndpointURLError,
@@ -246,12 +246,14 @@ def token_response_from(
     now: datetime | None = None,
     response: requests.Response | None = None,
     api_base_url_field: str | None = None,
+    api_base_url_hosts: tuple[str, ...] = (),
 ) -> TokenResponse:
     """Validate a decoded token reply into a :class:`TokenResponse`.
 
     ``api_base_url_field`` names a field holding the API's base URL for this grant
     (Salesforce's ``instance_url``): when the reply has it, it must be an https URL
-    (http on loopback) that endpoint paths may be joined to.
+    (http on loopback) that endpoint paths may be joined to, on a host one of
+    ``api_base_url_hosts`` matches when there are any.
 
     ``previous_scope`` is the scope a reply without ``scope`` keeps (RFC 6749 6: a
     refresh does not change the scope); by default it is ``configured_scope``.
@@ -295,7 +297,9 @@ def token_response_from(
     scope = granted_scope(body.get("scope"), requested, response)
     extras = {k: v for k, v in body.items() if k not in _KNOWN_FIELDS and k != expires_in_field}
     if api_base_url_field and body.get(api_base_url_field) is not None:
-        check_api_base_url(api_base_url_field, body[api_base_url_field], response)
+        check_api_base_url(
+            api_base_url_field, body[api_base_url_field], response, api_base_url_hosts
+        )
     return TokenResponse(
         access_token=access_token,
         token_type=token_type,
@@ -308,17 +312,30 @@ def token_response_from(
     )
 
 
-def check_api_base_url(name: str, value: object, response: requests.Response | None) -> None:
+def check_api_base_url(
+    name: str,
+    value: object,
+    response: requests.Response | None,
+    hosts: tuple[str, ...] = (),
+) -> None:
     """Refuse an API base URL a reply gives (``name``: its field) that bearer tokens
     must not be sent to: not https (http on loopback only), with user information, a
-    query or a fragment, or a host that is not a plain name or address."""
+    query or a fragment, a host that is not a plain name or address, or, with
+    ``hosts`` (patterns: see :func:`.endpoint_urls.host_matches`), a host none of them
+    matches."""
+    shown = clean_provider_text(name, 40)
     try:
-        check_base_uri(value)
+        parts = check_base_uri(value)
     except EndpointURLError:
         raise InvalidTokenResponseError(
-            f"The provider's {clean_provider_text(name, 40)} is not a usable https URL.",
-            response=response,
+            f"The provider's {shown} is not a usable https URL.", response=response
         ) from None
+    if hosts and not host_matches(parts.hostname or "", hosts):
+        raise InvalidTokenResponseError(
+            f"The provider's {shown} names a host outside api_base_url_hosts "
+            f"({', '.join(hosts)}).",
+            response=response,
+        )
 
 
 def granted_scope(

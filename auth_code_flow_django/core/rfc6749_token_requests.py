@@ -250,5 +250,6 @@ class TokenRequests(IDTokenValidation):
             now=now,
             response=response,
             api_base_url_field=self.api_base_url_field,
+            api_base_url_hosts=self.api_base_url_hosts,
         )
         return dataclasses.replace(result, token_type="DPoP") if dpop else result

@@ -44,6 +44,10 @@ WORKPLACE: dict[str, dict[str, Any]] = {
         # reply. The reply has no expires_in (the org's session timeout applies):
         # authorized_session refreshes on a 401.
         "api_base_url_field": "instance_url",
+        # Instance and My Domain hosts: na1.salesforce.com, acme.my.salesforce.com,
+        # acme--dev.sandbox.my.salesforce.com (help.salesforce.com: "My Domain URL
+        # Formats"). Government Cloud and other clouds set their own.
+        "api_base_url_hosts": ("*.salesforce.com",),
         "api_base_urls": ("/services/oauth2/userinfo",),
         # sub is the identity URL (org and user ids), unique across orgs.
         "identity": {
@@ -126,6 +130,7 @@ WORKPLACE: dict[str, dict[str, Any]] = {
         "scope": "",
         # The reply's api_url names the account's API host (data residency).
         "api_base_url_field": "api_url",
+        "api_base_url_hosts": ("*.zoom.us",),
         "api_base_urls": ("https://api.zoom.us/v2/",),
         "identity": {
             "url": "https://api.zoom.us/v2/users/me",

@@ -101,6 +101,11 @@ class Provider:
     #: (https, http on loopback only; no user information, query or fragment) when a
     #: reply carries it, and kept with the connection.
     api_base_url_field: str | None = None
+    #: The hosts ``api_base_url_field`` may name: host names (``api.zoom.us``) or
+    #: ``*.`` and a domain (``*.salesforce.com``: any host under it, at any depth). A
+    #: reply naming another host is refused (502, nothing stored), and a stored one is
+    #: no longer used. Empty: any https host the token endpoint names (warning W004).
+    api_base_url_hosts: tuple[str, ...] = ()
     #: The ``User-Agent`` header of every request to the provider and its API (Reddit
     #: asks for ``<platform>:<app ID>:<version> (by /u/<username>)``).
     user_agent: str | None = None

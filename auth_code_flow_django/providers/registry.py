@@ -66,6 +66,9 @@ def build_provider(slug: str, raw: Mapping[str, Any]) -> Provider:
         MappingProxyType(dict(key)) if isinstance(key, Mapping) else key
         for key in values.get("client_previous_public_keys") or ()
     )
+    values["api_base_url_hosts"] = tuple(
+        host.lower() for host in values.get("api_base_url_hosts") or ()
+    )
     for key in ("invalid_grant_errors", "issuer_aliases"):
         values[key] = tuple(values.get(key) or ())
     values["shared_token_types"] = tuple(t.lower() for t in values.get("shared_token_types") or ())

@@ -7,7 +7,7 @@ import logging
 from typing import cast
 from urllib.parse import urlsplit
 
-from ..core.endpoint_urls import absolute_url, check_base_uri, is_loopback
+from ..core.endpoint_urls import absolute_url, check_base_uri, host_matches, is_loopback
 from ..exceptions import EndpointURLError, UntrustedURLError
 from ..models import OAuthToken
 from ..providers import Provider
@@ -19,7 +19,8 @@ logger = logging.getLogger("auth_code_flow_django.tokens")
 def connection_api_base(config: Provider, token: OAuthToken) -> str | None:
     """The API base URL ``token``'s connection has of its own (the reply field the
     provider's ``api_base_url_field`` names), or ``None``. Checked again here, as it was
-    when stored: an unusable value is no base (logged)."""
+    when stored (the settings may have changed since): an unusable value, or a host
+    outside ``api_base_url_hosts``, is no base (logged)."""
     field = config.api_base_url_field
     if not field:
         return None
@@ -27,9 +28,18 @@ def connection_api_base(config: Provider, token: OAuthToken) -> str | None:
     if value is None:
         return None
     try:
-        check_base_uri(value)
+        parts = check_base_uri(value)
     except EndpointURLError:
         logger.warning("the %s connection of %r has an unusable %s", config.slug, token, field)
+        return None
+    hosts = config.api_base_url_hosts
+    if hosts and not host_matches(parts.hostname or "", hosts):
+        logger.warning(
+            "the %s connection of %r has a %s outside api_base_url_hosts",
+            config.slug,
+            token,
+            field,
+        )
         return None
     return cast("str", value)
 
