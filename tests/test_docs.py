@@ -452,6 +452,19 @@ def tutorial(tmp_path: Path) -> Iterator[Tutorial]:
             tutorial.stop(name)
 
 
+# Run in the tutorial's site by ``manage.py shell``: the demo API as each connection.
+TUTORIAL_API_CALL = """
+import json
+from django.contrib.auth import get_user_model
+from auth_code_flow_django.tokens import authorized_session
+admin = get_user_model().objects.get(username="admin")
+print(json.dumps({{
+    slug: authorized_session(admin, slug).get("{0}/api/me/", timeout=10).json()["username"]
+    for slug in ("demo", "demo-openid")
+}}))
+"""
+
+
 @pytest.mark.live
 def test_tutorial_as_written(tutorial: Tutorial) -> None:
     """Every command of the tutorial, in order, then what it says happens."""
@@ -493,6 +506,16 @@ def test_tutorial_as_written(tutorial: Tutorial) -> None:
         ("admin", "demo"),
         ("admin", "demo-openid"),
     ]
+    # Both entries may call the demo server's API with the user's token.
+    called = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", TUTORIAL_API_CALL.format(tutorial.server)],
+        cwd=tutorial.cwd,
+        env=tutorial.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(called.splitlines()[-1]) == {"demo": "alice", "demo-openid": "alice"}
 
     # 6. GitHub: the exports, the setting, the site served again.
     assert [command for command, _output in steps] == [
