@@ -409,6 +409,8 @@ def connect_at_demo_server(browser: requests.Session, tutorial: Tutorial, slug: 
         assert page.status_code == 302, page.text[:300]
         page = browser.get(urljoin(page.url, page.headers["Location"]), timeout=30)
     assert 'name="allow"' in page.text, page.text[:300]
+    # The consent page names the client by the site it sends users back to.
+    assert f"the site at {tutorial.site}" in page.text, page.text[:500]
     back = submit(browser, page, allow="Authorize")
     assert back.status_code == 302
     assert back.headers["Location"].startswith(f"{tutorial.site}/oauth/{slug}/callback/?")

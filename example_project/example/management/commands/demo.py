@@ -47,7 +47,9 @@ class Command(BaseCommand):
         _application, _ = application_model.objects.update_or_create(
             client_id=settings.DEMO_CLIENT_ID,
             defaults={
-                "name": "auth-code-flow-django example",
+                # What the consent page asks to authorize: the site the client sends
+                # users back to.
+                "name": f"the site at {site}",
                 "client_type": application_model.CLIENT_CONFIDENTIAL,
                 "authorization_grant_type": application_model.GRANT_AUTHORIZATION_CODE,
                 "redirect_uris": f"{site}/oauth/demo/callback/ {site}/oauth/demo-openid/callback/",
