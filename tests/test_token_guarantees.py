@@ -248,6 +248,29 @@ def test_a_rotating_refresh_losing_its_claim_revokes_only_what_the_row_does_not_
 
 
 @pytest.mark.django_db
+def test_a_rotating_refresh_losing_to_a_reconnection_that_kept_its_grant_hands_it_over(
+    user: Any, mocked: Any
+) -> None:
+    """The reconnection (same account, no refresh token in its reply) kept the refresh
+    token the refresh is using, which the server then rotates away: the connection gets
+    the rotated one, and nothing of the grant is revoked."""
+    expired_token(user, account=Account("7", "a"))
+    revocation = reconnected_during_the_refresh(
+        mocked,
+        user,
+        ROTATED,
+        TokenResponse(access_token="reconnected-access-token"),
+        Account("7", "a"),
+    )
+    assert tokens.get_access_token(user, "example") == "reconnected-access-token"
+    assert revoked_tokens(revocation) == []
+    stored = OAuthToken.objects.get()
+    assert stored.refresh_token == "rotated-refresh-token"
+    assert stored.access_token == "reconnected-access-token"
+    assert stored.refresh_claim == ""
+
+
+@pytest.mark.django_db
 def test_a_refresh_losing_to_a_removal_revokes_its_tokens_and_says_not_connected(
     user: Any, mocked: Any
 ) -> None:

@@ -203,12 +203,53 @@ def _refresh(
         needs_reauthorization=False,
     )
     if not written:
-        # Removed or reconnected meanwhile: this new grant is stored nowhere.
+        # Removed or reconnected meanwhile: this new grant is stored nowhere, unless a
+        # reconnection of the same account kept the refresh token this refresh used
+        # (and the server has just rotated it away).
+        _adopt_rotated(config, user_id, refresh_token, result)
         _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
         return _reconnected(config, user_id)
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)
     return token
+
+
+@sensitive_variables()
+def _adopt_rotated(
+    config: Provider, user_id: Any, used_refresh_token: str, result: TokenResponse
+) -> None:
+    """Give the connection the refresh token a rotating refresh obtained when the
+    connection still holds the one that refresh used: a reconnection of the same
+    account kept it while the refresh was in flight, and the server has rotated it
+    away. Conditional on the row being unchanged and unclaimed since it was read."""
+    rotated = result.refresh_token
+    if not rotated or rotated == used_refresh_token:
+        return
+    row = _retrying(
+        functools.partial(_first, _tokens().filter(user_id=user_id, provider=config.slug))
+    )
+    if row is None or row.needs_reauthorization:
+        return
+    try:
+        held = row.refresh_token
+    except TokenDecryptionError:
+        return
+    if held != used_refresh_token:
+        return
+    stored = row.refresh_token_encrypted
+    row.refresh_token = rotated
+    adopted = _retrying(
+        lambda: _tokens()
+        .filter(pk=row.pk, refresh_token_encrypted=stored, refresh_claim="")
+        .update(refresh_token_encrypted=row.refresh_token_encrypted)
+    )
+    if adopted:
+        logger.info(
+            "%s connection of user %s was made again during its refresh; it keeps the "
+            "rotated refresh token",
+            config.slug,
+            user_id,
+        )
 
 
 def _reconnected(config: Provider, user_id: Any) -> OAuthToken:
@@ -273,9 +314,13 @@ def _revoke_unstored(
     if refresh_token is not None and _digest(refresh_token) in held:
         refresh_token = None
     access_token: str | None = result.access_token
-    if _digest(result.access_token) in held or (
-        not rotated and _digest(used_refresh_token) in held
+    if (
+        _digest(result.access_token) in held
+        or (not rotated and _digest(used_refresh_token) in held)
+        or (rotated and refresh_token is None)
     ):
+        # The row keeps this grant (its refresh token): revoking the access token
+        # could revoke the grant with it.
         access_token = None
     _revoke_at_provider(config, refresh_token, access_token, dpop_key=dpop_key)
 
