@@ -239,9 +239,11 @@ def _adopt_rotated(
     stored = row.refresh_token_encrypted
     row.refresh_token = rotated
     adopted = _retrying(
-        lambda: _tokens()
-        .filter(pk=row.pk, refresh_token_encrypted=stored, refresh_claim="")
-        .update(refresh_token_encrypted=row.refresh_token_encrypted)
+        lambda: (
+            _tokens()
+            .filter(pk=row.pk, refresh_token_encrypted=stored, refresh_claim="")
+            .update(refresh_token_encrypted=row.refresh_token_encrypted)
+        )
     )
     if adopted:
         logger.info(
