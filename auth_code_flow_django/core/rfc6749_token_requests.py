@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -27,8 +26,6 @@ from .rfc6749_token_replies import TokenResponse, nested_token_reply, token_resp
 from .rfc9449_dpop import DPoPKey
 
 __all__ = ["TokenRequests"]
-
-logger = logging.getLogger("auth_code_flow_django.flow")
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
