@@ -49,7 +49,7 @@ class IDTokenValidation(FlowBase):
         )
 
     def validate_id_token(self, id_token: object, *, nonce: str | None) -> dict[str, Any]:
-        """The claims of ``id_token`` (see :func:`.id_tokens.validate_id_token`)."""
+        """The claims of ``id_token`` (see :func:`.oidc_id_tokens.validate_id_token`)."""
         if not self.issuer:
             raise ImproperlyConfigured(
                 f"{type(self).__name__} asks for openid but has no issuer to check the "

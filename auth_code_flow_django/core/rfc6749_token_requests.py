@@ -218,7 +218,7 @@ class TokenRequests(IDTokenValidation):
         response: requests.Response | None = None,
         dpop: bool = False,
     ) -> TokenResponse:
-        """Validate a decoded token reply (see :func:`token_replies.token_response_from`).
+        """Validate a decoded token reply (see :func:`.rfc6749_token_replies.token_response_from`).
 
         ``previous_scope`` is the scope a reply without ``scope`` keeps (RFC 6749 6: a
         refresh does not change the scope); by default it is the configured one.
