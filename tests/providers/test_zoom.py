@@ -94,13 +94,13 @@ def test_the_reply_s_api_url_is_the_account_s_api_host(
 ) -> None:
     """developers.zoom.us/docs/integrations/oauth/: call the API at the api_url the
     token reply gives (an account in another data region has another)."""
-    connected(alice, mocked, api_url="https://api-eu.zoom.example")
-    meetings = mocked.get("https://api-eu.zoom.example/v2/users/me/meetings", json={})
+    connected(alice, mocked, api_url="https://api-eu.zoom.us")
+    meetings = mocked.get("https://api-eu.zoom.us/v2/users/me/meetings", json={})
     session = tokens.authorized_session(user, "zoom")
-    session.get("https://api-eu.zoom.example/v2/users/me/meetings")
+    session.get("https://api-eu.zoom.us/v2/users/me/meetings")
     assert len(meetings.calls) == 1
     with pytest.raises(UntrustedURLError):
-        session.get("https://api-us.zoom.example/v2/users/me/meetings")
+        session.get("https://api-us.zoom.us/v2/users/me/meetings")
 
 
 def test_refresh_rotates_the_refresh_token(
