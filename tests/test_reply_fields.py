@@ -25,7 +25,7 @@ from auth_code_flow_django.exceptions import InvalidTokenResponseError, Untruste
 from auth_code_flow_django.models import OAuthToken
 
 from .conftest import TOKEN_URL, start, token_json
-from .providers.flows import expire
+from .providers.steps import expire
 
 User = get_user_model()
 

@@ -12,7 +12,7 @@ from django.test import Client
 from auth_code_flow_django.core.rfc8414_server_metadata import metadata_urls
 
 from .. import oidc
-from .flows import authorize, callback, client_id
+from .steps import authorize, callback, client_id
 
 
 def serve_discovery(

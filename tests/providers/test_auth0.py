@@ -18,8 +18,8 @@ from auth_code_flow_django.models import OAuthToken
 
 from .. import oidc
 from ..test_checks import ids
-from .flows import configure, disconnect, expire, form, stored
 from .issuers import connect_with_id_token, serve_discovery
+from .steps import configure, disconnect, expire, form, stored
 
 User = get_user_model()
 

@@ -9,7 +9,6 @@ Pages followed:
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
@@ -21,15 +20,14 @@ from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
-from .helpers import (
-    CLIENT_SECRET,
+from .steps import (
     authorize,
+    basic,
     callback,
-    client_id,
     configure,
     disconnect,
+    expire,
     form,
-    make_due,
     stored,
 )
 
@@ -63,11 +61,6 @@ def bitbucket(settings: Any) -> None:
     configure(settings, "bitbucket")
 
 
-def basic() -> str:
-    pair = f"{client_id('bitbucket')}:{CLIENT_SECRET}".encode()
-    return "Basic " + base64.b64encode(pair).decode()
-
-
 def test_connect_with_basic_credentials_and_scopes_in_the_reply(
     bitbucket: None, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
 ) -> None:
@@ -79,7 +72,7 @@ def test_connect_with_basic_credentials_and_scopes_in_the_reply(
     mocked.get(USER_URL, json=USER_REPLY)
     assert callback(alice, "bitbucket", params).status_code == 302
     request = token_call.calls[0].request
-    assert request.headers["Authorization"] == basic()
+    assert request.headers["Authorization"] == basic("bitbucket")
     assert "client_secret" not in form(token_call.calls[0])
     token = stored(user, "bitbucket")
     assert token.scope == "account"
@@ -97,14 +90,14 @@ def test_refresh_and_a_dead_refresh_token(
     from tests.conftest import make_token
 
     make_token(user, "bitbucket", refresh_token="Tk9uNFk5VGpLRzF3R3N4ZkV")
-    make_due(user, "bitbucket")
+    expire(user, "bitbucket")
     renewed = {**TOKEN_REPLY, "access_token": "D-Nw2g4f3BnTLNEFIqywSU7x8AKxA9MkMjBtIY9jWj3E"}
     call = mocked.post(TOKEN_URL, json=renewed)
     assert tokens.get_access_token(user, "bitbucket") == renewed["access_token"]
-    assert call.calls[0].request.headers["Authorization"] == basic()
+    assert call.calls[0].request.headers["Authorization"] == basic("bitbucket")
     assert form(call.calls[0])["refresh_token"] == "Tk9uNFk5VGpLRzF3R3N4ZkV"
 
-    make_due(user, "bitbucket")
+    expire(user, "bitbucket")
     mocked.replace(
         responses.POST,
         TOKEN_URL,
@@ -121,12 +114,11 @@ def test_disconnect_deletes_without_a_request(
     alice: Client,
     user: AbstractBaseUser,
     mocked: responses.RequestsMock,
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     """OAuth 2.0 on Bitbucket Cloud documents no revocation endpoint."""
     from tests.conftest import make_token
 
     make_token(user, "bitbucket")
-    disconnect(alice, "bitbucket", django_capture_on_commit_callbacks)
+    assert disconnect(alice, "bitbucket").status_code == 302
     assert not OAuthToken.objects.exists()
     assert len(mocked.calls) == 0

@@ -18,7 +18,7 @@ from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
-from .helpers import authorize, callback, configure, disconnect, form, make_due, stored
+from .steps import authorize, callback, configure, disconnect, expire, form, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,6 @@ def test_connect_refresh_and_disconnect(
     alice: Client,
     user: AbstractBaseUser,
     mocked: responses.RequestsMock,
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     """OAuth2: the authorization code grant, the refresh_token grant, and token
     revocation at /oauth2/token/revoke with token_type_hint; the account from
@@ -75,13 +74,13 @@ def test_connect_refresh_and_disconnect(
     token = stored(user, "discord")
     assert (token.account_id, token.account_name) == ("80351110224678912", "Nelly")
 
-    make_due(user, "discord")
+    expire(user, "discord")
     mocked.replace(responses.POST, TOKEN_URL, json=REFRESH_REPLY)
     assert tokens.get_access_token(user, "discord") == REFRESH_REPLY["access_token"]
     assert form(mocked.calls[-1])["refresh_token"] == TOKEN_REPLY["refresh_token"]
 
     revoke = mocked.post(REVOKE_URL, json={})
-    disconnect(alice, "discord", django_capture_on_commit_callbacks)
+    assert disconnect(alice, "discord").status_code == 302
     assert [(form(c)["token"], form(c)["token_type_hint"]) for c in revoke.calls] == [
         (REFRESH_REPLY["refresh_token"], "refresh_token"),
         (REFRESH_REPLY["access_token"], "access_token"),
@@ -113,7 +112,7 @@ def test_a_revoked_refresh_token_needs_reauthorization(
     from tests.conftest import make_token
 
     make_token(user, "discord")
-    make_due(user, "discord")
+    expire(user, "discord")
     mocked.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
     with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, "discord")

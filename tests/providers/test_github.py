@@ -20,7 +20,7 @@ from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
-from .helpers import authorize, callback, configure, disconnect, form, make_due, stored
+from .steps import authorize, callback, configure, disconnect, expire, form, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -120,7 +120,7 @@ def test_an_expiring_user_token_refreshes_with_its_rotated_refresh_token(
     mocked.get(USER_URL, json=USER_REPLY)
     assert callback(alice, "github", params).status_code == 302
     assert stored(user, "github").expires_at is not None
-    make_due(user, "github")
+    expire(user, "github")
     renewed = {
         **EXPIRING_REPLY,
         "access_token": "ghu_renewed7e42F292c6912E7710c838347Ae1",
@@ -144,7 +144,7 @@ def test_bad_refresh_token_needs_reauthorization_and_is_not_retried(
     from tests.conftest import make_token
 
     make_token(user, "github", refresh_token="ghr_used")
-    make_due(user, "github")
+    expire(user, "github")
     call = mocked.post(TOKEN_URL, json=BAD_REFRESH_TOKEN)
     with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, "github")
@@ -159,7 +159,6 @@ def test_disconnect_deletes_without_a_request_to_github(
     alice: Client,
     user: AbstractBaseUser,
     mocked: responses.RequestsMock,
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     """Authorizing OAuth apps: revoking is DELETE /applications/{client_id}/grant
     with the client's Basic credentials, not RFC 7009: the preset offers none, and a
@@ -167,6 +166,6 @@ def test_disconnect_deletes_without_a_request_to_github(
     from tests.conftest import make_token
 
     make_token(user, "github")
-    disconnect(alice, "github", django_capture_on_commit_callbacks)
+    assert disconnect(alice, "github").status_code == 302
     assert not OAuthToken.objects.exists()
     assert len(mocked.calls) == 0

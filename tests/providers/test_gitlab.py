@@ -19,7 +19,7 @@ from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
-from .helpers import authorize, callback, configure, disconnect, form, make_due, stored
+from .steps import authorize, callback, configure, disconnect, expire, form, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -61,7 +61,6 @@ def test_connect_refresh_and_disconnect(
     alice: Client,
     user: AbstractBaseUser,
     mocked: responses.RequestsMock,
-    django_capture_on_commit_callbacks: Any,
     base: str,
 ) -> None:
     """OAuth 2.0 identity provider API: the authorization code flow with PKCE, the
@@ -79,13 +78,13 @@ def test_connect_refresh_and_disconnect(
     assert (token.account_id, token.account_name) == ("1", "john_smith")
     assert token.scope == "read_user"  # the reply has none: the requested scope
 
-    make_due(user, "gitlab")
+    expire(user, "gitlab")
     mocked.replace(responses.POST, base + "/oauth/token", json=REFRESH_REPLY)
     assert tokens.get_access_token(user, "gitlab") == REFRESH_REPLY["access_token"]
     assert form(mocked.calls[-1])["refresh_token"] == TOKEN_REPLY["refresh_token"]
 
     revoke = mocked.post(base + "/oauth/revoke", json={})
-    disconnect(alice, "gitlab", django_capture_on_commit_callbacks)
+    assert disconnect(alice, "gitlab").status_code == 302
     assert [form(c)["token"] for c in revoke.calls] == [
         REFRESH_REPLY["refresh_token"],
         REFRESH_REPLY["access_token"],
@@ -101,7 +100,7 @@ def test_a_used_refresh_token_needs_reauthorization(
 
     configure(settings, "gitlab")
     make_token(user, "gitlab")
-    make_due(user, "gitlab")
+    expire(user, "gitlab")
     mocked.post("https://gitlab.com/oauth/token", status=400, json=INVALID_GRANT)
     with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, "gitlab")

@@ -18,7 +18,7 @@ from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
 from .. import oidc
-from .flows import (
+from .steps import (
     CODE,
     authorize,
     callback,

@@ -18,7 +18,7 @@ from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.providers import build_provider
 
 from ..test_checks import ids
-from .flows import (
+from .steps import (
     CODE,
     authorize,
     basic,

@@ -15,7 +15,7 @@ from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError, UntrustedURLError
 from auth_code_flow_django.models import OAuthToken
 
-from .flows import (
+from .steps import (
     CODE,
     authorize,
     callback,

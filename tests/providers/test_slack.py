@@ -22,7 +22,7 @@ from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
-from .helpers import authorize, callback, configure, disconnect, form, make_due, stored
+from .steps import authorize, callback, configure, disconnect, expire, form, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -146,7 +146,7 @@ def test_a_rotated_user_token_refreshes_with_token_type_user(
     _endpoint, params = authorize(alice, "slack")
     mocked.post(TOKEN_URL, json=USER_REPLY)
     assert callback(alice, "slack", params).status_code == 302
-    make_due(user, "slack")
+    expire(user, "slack")
     mocked.replace(responses.POST, TOKEN_URL, json=USER_REFRESH_REPLY)
     assert tokens.get_access_token(user, "slack") == USER_REFRESH_REPLY["access_token"]
     sent = form(mocked.calls[-1])
@@ -165,7 +165,7 @@ def test_a_dead_refresh_token_needs_reauthorization(
 
     configure(settings, "slack", **USER_TOKENS)
     make_token(user, "slack", token_type="user")
-    make_due(user, "slack")
+    expire(user, "slack")
     call = mocked.post(TOKEN_URL, json={"ok": False, "error": "invalid_refresh_token"})
     with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, "slack")
@@ -191,7 +191,6 @@ def test_disconnect_keeps_the_workspace_bot_token(
     alice: Client,
     user: AbstractBaseUser,
     mocked: responses.RequestsMock,
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     """auth.revoke on a bot token uninstalls the app from the workspace, for every
     member: one user's disconnect deletes the connection here and revokes nothing."""
@@ -200,7 +199,7 @@ def test_disconnect_keeps_the_workspace_bot_token(
     mocked.post(TOKEN_URL, json=BOT_REPLY)
     assert callback(alice, "slack", params).status_code == 302
     revoke = mocked.post(REVOKE_URL, json={"ok": True, "revoked": True})
-    disconnect(alice, "slack", django_capture_on_commit_callbacks)
+    assert disconnect(alice, "slack").status_code == 302
     assert not OAuthToken.objects.exists()
     assert len(revoke.calls) == 0
 
@@ -210,7 +209,6 @@ def test_disconnect_revokes_the_bot_token_when_the_site_opts_in(
     alice: Client,
     user: AbstractBaseUser,
     mocked: responses.RequestsMock,
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     """auth.revoke: the token in the form, answered {"ok": true, "revoked": true}."""
     configure(settings, "slack", revoke_shared_tokens=True)
@@ -218,7 +216,7 @@ def test_disconnect_revokes_the_bot_token_when_the_site_opts_in(
     mocked.post(TOKEN_URL, json=BOT_REPLY)
     assert callback(alice, "slack", params).status_code == 302
     revoke = mocked.post(REVOKE_URL, json={"ok": True, "revoked": True})
-    disconnect(alice, "slack", django_capture_on_commit_callbacks)
+    assert disconnect(alice, "slack").status_code == 302
     assert [form(c)["token"] for c in revoke.calls] == [BOT_REPLY["access_token"]]
 
 
@@ -227,7 +225,6 @@ def test_disconnect_revokes_a_user_token(
     alice: Client,
     user: AbstractBaseUser,
     mocked: responses.RequestsMock,
-    django_capture_on_commit_callbacks: Any,
 ) -> None:
     """auth.revoke: a user token is its user's own, revoked on disconnect (the refresh
     token, then the access token)."""
@@ -236,7 +233,7 @@ def test_disconnect_revokes_a_user_token(
     mocked.post(TOKEN_URL, json=USER_REPLY)
     assert callback(alice, "slack", params).status_code == 302
     revoke = mocked.post(REVOKE_URL, json={"ok": True, "revoked": True})
-    disconnect(alice, "slack", django_capture_on_commit_callbacks)
+    assert disconnect(alice, "slack").status_code == 302
     assert [form(c)["token"] for c in revoke.calls] == [
         USER_REPLY["authed_user"]["refresh_token"],
         USER_REPLY["authed_user"]["access_token"],

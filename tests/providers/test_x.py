@@ -16,7 +16,7 @@ from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.flow import code_challenge_s256
 from auth_code_flow_django.models import OAuthToken
 
-from .flows import (
+from .steps import (
     CODE,
     authorize,
     basic,

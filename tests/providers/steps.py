@@ -1,6 +1,7 @@
-"""A preset driven through the site as its users drive it: the authorize view, the
-provider's callback, a refresh, the identity look-up and disconnecting, against replies
-shaped as the provider documents them (``responses``: nothing leaves the machine)."""
+"""The steps every provider test takes: configure a preset, walk the site's views as
+its users do (authorize, the provider's callback, disconnect), make a stored token due
+for a refresh, and read the requests the app sent (``responses`` records them: nothing
+leaves the machine)."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ def stored(user: Any, slug: str) -> OAuthToken:
 
 
 def expire(user: Any, slug: str) -> None:
-    """Make the stored access token due for a refresh."""
+    """The stored access token expired a second ago: its next use refreshes it."""
     OAuthToken.objects.filter(user=user, provider=slug).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
@@ -81,7 +82,7 @@ def expire(user: Any, slug: str) -> None:
 def form(call: Any) -> dict[str, str]:
     """A recorded request's form-encoded body."""
     body = call.request.body
-    text = body.decode() if isinstance(body, bytes) else str(body)
+    text = body.decode() if isinstance(body, bytes) else str(body or "")
     return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
