@@ -13,9 +13,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
-from auth_code_flow_django.models import OAuthToken
 
+from .documented import DocumentedReplies, Reply
 from .steps import (
     CODE,
     authorize,
@@ -24,7 +23,6 @@ from .steps import (
     client_secret,
     configure,
     connect,
-    disconnect,
     expire,
     json_body,
     stored,
@@ -57,6 +55,23 @@ ME_REPLY = {
     "locale": "en-US",
     "extended_profile": {"job_title": "Designer", "organization": "mia@example.com"},
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="atlassian",
+    token_url=TOKEN_URL,
+    # developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ (error replies).
+    refused_code=Reply(
+        403, {"error": "invalid_grant", "error_description": "Invalid authorization code"}
+    ),
+    # developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ (an invalid refresh
+    # token answers 403 invalid_grant).
+    refused_refresh=Reply(
+        403, {"error": "invalid_grant", "error_description": "Unknown or invalid refresh token."}
+    ),
+    # developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ documents no
+    # revocation endpoint (users remove an app in their account settings).
+    revocation=False,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -141,45 +156,3 @@ def test_refresh_rotates_the_refresh_token(
         TOKEN_REPLY["refresh_token"],
     )
     assert stored(user, "atlassian").refresh_token == "rotated-refresh-2"
-
-
-def test_a_reused_or_expired_refresh_token_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ (an invalid refresh
-    token answers 403 invalid_grant)."""
-    connected(alice, mocked)
-    expire(user, "atlassian")
-    mocked.replace(
-        responses.POST,
-        TOKEN_URL,
-        status=403,
-        json={"error": "invalid_grant", "error_description": "Unknown or invalid refresh token."},
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "atlassian")
-    assert stored(user, "atlassian").needs_reauthorization
-
-
-def test_a_refused_code_is_a_502(alice: Client, mocked: responses.RequestsMock) -> None:
-    """developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ (error replies)."""
-    mocked.post(
-        TOKEN_URL,
-        status=403,
-        json={"error": "invalid_grant", "error_description": "Invalid authorization code"},
-    )
-    _params, response = connect(alice, "atlassian")
-    assert response.status_code == 502
-    assert not OAuthToken.objects.exists()
-
-
-def test_disconnect_deletes_without_revoking(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ documents no
-    revocation endpoint (users remove an app in their account settings)."""
-    connected(alice, mocked)
-    before = len(mocked.calls)
-    assert disconnect(alice, "atlassian").status_code == 302
-    assert len(mocked.calls) == before
-    assert not OAuthToken.objects.filter(user=user).exists()

@@ -12,14 +12,11 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 
-from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
-from auth_code_flow_django.models import OAuthToken
-
 from .. import oidc
 from ..test_checks import ids
+from .documented import DocumentedReplies, Reply, Revocation
 from .issuers import connect_with_id_token, serve_discovery
-from .steps import configure, disconnect, expire, form, stored
+from .steps import configure, form, stored
 
 User = get_user_model()
 
@@ -58,6 +55,21 @@ TOKEN_REPLY = {
     "expires_in": 86400,
     "scope": "openid profile email offline_access",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="auth0",
+    token_url=DOCUMENT["token_endpoint"],
+    config={"issuer": ISSUER},
+    serve=lambda mocked: serve_discovery(mocked, DOCUMENT, KEY),
+    # auth0.com/docs/secure/tokens/refresh-tokens/refresh-token-rotation (a reused or
+    # expired refresh token answers invalid_grant).
+    refused_refresh=Reply(
+        403, {"error": "invalid_grant", "error_description": "Unknown or invalid refresh token."}
+    ),
+    # auth0.com/docs/secure/tokens/refresh-tokens/revoke-refresh-tokens (POST
+    # /oauth/revoke with the refresh token).
+    revocation=Revocation(DOCUMENT["revocation_endpoint"], Reply()),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -109,32 +121,3 @@ def test_connect_through_discovery_with_pkce_and_the_id_token(
         "auth0|507f1f77bcf86cd799439020",
         "janedoe@example.com",
     )
-
-
-def test_a_rotated_out_refresh_token_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """auth0.com/docs/secure/tokens/refresh-tokens/refresh-token-rotation (a reused or
-    expired refresh token answers invalid_grant)."""
-    connected(alice, mocked)
-    expire(user, "auth0")
-    mocked.replace(
-        responses.POST,
-        DOCUMENT["token_endpoint"],
-        status=403,
-        json={"error": "invalid_grant", "error_description": "Unknown or invalid refresh token."},
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "auth0")
-
-
-def test_disconnect_revokes_the_refresh_token(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """auth0.com/docs/secure/tokens/refresh-tokens/revoke-refresh-tokens (POST
-    /oauth/revoke with the refresh token)."""
-    connected(alice, mocked)
-    revoke = mocked.post(DOCUMENT["revocation_endpoint"], body="")
-    assert disconnect(alice, "auth0").status_code == 302
-    assert form(revoke.calls[0])["token"] == TOKEN_REPLY["refresh_token"]
-    assert not OAuthToken.objects.filter(user=user).exists()

@@ -18,14 +18,13 @@ from django.test import Client
 
 from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
-from auth_code_flow_django.models import OAuthToken
 
+from .documented import DocumentedReplies
 from .steps import (
     authorize,
     basic,
     callback,
     configure,
-    disconnect,
     expire,
     form,
     stored,
@@ -54,6 +53,13 @@ USER_REPLY = {
     "display_name": "Erik van Zijst",
     "account_id": "557058:c0b72ad0-1cb5-4018-9cdc-0cde8492c443",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="bitbucket",
+    token_url=TOKEN_URL,
+    # OAuth 2.0 on Bitbucket Cloud documents no revocation endpoint.
+    revocation=False,
+)
 
 
 @pytest.fixture
@@ -107,18 +113,3 @@ def test_refresh_and_a_dead_refresh_token(
     with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, "bitbucket")
     assert stored(user, "bitbucket").needs_reauthorization
-
-
-def test_disconnect_deletes_without_a_request(
-    bitbucket: None,
-    alice: Client,
-    user: AbstractBaseUser,
-    mocked: responses.RequestsMock,
-) -> None:
-    """OAuth 2.0 on Bitbucket Cloud documents no revocation endpoint."""
-    from tests.conftest import make_token
-
-    make_token(user, "bitbucket")
-    assert disconnect(alice, "bitbucket").status_code == 302
-    assert not OAuthToken.objects.exists()
-    assert len(mocked.calls) == 0

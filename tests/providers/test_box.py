@@ -12,9 +12,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
-from auth_code_flow_django.models import OAuthToken
 
+from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
     CODE,
     authorize,
@@ -23,7 +22,6 @@ from .steps import (
     client_secret,
     configure,
     connect,
-    disconnect,
     expire,
     form,
     stored,
@@ -53,6 +51,27 @@ ME_REPLY = {
     "login": "ceo@example.com",
     "status": "active",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="box",
+    token_url=TOKEN_URL,
+    # developer.box.com/reference/post-oauth2-token/ (error replies).
+    refused_code=Reply(
+        400,
+        {
+            "error": "invalid_grant",
+            "error_description": "Auth code doesn't exist or is invalid for the client",
+        },
+    ),
+    # developer.box.com/guides/authentication/tokens/refresh/ (after 60 days the user
+    # must authorize again); the reply is invalid_grant "Refresh token has expired".
+    refused_refresh=Reply(
+        400, {"error": "invalid_grant", "error_description": "Refresh token has expired"}
+    ),
+    # developer.box.com/reference/post-oauth2-revoke/: client_id, client_secret and the
+    # token, form-encoded.
+    revocation=Revocation(REVOKE_URL, Reply(), client_auth="secret_in_body"),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -110,50 +129,3 @@ def test_each_refresh_stores_the_new_single_use_refresh_token(
     assert sent == [TOKEN_REPLY["refresh_token"], "refresh-2"]
     assert form(call.calls[0])["grant_type"] == "refresh_token"
     assert stored(user, "box").refresh_token == "refresh-3"
-
-
-def test_an_expired_refresh_token_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developer.box.com/guides/authentication/tokens/refresh/ (after 60 days the user
-    must authorize again); the reply is invalid_grant "Refresh token has expired"."""
-    connected(alice, mocked)
-    expire(user, "box")
-    mocked.replace(
-        responses.POST,
-        TOKEN_URL,
-        status=400,
-        json={"error": "invalid_grant", "error_description": "Refresh token has expired"},
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "box")
-
-
-def test_a_refused_code_is_a_502(alice: Client, mocked: responses.RequestsMock) -> None:
-    """developer.box.com/reference/post-oauth2-token/ (error replies)."""
-    mocked.post(
-        TOKEN_URL,
-        status=400,
-        json={
-            "error": "invalid_grant",
-            "error_description": "Auth code doesn't exist or is invalid for the client",
-        },
-    )
-    _params, response = connect(alice, "box")
-    assert response.status_code == 502
-    assert not OAuthToken.objects.exists()
-
-
-def test_disconnect_revokes(alice: Client, user: User, mocked: responses.RequestsMock) -> None:
-    """developer.box.com/reference/post-oauth2-revoke/: client_id, client_secret and the
-    token, form-encoded."""
-    connected(alice, mocked)
-    revoke = mocked.post(REVOKE_URL, body="")
-    assert disconnect(alice, "box").status_code == 302
-    sent = [form(call) for call in revoke.calls]
-    assert [s["token"] for s in sent] == [
-        TOKEN_REPLY["refresh_token"],
-        TOKEN_REPLY["access_token"],
-    ]
-    assert all(s["client_secret"] == client_secret("box") for s in sent)
-    assert not OAuthToken.objects.filter(user=user).exists()

@@ -15,9 +15,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
+from .documented import DocumentedReplies, Reply
 from .steps import authorize, callback, configure, disconnect, expire, form, stored
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +50,18 @@ ME_REPLY = {
     "avatar": "8342729096ea3675442027381ff50dfe",
     "verified": True,
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="discord",
+    token_url=TOKEN_URL,
+    # OAuth2: a bad code is answered HTTP 400 invalid_grant, with Discord's description.
+    refused_code=Reply(
+        400, {"error": "invalid_grant", "error_description": 'Invalid "code" in request.'}
+    ),
+    refused_code_shows="invalid_grant",
+    # OAuth2: refreshing with a revoked token is invalid_grant, HTTP 400.
+    refused_refresh=Reply(400, {"error": "invalid_grant"}),
+)
 
 
 @pytest.fixture
@@ -86,34 +98,3 @@ def test_connect_refresh_and_disconnect(
         (REFRESH_REPLY["access_token"], "access_token"),
     ]
     assert not OAuthToken.objects.exists()
-
-
-def test_an_invalid_code_is_a_502(
-    discord: None, alice: Client, mocked: responses.RequestsMock
-) -> None:
-    """OAuth2: a bad code is answered HTTP 400 invalid_grant, with Discord's
-    description."""
-    _endpoint, params = authorize(alice, "discord")
-    mocked.post(
-        TOKEN_URL,
-        status=400,
-        json={"error": "invalid_grant", "error_description": 'Invalid "code" in request.'},
-    )
-    response = callback(alice, "discord", params)
-    assert response.status_code == 502
-    assert "invalid_grant" in response.content.decode()
-    assert not OAuthToken.objects.exists()
-
-
-def test_a_revoked_refresh_token_needs_reauthorization(
-    discord: None, user: AbstractBaseUser, mocked: responses.RequestsMock
-) -> None:
-    """OAuth2: refreshing with a revoked token is invalid_grant, HTTP 400."""
-    from tests.conftest import make_token
-
-    make_token(user, "discord")
-    expire(user, "discord")
-    mocked.post(TOKEN_URL, status=400, json={"error": "invalid_grant"})
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "discord")
-    assert stored(user, "discord").needs_reauthorization

@@ -12,10 +12,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
-from auth_code_flow_django.models import OAuthToken
 
-from .steps import authorize, callback, configure, connect, disconnect, expire, form, stored
+from .documented import DocumentedReplies, Reply
+from .steps import authorize, callback, configure, connect, expire, form, stored
 
 User = get_user_model()
 
@@ -40,6 +39,23 @@ REFRESH_REPLY = {
     "expires_in": 14400,
     "token_type": "bearer",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="dropbox",
+    token_url=TOKEN_URL,
+    # dropbox.com/developers/documentation/http/documentation (oauth2/token errors).
+    refused_code=Reply(
+        400, {"error": "invalid_grant", "error_description": "code doesn't exist or has expired"}
+    ),
+    # dropbox.com/developers/documentation/http/documentation (oauth2/token errors).
+    refused_refresh=Reply(
+        400,
+        {"error": "invalid_grant", "error_description": "refresh token is invalid or revoked"},
+    ),
+    # dropbox.com/developers/documentation/http/documentation (auth/token/revoke takes
+    # the token as a Bearer header, not RFC 7009): nothing is sent.
+    revocation=False,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -85,38 +101,6 @@ def test_refresh_keeps_the_refresh_token(
     assert token.extra["account_id"] == TOKEN_REPLY["account_id"]  # kept
 
 
-def test_a_revoked_refresh_token_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """dropbox.com/developers/documentation/http/documentation (oauth2/token errors)."""
-    mocked.post(TOKEN_URL, json=TOKEN_REPLY)
-    connect(alice, "dropbox")
-    expire(user, "dropbox")
-    mocked.replace(
-        responses.POST,
-        TOKEN_URL,
-        status=400,
-        json={
-            "error": "invalid_grant",
-            "error_description": "refresh token is invalid or revoked",
-        },
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "dropbox")
-
-
-def test_a_used_code_is_a_502(alice: Client, mocked: responses.RequestsMock) -> None:
-    """dropbox.com/developers/documentation/http/documentation (oauth2/token errors)."""
-    mocked.post(
-        TOKEN_URL,
-        status=400,
-        json={"error": "invalid_grant", "error_description": "code doesn't exist or has expired"},
-    )
-    _params, response = connect(alice, "dropbox")
-    assert response.status_code == 502
-    assert not OAuthToken.objects.exists()
-
-
 def test_api_calls_go_to_the_api_and_content_hosts(
     alice: Client, user: User, mocked: responses.RequestsMock
 ) -> None:
@@ -132,16 +116,3 @@ def test_api_calls_go_to_the_api_and_content_hosts(
     assert account.calls[0].request.headers["Authorization"] == (
         "Bearer " + TOKEN_REPLY["access_token"]
     )
-
-
-def test_disconnect_deletes_without_revoking(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """dropbox.com/developers/documentation/http/documentation (auth/token/revoke takes
-    the token as a Bearer header, not RFC 7009): nothing is sent."""
-    mocked.post(TOKEN_URL, json=TOKEN_REPLY)
-    connect(alice, "dropbox")
-    before = len(mocked.calls)
-    assert disconnect(alice, "dropbox").status_code == 302
-    assert len(mocked.calls) == before
-    assert not OAuthToken.objects.filter(user=user).exists()

@@ -20,7 +20,8 @@ from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
-from .steps import authorize, callback, configure, disconnect, expire, form, stored
+from .documented import DocumentedReplies
+from .steps import authorize, callback, configure, expire, form, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -67,6 +68,15 @@ BAD_REFRESH_TOKEN = {
     "error_description": "The refresh token passed is incorrect or expired.",
     "error_uri": TROUBLESHOOTING + "#bad-refresh-token",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="github",
+    token_url=TOKEN_URL,
+    # Authorizing OAuth apps: revoking is DELETE /applications/{client_id}/grant with
+    # the client's Basic credentials, not RFC 7009: the preset offers none, and a
+    # disconnect deletes the tokens here only.
+    revocation=False,
+)
 
 
 @pytest.fixture
@@ -152,20 +162,3 @@ def test_bad_refresh_token_needs_reauthorization_and_is_not_retried(
     with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, "github")
     assert len(call.calls) == 1
-
-
-def test_disconnect_deletes_without_a_request_to_github(
-    github: None,
-    alice: Client,
-    user: AbstractBaseUser,
-    mocked: responses.RequestsMock,
-) -> None:
-    """Authorizing OAuth apps: revoking is DELETE /applications/{client_id}/grant
-    with the client's Basic credentials, not RFC 7009: the preset offers none, and a
-    disconnect deletes the tokens here only."""
-    from tests.conftest import make_token
-
-    make_token(user, "github")
-    assert disconnect(alice, "github").status_code == 302
-    assert not OAuthToken.objects.exists()
-    assert len(mocked.calls) == 0

@@ -16,9 +16,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
+from .documented import DocumentedReplies, Reply
 from .steps import authorize, callback, configure, disconnect, expire, form, stored
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +53,13 @@ INVALID_GRANT = {
     "does not match the redirection URI used in the authorization request, or was "
     "issued to another client.",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="gitlab",
+    token_url="https://gitlab.com/oauth/token",
+    # OAuth 2.0 identity provider API: invalid_grant, HTTP 400.
+    refused_refresh=Reply(400, INVALID_GRANT),
+)
 
 
 @pytest.mark.parametrize("base", ["https://gitlab.com", "https://git.example.org"])
@@ -90,21 +97,6 @@ def test_connect_refresh_and_disconnect(
         REFRESH_REPLY["access_token"],
     ]
     assert not OAuthToken.objects.exists()
-
-
-def test_a_used_refresh_token_needs_reauthorization(
-    settings: Any, user: AbstractBaseUser, mocked: responses.RequestsMock
-) -> None:
-    """OAuth 2.0 identity provider API: invalid_grant, HTTP 400."""
-    from tests.conftest import make_token
-
-    configure(settings, "gitlab")
-    make_token(user, "gitlab")
-    expire(user, "gitlab")
-    mocked.post("https://gitlab.com/oauth/token", status=400, json=INVALID_GRANT)
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "gitlab")
-    assert stored(user, "gitlab").needs_reauthorization
 
 
 def test_a_failed_identity_request_is_made_again_on_next_use(

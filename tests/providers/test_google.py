@@ -18,16 +18,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 from tests import oidc
 
+from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
     authorize,
     callback,
     client_id,
     configure,
-    disconnect,
     expire,
     form,
     stored,
@@ -57,6 +56,20 @@ REFRESH_REPLY = {
     "scope": "openid https://www.googleapis.com/auth/userinfo.email",
     "token_type": "Bearer",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="google",
+    token_url=TOKEN_URL,
+    # Web server applications, refresh token expiration: invalid_grant, "Token has been
+    # expired or revoked.", HTTP 400.
+    refused_refresh=Reply(
+        400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
+    ),
+    # Web server applications, "Revoking a token": POST to oauth2.googleapis.com/revoke
+    # (form-encoded; answered 200 with an empty body). The token goes in the body, never
+    # in a URL.
+    revocation=Revocation(REVOKE_URL, Reply()),
+)
 
 
 def id_token(nonce: str | None, **overrides: Any) -> str:
@@ -138,26 +151,6 @@ def test_refresh_keeps_the_refresh_token_google_does_not_resend(
     assert stored(user, "google").refresh_token == TOKEN_REPLY["refresh_token"]
 
 
-def test_a_revoked_grant_needs_reauthorization(
-    settings: Any, user: AbstractBaseUser, mocked: responses.RequestsMock
-) -> None:
-    """Web server applications, refresh token expiration: invalid_grant, "Token has
-    been expired or revoked.", HTTP 400."""
-    from tests.conftest import make_token
-
-    configure(settings, "google")
-    make_token(user, "google")
-    expire(user, "google")
-    mocked.post(
-        TOKEN_URL,
-        status=400,
-        json={"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "google")
-    assert stored(user, "google").needs_reauthorization
-
-
 def test_without_openid_the_account_comes_from_userinfo(
     settings: Any, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
 ) -> None:
@@ -178,24 +171,3 @@ def test_without_openid_the_account_comes_from_userinfo(
     assert callback(alice, "google", params).status_code == 302
     assert userinfo.calls[0].request.headers["Authorization"] == "Bearer 1/fFAGRNJru1FTz70BzhT3Zg"
     assert stored(user, "google").account_name == "jsmith@example.com"
-
-
-def test_disconnect_revokes_at_google(
-    settings: Any,
-    alice: Client,
-    user: AbstractBaseUser,
-    mocked: responses.RequestsMock,
-) -> None:
-    """Web server applications, "Revoking a token": POST to oauth2.googleapis.com/revoke
-    (form-encoded; answered 200 with an empty body). The token goes in the body,
-    never in a URL."""
-    configure(settings, "google")
-    assert connect(alice, mocked).status_code == 302
-    revoke = mocked.post(REVOKE_URL, body="")
-    assert disconnect(alice, "google").status_code == 302
-    assert [form(c)["token"] for c in revoke.calls] == [
-        TOKEN_REPLY["refresh_token"],
-        TOKEN_REPLY["access_token"],
-    ]
-    assert all("token=" not in str(c.request.url) for c in revoke.calls)
-    assert not OAuthToken.objects.exists()

@@ -17,10 +17,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 from tests import oidc
 
+from .documented import DocumentedReplies, Reply
 from .steps import (
     authorize,
     callback,
@@ -63,6 +63,25 @@ DOCUMENT = {
 }
 
 
+def serve_realm(mocked: responses.RequestsMock) -> None:
+    """The realm's discovery document at its OpenID Connect URL (RFC 8414's answers 404)."""
+    mocked.get(SERVER + "/.well-known/oauth-authorization-server/realms/acme", status=404)
+    mocked.get(REALM + "/.well-known/openid-configuration", json=DOCUMENT)
+
+
+DOCUMENTED = DocumentedReplies(
+    slug="keycloak",
+    token_url=OIDC + "/token",
+    config={"base_uri": SERVER, "realm": "acme"},
+    serve=serve_realm,
+    # Keycloak answers an ended session's refresh token with HTTP 400 invalid_grant,
+    # "Token is not active".
+    refused_refresh=Reply(
+        400, {"error": "invalid_grant", "error_description": "Token is not active"}
+    ),
+)
+
+
 def token_reply(access: str, refresh: str, id_token: str) -> dict[str, Any]:
     """A token endpoint reply as Keycloak sends it."""
     return {
@@ -102,8 +121,7 @@ def test_connect_refresh_and_disconnect(
     (RFC 9207, advertised), the ID token naming the account, a refresh with a new ID
     token of the same subject, and revocation at /revoke."""
     configure(settings, "keycloak", base_uri=SERVER, realm="acme")
-    mocked.get(SERVER + "/.well-known/oauth-authorization-server/realms/acme", status=404)
-    mocked.get(REALM + "/.well-known/openid-configuration", json=DOCUMENT)
+    serve_realm(mocked)
     mocked.get(OIDC + "/certs", json=oidc.jwks(KEY))
     endpoint, params = authorize(alice, "keycloak")
     assert endpoint == OIDC + "/auth"
@@ -138,36 +156,13 @@ def test_connect_refresh_and_disconnect(
     assert not OAuthToken.objects.exists()
 
 
-def test_an_inactive_refresh_token_needs_reauthorization(
-    settings: Any, user: AbstractBaseUser, mocked: responses.RequestsMock
-) -> None:
-    """Keycloak answers an ended session's refresh token with HTTP 400
-    invalid_grant, "Token is not active"."""
-    from tests.conftest import make_token
-
-    configure(settings, "keycloak", base_uri=SERVER, realm="acme")
-    mocked.get(SERVER + "/.well-known/oauth-authorization-server/realms/acme", status=404)
-    mocked.get(REALM + "/.well-known/openid-configuration", json=DOCUMENT)
-    make_token(user, "keycloak")
-    expire(user, "keycloak")
-    mocked.post(
-        OIDC + "/token",
-        status=400,
-        json={"error": "invalid_grant", "error_description": "Token is not active"},
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "keycloak")
-    assert stored(user, "keycloak").needs_reauthorization
-
-
 def test_a_callback_without_iss_is_refused(
     settings: Any, alice: Client, mocked: responses.RequestsMock
 ) -> None:
     """The realm advertises authorization_response_iss_parameter_supported: a
     callback without iss (RFC 9207) is refused before any token request."""
     configure(settings, "keycloak", base_uri=SERVER, realm="acme")
-    mocked.get(SERVER + "/.well-known/oauth-authorization-server/realms/acme", status=404)
-    mocked.get(REALM + "/.well-known/openid-configuration", json=DOCUMENT)
+    serve_realm(mocked)
     _endpoint, params = authorize(alice, "keycloak")
     token = mocked.post(OIDC + "/token", json={})
     response = callback(alice, "keycloak", params)

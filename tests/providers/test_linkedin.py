@@ -13,19 +13,16 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 
-from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
 from .. import oidc
+from .documented import DocumentedReplies
 from .steps import (
     CODE,
     authorize,
     callback,
     client_id,
     configure,
-    disconnect,
-    expire,
     form,
     stored,
 )
@@ -48,6 +45,16 @@ TOKEN_REPLY = {
     "scope": "email,openid,profile",
     "token_type": "Bearer",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="linkedin",
+    token_url=TOKEN_URL,
+    # learn.microsoft.com/linkedin/shared/authentication/programmatic-refresh-tokens:
+    # refresh tokens are for approved partners only; others connect again.
+    refresh_tokens=False,
+    # LinkedIn documents no revocation endpoint for these tokens.
+    revocation=False,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -113,25 +120,3 @@ def test_an_id_token_from_another_issuer_stores_nothing(
     mocked.post(TOKEN_URL, json={**TOKEN_REPLY, "id_token": forged})
     assert callback(alice, "linkedin", params).status_code == 502
     assert not OAuthToken.objects.exists()
-
-
-def test_without_a_refresh_token_an_expired_grant_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """learn.microsoft.com/linkedin/shared/authentication/programmatic-refresh-tokens:
-    refresh tokens are for approved partners only; others connect again."""
-    connected(alice, mocked)
-    expire(user, "linkedin")
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "linkedin")
-
-
-def test_disconnect_deletes_without_revoking(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """LinkedIn documents no revocation endpoint for these tokens."""
-    connected(alice, mocked)
-    before = len(mocked.calls)
-    assert disconnect(alice, "linkedin").status_code == 302
-    assert len(mocked.calls) == before
-    assert not OAuthToken.objects.filter(user=user).exists()

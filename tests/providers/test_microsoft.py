@@ -23,16 +23,15 @@ from django.core.checks import run_checks
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 from tests import oidc
 
+from .documented import DocumentedReplies, Reply
 from .steps import (
     authorize,
     callback,
     client_id,
     configure,
-    disconnect,
     expire,
     form,
     stored,
@@ -88,6 +87,28 @@ COMMON_DOCUMENT = {
     "end_session_endpoint": LOGIN + "/common/oauth2/v2.0/logout",
     "tenant_region_scope": None,
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="microsoft",
+    token_url=TOKEN_URL,
+    # Refresh the access token, error response: invalid_grant (AADSTS70008) with
+    # Microsoft's extra fields, HTTP 400.
+    refused_refresh=Reply(
+        400,
+        {
+            "error": "invalid_grant",
+            "error_description": "AADSTS70008: The provided authorization code or refresh "
+            "token has expired due to inactivity.",
+            "error_codes": [70008],
+            "timestamp": "2025-01-01 00:00:00Z",
+            "trace_id": "0000aaaa-11bb-cccc-dd22-eeeeee333333",
+            "correlation_id": "aaaa0000-bb11-2222-33cc-444444dddddd",
+        },
+    ),
+    # The v2.0 endpoints have no RFC 7009 revocation endpoint (revoking a user's
+    # sessions is Graph's revokeSignInSessions, a different act).
+    revocation=False,
+)
 
 
 def id_token(nonce: str | None, tenant: str = CONTOSO, **overrides: Any) -> str:
@@ -278,51 +299,6 @@ def test_refresh_rotates_the_refresh_token_and_checks_the_new_id_token(
         TOKEN_REPLY["refresh_token"],
     )
     assert stored(user, "microsoft").refresh_token == renewed["refresh_token"]
-
-
-def test_an_expired_refresh_token_needs_reauthorization(
-    settings: Any, user: AbstractBaseUser, mocked: responses.RequestsMock
-) -> None:
-    """Refresh the access token, error response: invalid_grant (AADSTS70008) with
-    Microsoft's extra fields, HTTP 400."""
-    from tests.conftest import make_token
-
-    configure(settings, "microsoft")
-    make_token(user, "microsoft")
-    expire(user, "microsoft")
-    mocked.post(
-        TOKEN_URL,
-        status=400,
-        json={
-            "error": "invalid_grant",
-            "error_description": "AADSTS70008: The provided authorization code or refresh "
-            "token has expired due to inactivity.",
-            "error_codes": [70008],
-            "timestamp": "2025-01-01 00:00:00Z",
-            "trace_id": "0000aaaa-11bb-cccc-dd22-eeeeee333333",
-            "correlation_id": "aaaa0000-bb11-2222-33cc-444444dddddd",
-        },
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "microsoft")
-    assert stored(user, "microsoft").needs_reauthorization
-
-
-def test_disconnect_deletes_without_a_request(
-    settings: Any,
-    alice: Client,
-    user: AbstractBaseUser,
-    mocked: responses.RequestsMock,
-) -> None:
-    """The v2.0 endpoints have no RFC 7009 revocation endpoint (revoking a user's
-    sessions is Graph's revokeSignInSessions, a different act)."""
-    from tests.conftest import make_token
-
-    configure(settings, "microsoft")
-    make_token(user, "microsoft")
-    assert disconnect(alice, "microsoft").status_code == 302
-    assert not OAuthToken.objects.exists()
-    assert len(mocked.calls) == 0
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from django.test import Client
 
 from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
-from auth_code_flow_django.models import OAuthToken
 
+from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
     CODE,
     authorize,
@@ -22,7 +22,6 @@ from .steps import (
     callback,
     configure,
     connect,
-    disconnect,
     json_body,
     stored,
 )
@@ -57,6 +56,22 @@ TOKEN_REPLY = {
     "duplicated_template_id": None,
     "request_id": "3c90c3cc-0d44-4b50-8888-8dd25736052a",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="notion",
+    token_url=TOKEN_URL,
+    # developers.notion.com/reference/create-a-token (error replies).
+    refused_code=Reply(400, {"error": "invalid_grant", "error_description": "Invalid code."}),
+    # developers.notion.com/reference/revoke-token: POST {"token": ...} with HTTP Basic
+    # and Notion-Version.
+    revocation=Revocation(
+        REVOKE_URL,
+        Reply(200, {"request_id": "3c90c3cc"}),
+        body="json",
+        client_auth="basic",
+        headers={"Notion-Version": "2022-06-28"},
+    ),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -154,32 +169,3 @@ def test_a_refused_refresh_needs_reauthorization(
     )
     with pytest.raises(ReauthorizationRequiredError):
         tokens.refresh(user, "notion", stale_access_token=TOKEN_REPLY["access_token"])
-
-
-def test_a_refused_code_is_a_502(alice: Client, mocked: responses.RequestsMock) -> None:
-    """developers.notion.com/reference/create-a-token (error replies)."""
-    mocked.post(
-        TOKEN_URL,
-        status=400,
-        json={"error": "invalid_grant", "error_description": "Invalid code."},
-    )
-    _params, response = connect(alice, "notion")
-    assert response.status_code == 502
-    assert not OAuthToken.objects.exists()
-
-
-def test_disconnect_revokes_with_a_json_body(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developers.notion.com/reference/revoke-token: POST {"token": ...} with HTTP Basic
-    and Notion-Version."""
-    mocked.post(TOKEN_URL, json=TOKEN_REPLY)
-    connect(alice, "notion")
-    revoke = mocked.post(REVOKE_URL, json={"request_id": "3c90c3cc"})
-    assert disconnect(alice, "notion").status_code == 302
-    sent = [json_body(call)["token"] for call in revoke.calls]
-    assert sent == [TOKEN_REPLY["refresh_token"], TOKEN_REPLY["access_token"]]
-    for call in revoke.calls:
-        assert call.request.headers["Authorization"] == basic("notion")
-        assert call.request.headers["Notion-Version"] == "2022-06-28"
-    assert not OAuthToken.objects.filter(user=user).exists()

@@ -12,14 +12,11 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.test import Client
 
-from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
-from auth_code_flow_django.models import OAuthToken
-
 from .. import oidc
 from ..test_checks import ids
+from .documented import DocumentedReplies, Reply, Revocation
 from .issuers import connect_with_id_token, serve_discovery
-from .steps import basic, configure, disconnect, expire, form, stored
+from .steps import basic, configure, form, stored
 
 User = get_user_model()
 
@@ -59,6 +56,27 @@ TOKEN_REPLY = {
     "scope": "openid profile email offline_access",
     "refresh_token": "a9VpZDRCeFh3Nkk2VdYvkXtdtSTWTyCf_wKbfY7zWMS",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="okta",
+    token_url=DOCUMENT["token_endpoint"],
+    config={"issuer": ISSUER},
+    serve=lambda mocked: serve_discovery(mocked, DOCUMENT, KEY),
+    # developer.okta.com/docs/guides/refresh-tokens/main/ (an expired or revoked refresh
+    # token answers invalid_grant).
+    refused_refresh=Reply(
+        400,
+        {
+            "error": "invalid_grant",
+            "error_description": "The refresh token is invalid or expired.",
+        },
+    ),
+    # developer.okta.com/docs/guides/revoke-tokens/main/ (POST /v1/revoke with token and
+    # token_type_hint).
+    revocation=Revocation(
+        DOCUMENT["revocation_endpoint"], Reply(), hints=True, client_auth="basic"
+    ),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -108,35 +126,3 @@ def test_connect_through_discovery_with_pkce_and_the_id_token(
         "john.doe@example.com",
     )
     assert token.refresh_token == TOKEN_REPLY["refresh_token"]
-
-
-def test_an_expired_refresh_token_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developer.okta.com/docs/guides/refresh-tokens/main/ (an expired or revoked refresh
-    token answers invalid_grant)."""
-    connected(alice, mocked)
-    expire(user, "okta")
-    mocked.replace(
-        responses.POST,
-        DOCUMENT["token_endpoint"],
-        status=400,
-        json={
-            "error": "invalid_grant",
-            "error_description": "The refresh token is invalid or expired.",
-        },
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "okta")
-
-
-def test_disconnect_revokes_at_the_discovered_endpoint(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developer.okta.com/docs/guides/revoke-tokens/main/ (POST /v1/revoke with
-    token and token_type_hint)."""
-    connected(alice, mocked)
-    revoke = mocked.post(DOCUMENT["revocation_endpoint"], body="")
-    assert disconnect(alice, "okta").status_code == 302
-    assert [form(c)["token_type_hint"] for c in revoke.calls] == ["refresh_token", "access_token"]
-    assert not OAuthToken.objects.filter(user=user).exists()

@@ -13,11 +13,11 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.providers import build_provider
 
 from ..test_checks import ids
+from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
     CODE,
     authorize,
@@ -25,7 +25,6 @@ from .steps import (
     callback,
     configure,
     connect,
-    disconnect,
     expire,
     form,
     stored,
@@ -48,6 +47,23 @@ TOKEN_REPLY = {
     "refresh_token": "1234567890-Jq6kNd4o3w2a9cR8vL0mT5yBzXe",
 }
 ME_REPLY = {"name": "example_user", "id": "1w72", "created_utc": 1118030400.0, "verified": True}
+
+DOCUMENTED = DocumentedReplies(
+    slug="reddit",
+    token_url=TOKEN_URL,
+    config={"user_agent": USER_AGENT},
+    # github.com/reddit-archive/reddit/wiki/OAuth2 (a revoked refresh token).
+    refused_refresh=Reply(400, {"error": "invalid_grant"}),
+    # github.com/reddit-archive/reddit/wiki/OAuth2 ("Manually revoking a token": POST
+    # token and token_type_hint with HTTP Basic; 204), with the site's User-Agent.
+    revocation=Revocation(
+        REVOKE_URL,
+        Reply(204),
+        hints=True,
+        client_auth="basic",
+        headers={"User-Agent": USER_AGENT},
+    ),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -114,17 +130,6 @@ def test_refresh_and_api_calls_carry_the_user_agent(
     assert stored(user, "reddit").refresh_token == TOKEN_REPLY["refresh_token"]
 
 
-def test_a_refused_refresh_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """github.com/reddit-archive/reddit/wiki/OAuth2 (a revoked refresh token)."""
-    connected(alice, mocked)
-    expire(user, "reddit")
-    mocked.replace(responses.POST, TOKEN_URL, status=400, json={"error": "invalid_grant"})
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "reddit")
-
-
 def test_an_error_with_http_200_is_a_502(alice: Client, mocked: responses.RequestsMock) -> None:
     """github.com/reddit-archive/reddit/wiki/OAuth2 ("Retrieving the access token": a
     failed retrieval answers with an error field, e.g. invalid_grant for a used code)."""
@@ -132,21 +137,3 @@ def test_an_error_with_http_200_is_a_502(alice: Client, mocked: responses.Reques
     _params, response = connect(alice, "reddit")
     assert response.status_code == 502
     assert not OAuthToken.objects.exists()
-
-
-def test_disconnect_revokes_with_basic_auth(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """github.com/reddit-archive/reddit/wiki/OAuth2 ("Manually revoking a token": POST
-    token and token_type_hint with HTTP Basic; 204)."""
-    connected(alice, mocked)
-    revoke = mocked.post(REVOKE_URL, status=204)
-    assert disconnect(alice, "reddit").status_code == 302
-    sent = [(form(c)["token"], form(c)["token_type_hint"]) for c in revoke.calls]
-    assert sent == [
-        (TOKEN_REPLY["refresh_token"], "refresh_token"),
-        (TOKEN_REPLY["access_token"], "access_token"),
-    ]
-    assert all(c.request.headers["Authorization"] == basic("reddit") for c in revoke.calls)
-    assert all(c.request.headers["User-Agent"] == USER_AGENT for c in revoke.calls)
-    assert not OAuthToken.objects.filter(user=user).exists()

@@ -12,9 +12,10 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError, UntrustedURLError
+from auth_code_flow_django.exceptions import UntrustedURLError
 from auth_code_flow_django.models import OAuthToken
 
+from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
     CODE,
     authorize,
@@ -23,8 +24,6 @@ from .steps import (
     client_secret,
     configure,
     connect,
-    disconnect,
-    expire,
     form,
     stored,
 )
@@ -71,6 +70,25 @@ USERINFO_REPLY = {
     "name": "Admin User",
     "email": "admin@acme.example",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="salesforce",
+    token_url=TOKEN_URL,
+    # help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm
+    # (an expired authorization code).
+    refused_code=Reply(
+        400, {"error": "invalid_grant", "error_description": "authorization code expired"}
+    ),
+    refused_code_shows="authorization code expired",
+    # help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm
+    # (an expired or revoked refresh token answers invalid_grant).
+    refused_refresh=Reply(
+        400, {"error": "invalid_grant", "error_description": "expired access/refresh token"}
+    ),
+    # help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm: POST the
+    # token, form-encoded, to /services/oauth2/revoke.
+    revocation=Revocation(LOGIN + "/services/oauth2/revoke", Reply()),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -146,40 +164,6 @@ def test_api_calls_go_to_the_instance_and_a_401_refreshes(
             session.get(elsewhere)
 
 
-def test_an_expired_refresh_token_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_refresh_token_flow.htm
-    (an expired or revoked refresh token answers invalid_grant)."""
-    connected(alice, mocked)
-    expire(user, "salesforce")
-    mocked.replace(
-        responses.POST,
-        TOKEN_URL,
-        status=400,
-        json={"error": "invalid_grant", "error_description": "expired access/refresh token"},
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "salesforce")
-    assert stored(user, "salesforce").needs_reauthorization
-
-
-def test_a_refused_code_is_a_502_and_stores_nothing(
-    alice: Client, mocked: responses.RequestsMock
-) -> None:
-    """help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm
-    (an expired authorization code)."""
-    mocked.post(
-        TOKEN_URL,
-        status=400,
-        json={"error": "invalid_grant", "error_description": "authorization code expired"},
-    )
-    _params, response = connect(alice, "salesforce")
-    assert response.status_code == 502
-    assert "authorization code expired" in response.content.decode()
-    assert not OAuthToken.objects.exists()
-
-
 def test_an_instance_url_that_is_not_https_stores_nothing(
     alice: Client, mocked: responses.RequestsMock
 ) -> None:
@@ -188,21 +172,6 @@ def test_an_instance_url_that_is_not_https_stores_nothing(
     _params, response = connect(alice, "salesforce")
     assert response.status_code == 502
     assert not OAuthToken.objects.exists()
-
-
-def test_disconnect_revokes_the_refresh_token(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """help.salesforce.com/s/articleView?id=sf.remoteaccess_revoke_token.htm: POST the
-    token, form-encoded, to /services/oauth2/revoke."""
-    connected(alice, mocked)
-    revoke = mocked.post(LOGIN + "/services/oauth2/revoke", body="")
-    assert disconnect(alice, "salesforce").status_code == 302
-    assert [form(call)["token"] for call in revoke.calls] == [
-        TOKEN_REPLY["refresh_token"],
-        TOKEN_REPLY["access_token"],
-    ]
-    assert not OAuthToken.objects.filter(user=user).exists()
 
 
 def test_a_sandbox_follows_base_uri(alice: Client, settings: Any) -> None:

@@ -22,6 +22,7 @@ from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
+from .documented import DocumentedReplies
 from .steps import authorize, callback, configure, disconnect, expire, form, stored
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +77,10 @@ USER_REFRESH_REPLY = {
 }
 USER_TOKENS = {"scope": "search:read users:read", "scope_param": "user_scope"}
 USER_TOKENS["token_reply_object"] = "authed_user"
+
+#: Slack answers errors with HTTP 200 and "ok": false, and revokes a bot token for the
+#: whole workspace: this module's own tests follow its pages for each.
+DOCUMENTED = DocumentedReplies(slug="slack", token_url=TOKEN_URL)
 
 
 def test_bot_install_stores_the_workspace_token_and_names_the_installer(

@@ -12,9 +12,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
-from auth_code_flow_django.models import OAuthToken
 
+from .documented import DocumentedReplies, Reply
 from .steps import (
     CODE,
     authorize,
@@ -22,7 +21,6 @@ from .steps import (
     callback,
     configure,
     connect,
-    disconnect,
     expire,
     form,
     stored,
@@ -52,6 +50,23 @@ ME_REPLY = {
     "type": "user",
     "uri": "spotify:user:wizzler",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="spotify",
+    token_url=TOKEN_URL,
+    # developer.spotify.com/documentation/web-api/tutorials/code-flow (error replies).
+    refused_code=Reply(
+        400, {"error": "invalid_grant", "error_description": "Invalid authorization code"}
+    ),
+    # developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens (an invalid
+    # refresh token answers invalid_grant).
+    refused_refresh=Reply(
+        400, {"error": "invalid_grant", "error_description": "Refresh token revoked"}
+    ),
+    # developer.spotify.com/documentation/web-api documents no revocation endpoint (users
+    # remove an app at spotify.com/account/apps).
+    revocation=False,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -101,44 +116,3 @@ def test_refresh_keeps_or_replaces_the_refresh_token(
     assert call.calls[0].request.headers["Authorization"] == basic("spotify")
     expected = new_refresh_token or TOKEN_REPLY["refresh_token"]
     assert stored(user, "spotify").refresh_token == expected
-
-
-def test_a_revoked_refresh_token_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developer.spotify.com/documentation/web-api/tutorials/refreshing-tokens (an
-    invalid refresh token answers invalid_grant)."""
-    connected(alice, mocked)
-    expire(user, "spotify")
-    mocked.replace(
-        responses.POST,
-        TOKEN_URL,
-        status=400,
-        json={"error": "invalid_grant", "error_description": "Refresh token revoked"},
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "spotify")
-
-
-def test_a_refused_code_is_a_502(alice: Client, mocked: responses.RequestsMock) -> None:
-    """developer.spotify.com/documentation/web-api/tutorials/code-flow (error replies)."""
-    mocked.post(
-        TOKEN_URL,
-        status=400,
-        json={"error": "invalid_grant", "error_description": "Invalid authorization code"},
-    )
-    _params, response = connect(alice, "spotify")
-    assert response.status_code == 502
-    assert not OAuthToken.objects.exists()
-
-
-def test_disconnect_deletes_without_revoking(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developer.spotify.com/documentation/web-api documents no revocation endpoint
-    (users remove an app at spotify.com/account/apps)."""
-    connected(alice, mocked)
-    before = len(mocked.calls)
-    assert disconnect(alice, "spotify").status_code == 302
-    assert len(mocked.calls) == before
-    assert not OAuthToken.objects.filter(user=user).exists()

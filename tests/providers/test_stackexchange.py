@@ -20,11 +20,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 from django.utils import timezone
 
-from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
-from auth_code_flow_django.models import OAuthToken
-
-from .steps import authorize, callback, configure, disconnect, expire, stored
+from .documented import DocumentedReplies
+from .steps import authorize, callback, configure, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +46,17 @@ ME_REPLY = {
     "quota_max": 10000,
     "quota_remaining": 9999,
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="stackexchange",
+    token_url=TOKEN_URL,
+    # Authentication: there are no refresh tokens; an expired token means the user
+    # connects again.
+    refresh_tokens=False,
+    # Authentication: de-authenticating is /apps/{tokens}/de-authenticate, not RFC 7009;
+    # the preset offers none.
+    revocation=False,
+)
 
 
 def test_connect_without_token_type_and_with_expires(
@@ -88,22 +96,6 @@ def test_no_expiry_gives_a_token_that_never_expires(
     assert not token.is_expired
 
 
-def test_an_expired_token_needs_reauthorization_without_a_request(
-    settings: Any, user: AbstractBaseUser, mocked: responses.RequestsMock
-) -> None:
-    """Authentication: there are no refresh tokens; an expired token means the user
-    connects again."""
-    from tests.conftest import make_token
-
-    configure(settings, "stackexchange")
-    make_token(user, "stackexchange", refresh_token=None)
-    expire(user, "stackexchange")
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "stackexchange")
-    assert stored(user, "stackexchange").needs_reauthorization
-    assert len(mocked.calls) == 0
-
-
 def test_an_api_error_on_me_leaves_the_account_unknown(
     settings: Any, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
 ) -> None:
@@ -123,20 +115,3 @@ def test_an_api_error_on_me_leaves_the_account_unknown(
     )
     assert callback(alice, "stackexchange", params).status_code == 302
     assert stored(user, "stackexchange").account_id == ""
-
-
-def test_disconnect_deletes_without_a_request(
-    settings: Any,
-    alice: Client,
-    user: AbstractBaseUser,
-    mocked: responses.RequestsMock,
-) -> None:
-    """Authentication: de-authenticating is /apps/{tokens}/de-authenticate, not RFC
-    7009; the preset offers none."""
-    from tests.conftest import make_token
-
-    configure(settings, "stackexchange")
-    make_token(user, "stackexchange")
-    assert disconnect(alice, "stackexchange").status_code == 302
-    assert not OAuthToken.objects.exists()
-    assert len(mocked.calls) == 0

@@ -16,18 +16,15 @@ from django.core.cache import cache
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
-from auth_code_flow_django.models import OAuthToken
 
 from .. import oidc
+from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
     CODE,
     authorize,
     callback,
     client_id,
     configure,
-    disconnect,
-    expire,
     form,
     stored,
 )
@@ -50,6 +47,22 @@ TOKEN_REPLY = {
     "scope": ["openid", "user:read:email"],
     "token_type": "bearer",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="twitch",
+    token_url=TOKEN_URL,
+    # dev.twitch.tv/docs/authentication/getting-tokens-oidc/ (an invalid code).
+    refused_code=Reply(400, {"status": 400, "message": "Invalid authorization code"}),
+    # dev.twitch.tv/docs/authentication/refresh-tokens/ ("If the refresh token is
+    # invalid": 400 {"error": "Bad Request", "status": 400, "message": "Invalid refresh
+    # token"}, not invalid_grant).
+    refused_refresh=Reply(
+        400, {"error": "Bad Request", "status": 400, "message": "Invalid refresh token"}
+    ),
+    # dev.twitch.tv/docs/authentication/revoke-tokens/ (POST client_id and token,
+    # form-encoded; 200 with no body).
+    revocation=Revocation(REVOKE_URL, Reply(), client_auth="client_id_in_body"),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -123,47 +136,3 @@ def test_refresh_on_a_401(alice: Client, user: User, mocked: responses.RequestsM
     )
     assert token.expires_at is None
     assert token.scope == "channel:read:subscriptions channel:manage:polls"
-
-
-def test_a_dead_refresh_token_answers_bad_request_and_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """dev.twitch.tv/docs/authentication/refresh-tokens/ ("If the refresh token is
-    invalid": 400 {"error": "Bad Request", "status": 400, "message": "Invalid refresh
-    token"})."""
-    connected(alice, mocked)
-    expire(user, "twitch")
-    mocked.replace(
-        responses.POST,
-        TOKEN_URL,
-        status=400,
-        json={"error": "Bad Request", "status": 400, "message": "Invalid refresh token"},
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "twitch")
-    assert stored(user, "twitch").needs_reauthorization
-
-
-def test_a_refused_code_is_a_502(alice: Client, mocked: responses.RequestsMock) -> None:
-    """dev.twitch.tv/docs/authentication/getting-tokens-oidc/ (an invalid code)."""
-    _endpoint, params = authorize(alice, "twitch")
-    mocked.post(
-        TOKEN_URL, status=400, json={"status": 400, "message": "Invalid authorization code"}
-    )
-    assert callback(alice, "twitch", params).status_code == 502
-    assert not OAuthToken.objects.exists()
-
-
-def test_disconnect_revokes(alice: Client, user: User, mocked: responses.RequestsMock) -> None:
-    """dev.twitch.tv/docs/authentication/revoke-tokens/ (POST client_id and token,
-    form-encoded; 200 with no body)."""
-    connected(alice, mocked)
-    revoke = mocked.post(REVOKE_URL, body="")
-    assert disconnect(alice, "twitch").status_code == 302
-    sent = [form(c) for c in revoke.calls]
-    assert [s["token"] for s in sent] == [
-        TOKEN_REPLY["refresh_token"],
-        TOKEN_REPLY["access_token"],
-    ]
-    assert all(s["client_id"] == client_id("twitch") for s in sent)
-    assert not OAuthToken.objects.filter(user=user).exists()

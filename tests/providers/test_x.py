@@ -12,10 +12,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.flow import code_challenge_s256
-from auth_code_flow_django.models import OAuthToken
 
+from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
     CODE,
     authorize,
@@ -23,7 +22,6 @@ from .steps import (
     callback,
     configure,
     connect,
-    disconnect,
     expire,
     form,
     stored,
@@ -47,6 +45,31 @@ TOKEN_REPLY = {
 }
 #: docs.x.com/x-api/users/get-my-user.
 ME_REPLY = {"data": {"id": "2244994945", "name": "X Dev", "username": "TwitterDev"}}
+
+DOCUMENTED = DocumentedReplies(
+    slug="x",
+    token_url=TOKEN_URL,
+    # docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token shows no error
+    # reply: RFC 6749 5.2's shape, with X's wording.
+    refused_code=Reply(
+        400,
+        {
+            "error": "invalid_request",
+            "error_description": "Value passed for the authorization code was invalid.",
+        },
+    ),
+    # docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code shows no error
+    # reply for a refresh: RFC 6749 5.2's invalid_grant, with X's wording.
+    refused_refresh=Reply(
+        400,
+        {"error": "invalid_grant", "error_description": "Value passed for the token was invalid."},
+    ),
+    # docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token ("Revoke token":
+    # POST token and token_type_hint to /2/oauth2/revoke).
+    revocation=Revocation(
+        REVOKE_URL, Reply(200, {"revoked": True}), hints=True, client_auth="basic"
+    ),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -100,53 +123,3 @@ def test_refresh_rotates_the_refresh_token(
     }
     assert call.calls[0].request.headers["Authorization"] == basic("x")
     assert stored(user, "x").refresh_token == "refresh-2"
-
-
-def test_a_refused_refresh_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code shows no error
-    reply for a refresh: RFC 6749 5.2's invalid_grant, with X's wording."""
-    connected(alice, mocked)
-    expire(user, "x")
-    mocked.replace(
-        responses.POST,
-        TOKEN_URL,
-        status=400,
-        json={
-            "error": "invalid_grant",
-            "error_description": "Value passed for the token was invalid.",
-        },
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "x")
-
-
-def test_a_refused_code_is_a_502(alice: Client, mocked: responses.RequestsMock) -> None:
-    """docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token shows no error
-    reply: RFC 6749 5.2's shape, with X's wording."""
-    mocked.post(
-        TOKEN_URL,
-        status=400,
-        json={
-            "error": "invalid_request",
-            "error_description": "Value passed for the authorization code was invalid.",
-        },
-    )
-    _params, response = connect(alice, "x")
-    assert response.status_code == 502
-    assert not OAuthToken.objects.exists()
-
-
-def test_disconnect_revokes(alice: Client, user: User, mocked: responses.RequestsMock) -> None:
-    """docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token ("Revoke
-    token": POST token and token_type_hint to /2/oauth2/revoke)."""
-    connected(alice, mocked)
-    revoke = mocked.post(REVOKE_URL, json={"revoked": True})
-    assert disconnect(alice, "x").status_code == 302
-    sent = [(form(c)["token"], form(c)["token_type_hint"]) for c in revoke.calls]
-    assert sent == [
-        (TOKEN_REPLY["refresh_token"], "refresh_token"),
-        (TOKEN_REPLY["access_token"], "access_token"),
-    ]
-    assert not OAuthToken.objects.filter(user=user).exists()

@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from auth_code_flow_django import tokens
-from auth_code_flow_django.exceptions import ReauthorizationRequiredError, UntrustedURLError
-from auth_code_flow_django.models import OAuthToken
+from auth_code_flow_django.exceptions import UntrustedURLError
 
+from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
     CODE,
     authorize,
@@ -22,7 +22,6 @@ from .steps import (
     callback,
     configure,
     connect,
-    disconnect,
     expire,
     form,
     stored,
@@ -55,6 +54,19 @@ ME_REPLY = {
     "type": 1,
     "account_id": "q6gBJVO5TzexKYTb_I2rpg",
 }
+
+DOCUMENTED = DocumentedReplies(
+    slug="zoom",
+    token_url=TOKEN_URL,
+    # developers.zoom.us/docs/integrations/oauth-error-messages/ (an invalid code).
+    refused_code=Reply(400, {"reason": "Invalid authorization code", "error": "invalid_grant"}),
+    # developers.zoom.us/docs/integrations/oauth-error-messages/ (an invalid or expired
+    # refresh token).
+    refused_refresh=Reply(400, {"reason": "Invalid Token!", "error": "invalid_grant"}),
+    # developers.zoom.us/docs/integrations/oauth/ ("Revoking an access token": POST
+    # /oauth/revoke with HTTP Basic; since 2023 no token in the URL query).
+    revocation=Revocation(REVOKE_URL, Reply(200, {"status": "success"}), client_auth="basic"),
+)
 
 
 @pytest.fixture(autouse=True)
@@ -119,50 +131,3 @@ def test_refresh_rotates_the_refresh_token(
     }
     assert call.calls[0].request.headers["Authorization"] == basic("zoom")
     assert stored(user, "zoom").refresh_token == "refresh-2"
-
-
-def test_a_refused_refresh_needs_reauthorization(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developers.zoom.us/docs/integrations/oauth-error-messages/ (an invalid or
-    expired refresh token)."""
-    connected(alice, mocked)
-    expire(user, "zoom")
-    mocked.replace(
-        responses.POST,
-        TOKEN_URL,
-        status=400,
-        json={"reason": "Invalid Token!", "error": "invalid_grant"},
-    )
-    with pytest.raises(ReauthorizationRequiredError):
-        tokens.get_access_token(user, "zoom")
-
-
-def test_a_refused_code_is_a_502(alice: Client, mocked: responses.RequestsMock) -> None:
-    """developers.zoom.us/docs/integrations/oauth-error-messages/ (an invalid code)."""
-    mocked.post(
-        TOKEN_URL,
-        status=400,
-        json={"reason": "Invalid authorization code", "error": "invalid_grant"},
-    )
-    _params, response = connect(alice, "zoom")
-    assert response.status_code == 502
-    assert not OAuthToken.objects.exists()
-
-
-def test_disconnect_revokes_with_the_token_in_the_body(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developers.zoom.us/docs/integrations/oauth/ ("Revoking an access token": POST
-    /oauth/revoke with HTTP Basic; since 2023 no token in the URL query)."""
-    connected(alice, mocked)
-    revoke = mocked.post(REVOKE_URL, json={"status": "success"})
-    assert disconnect(alice, "zoom").status_code == 302
-    assert [form(c)["token"] for c in revoke.calls] == [
-        TOKEN_REPLY["refresh_token"],
-        TOKEN_REPLY["access_token"],
-    ]
-    for call in revoke.calls:
-        assert "?" not in call.request.url
-        assert call.request.headers["Authorization"] == basic("zoom")
-    assert not OAuthToken.objects.filter(user=user).exists()

@@ -1,0 +1,211 @@
+"""Every preset against the replies its provider documents, one scenario at a time: a
+refused code, a refused or missing refresh token, and disconnecting (revoking each
+token, or sending nothing where the provider offers no revocation). The replies, with
+the pages they follow, are in each preset's module as ``DOCUMENTED``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import responses
+from django.test import Client
+
+from auth_code_flow_django import tokens
+from auth_code_flow_django.exceptions import ReauthorizationRequiredError
+from auth_code_flow_django.models import OAuthToken
+
+from ..conftest import make_token
+from . import (
+    test_atlassian,
+    test_auth0,
+    test_bitbucket,
+    test_box,
+    test_discord,
+    test_dropbox,
+    test_github,
+    test_gitlab,
+    test_google,
+    test_keycloak,
+    test_linkedin,
+    test_microsoft,
+    test_notion,
+    test_okta,
+    test_reddit,
+    test_salesforce,
+    test_slack,
+    test_spotify,
+    test_stackexchange,
+    test_twitch,
+    test_x,
+    test_zoom,
+)
+from .documented import DocumentedReplies, Revocation
+from .steps import (
+    basic,
+    client_id,
+    client_secret,
+    configure,
+    connect,
+    disconnect,
+    expire,
+    form,
+    json_body,
+    stored,
+)
+
+pytestmark = pytest.mark.django_db
+
+PRESETS: list[DocumentedReplies] = [
+    module.DOCUMENTED
+    for module in (
+        test_atlassian,
+        test_auth0,
+        test_bitbucket,
+        test_box,
+        test_discord,
+        test_dropbox,
+        test_github,
+        test_gitlab,
+        test_google,
+        test_keycloak,
+        test_linkedin,
+        test_microsoft,
+        test_notion,
+        test_okta,
+        test_reddit,
+        test_salesforce,
+        test_slack,
+        test_spotify,
+        test_stackexchange,
+        test_twitch,
+        test_x,
+        test_zoom,
+    )
+]
+#: The tokens ``make_token`` stores, in the order a disconnect revokes them.
+REFRESH_TOKEN = "stored-refresh-token-0002"
+ACCESS_TOKEN = "stored-access-token-0001"
+
+
+def presets(having: Callable[[DocumentedReplies], object]) -> list[Any]:
+    return [pytest.param(preset, id=preset.slug) for preset in PRESETS if having(preset)]
+
+
+def use(preset: DocumentedReplies, settings: Any, mocked: responses.RequestsMock) -> None:
+    configure(settings, preset.slug, **preset.config)
+    if preset.serve is not None:
+        preset.serve(mocked)
+
+
+def sent(call: Any) -> dict[str, Any]:
+    """A token request's body, JSON or form-encoded as its Content-Type says."""
+    if call.request.headers.get("Content-Type", "").startswith("application/json"):
+        return json_body(call)
+    return form(call)
+
+
+def test_every_preset_has_its_documented_replies() -> None:
+    from auth_code_flow_django.providers import PRESETS as APP_PRESETS
+
+    assert sorted(preset.slug for preset in PRESETS) == sorted(APP_PRESETS)
+
+
+@pytest.mark.parametrize("preset", presets(lambda p: p.refused_code))
+def test_a_refused_code_is_a_502_and_stores_nothing(
+    preset: DocumentedReplies, settings: Any, alice: Client, mocked: responses.RequestsMock
+) -> None:
+    assert preset.refused_code is not None
+    use(preset, settings, mocked)
+    token_call = preset.refused_code.serve(mocked, responses.POST, preset.token_url)
+    _params, response = connect(alice, preset.slug)
+    assert response.status_code == 502
+    assert preset.refused_code_shows in response.content.decode()
+    assert len(token_call.calls) == 1
+    assert not OAuthToken.objects.exists()
+
+
+@pytest.mark.parametrize("preset", presets(lambda p: p.refused_refresh))
+def test_a_refused_refresh_needs_reauthorization_and_is_not_retried(
+    preset: DocumentedReplies, settings: Any, user: Any, mocked: responses.RequestsMock
+) -> None:
+    assert preset.refused_refresh is not None
+    use(preset, settings, mocked)
+    make_token(user, preset.slug)
+    expire(user, preset.slug)
+    call = preset.refused_refresh.serve(mocked, responses.POST, preset.token_url)
+    with pytest.raises(ReauthorizationRequiredError):
+        tokens.get_access_token(user, preset.slug)
+    assert sent(call.calls[0])["refresh_token"] == REFRESH_TOKEN
+    assert stored(user, preset.slug).needs_reauthorization
+    with pytest.raises(ReauthorizationRequiredError):
+        tokens.get_access_token(user, preset.slug)
+    assert len(call.calls) == 1
+
+
+@pytest.mark.parametrize("preset", presets(lambda p: not p.refresh_tokens))
+def test_without_refresh_tokens_an_expired_token_needs_reauthorization(
+    preset: DocumentedReplies, settings: Any, user: Any, mocked: responses.RequestsMock
+) -> None:
+    use(preset, settings, mocked)
+    make_token(user, preset.slug, refresh_token=None)
+    expire(user, preset.slug)
+    before = len(mocked.calls)
+    with pytest.raises(ReauthorizationRequiredError):
+        tokens.get_access_token(user, preset.slug)
+    assert stored(user, preset.slug).needs_reauthorization
+    assert len(mocked.calls) == before
+
+
+@pytest.mark.parametrize("preset", presets(lambda p: isinstance(p.revocation, Revocation)))
+def test_disconnect_revokes_each_token(
+    preset: DocumentedReplies,
+    settings: Any,
+    alice: Client,
+    user: Any,
+    mocked: responses.RequestsMock,
+) -> None:
+    revocation = preset.revocation
+    assert isinstance(revocation, Revocation)
+    use(preset, settings, mocked)
+    make_token(user, preset.slug)
+    revoke = revocation.reply.serve(mocked, responses.POST, revocation.url)
+    assert disconnect(alice, preset.slug).status_code == 302
+    assert not OAuthToken.objects.filter(user=user).exists()
+    sent = [form(c) if revocation.body == "form" else json_body(c) for c in revoke.calls]
+    assert [s["token"] for s in sent] == [REFRESH_TOKEN, ACCESS_TOKEN]
+    if revocation.hints:
+        assert [s["token_type_hint"] for s in sent] == ["refresh_token", "access_token"]
+    for call, body in zip(revoke.calls, sent, strict=True):
+        # The token goes in the body, never in the URL.
+        assert urlsplit(call.request.url).query == ""
+        for name, value in revocation.headers.items():
+            assert call.request.headers[name] == value
+        if revocation.client_auth == "basic":
+            assert call.request.headers["Authorization"] == basic(preset.slug)
+            assert "client_secret" not in body
+        elif revocation.client_auth == "secret_in_body":
+            assert (body["client_id"], body["client_secret"]) == (
+                client_id(preset.slug),
+                client_secret(preset.slug),
+            )
+        elif revocation.client_auth == "client_id_in_body":
+            assert body["client_id"] == client_id(preset.slug)
+
+
+@pytest.mark.parametrize("preset", presets(lambda p: p.revocation is False))
+def test_disconnect_without_revocation_sends_nothing(
+    preset: DocumentedReplies,
+    settings: Any,
+    alice: Client,
+    user: Any,
+    mocked: responses.RequestsMock,
+) -> None:
+    use(preset, settings, mocked)
+    make_token(user, preset.slug)
+    before = len(mocked.calls)
+    assert disconnect(alice, preset.slug).status_code == 302
+    assert len(mocked.calls) == before
+    assert not OAuthToken.objects.filter(user=user).exists()
