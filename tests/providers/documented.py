@@ -54,7 +54,7 @@ class DocumentedReplies:
     #: Settings besides the preset and the credentials.
     config: dict[str, Any] = field(default_factory=dict)
     #: Serves what the preset fetches before its token endpoint (discovery, keys).
-    serve: Callable[[responses.RequestsMock], None] | None = None
+    serve: Callable[[responses.RequestsMock], object] | None = None
     #: The token endpoint's answer to a code it refuses, and a word the 502 page shows.
     refused_code: Reply | None = None
     refused_code_shows: str = ""

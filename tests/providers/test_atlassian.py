@@ -5,8 +5,6 @@ no revocation endpoint."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import responses
 from django.contrib.auth import get_user_model
@@ -21,7 +19,6 @@ from .steps import (
     callback,
     client_id,
     client_secret,
-    configure,
     connect,
     expire,
     json_body,
@@ -72,11 +69,6 @@ DOCUMENTED = DocumentedReplies(
     # revocation endpoint (users remove an app in their account settings).
     revocation=False,
 )
-
-
-@pytest.fixture(autouse=True)
-def atlassian(settings: Any) -> None:
-    configure(settings, "atlassian")
 
 
 def connected(alice: Client, mocked: responses.RequestsMock) -> None:

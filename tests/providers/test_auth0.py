@@ -3,20 +3,18 @@ everything else from its discovery document, as Auth0 documents it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import responses
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 
 from .. import oidc
 from ..test_checks import ids
 from .documented import DocumentedReplies, Reply, Revocation
 from .issuers import connect_with_id_token, serve_discovery
-from .steps import configure, form, stored
+from .steps import form, stored
 
 User = get_user_model()
 
@@ -70,15 +68,6 @@ DOCUMENTED = DocumentedReplies(
     # /oauth/revoke with the refresh token).
     revocation=Revocation(DOCUMENT["revocation_endpoint"], Reply()),
 )
-
-
-@pytest.fixture(autouse=True)
-def auth0(settings: Any, mocked: responses.RequestsMock) -> Iterator[None]:
-    cache.clear()
-    configure(settings, "auth0", issuer=ISSUER)
-    serve_discovery(mocked, DOCUMENT, KEY)
-    yield
-    cache.clear()
 
 
 def connected(alice: Client, mocked: responses.RequestsMock) -> tuple[str, dict[str, str], Any]:

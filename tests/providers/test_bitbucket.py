@@ -9,8 +9,6 @@ Pages followed:
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import responses
 from django.contrib.auth.models import AbstractBaseUser
@@ -24,7 +22,6 @@ from .steps import (
     authorize,
     basic,
     callback,
-    configure,
     expire,
     form,
     stored,
@@ -62,13 +59,8 @@ DOCUMENTED = DocumentedReplies(
 )
 
 
-@pytest.fixture
-def bitbucket(settings: Any) -> None:
-    configure(settings, "bitbucket")
-
-
 def test_connect_with_basic_credentials_and_scopes_in_the_reply(
-    bitbucket: None, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
+    alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
 ) -> None:
     """OAuth 2.0, authorization code grant: the client authenticates with HTTP Basic;
     the reply names its scopes in "scopes" (the requested scope is kept)."""
@@ -89,7 +81,7 @@ def test_connect_with_basic_credentials_and_scopes_in_the_reply(
 
 
 def test_refresh_and_a_dead_refresh_token(
-    bitbucket: None, user: AbstractBaseUser, mocked: responses.RequestsMock
+    user: AbstractBaseUser, mocked: responses.RequestsMock
 ) -> None:
     """OAuth 2.0, refresh tokens: grant_type=refresh_token with Basic credentials; a
     bad one is answered HTTP 400 invalid_grant."""

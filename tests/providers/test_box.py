@@ -4,8 +4,6 @@ revocation at ``/oauth2/revoke``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import responses
 from django.contrib.auth import get_user_model
@@ -20,7 +18,6 @@ from .steps import (
     callback,
     client_id,
     client_secret,
-    configure,
     connect,
     expire,
     form,
@@ -72,11 +69,6 @@ DOCUMENTED = DocumentedReplies(
     # token, form-encoded.
     revocation=Revocation(REVOKE_URL, Reply(), client_auth="secret_in_body"),
 )
-
-
-@pytest.fixture(autouse=True)
-def box(settings: Any) -> None:
-    configure(settings, "box")
 
 
 def connected(alice: Client, mocked: responses.RequestsMock) -> None:

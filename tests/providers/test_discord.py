@@ -7,8 +7,6 @@ Pages followed:
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import responses
 from django.contrib.auth.models import AbstractBaseUser
@@ -18,7 +16,7 @@ from auth_code_flow_django import tokens
 from auth_code_flow_django.models import OAuthToken
 
 from .documented import DocumentedReplies, Reply
-from .steps import authorize, callback, configure, disconnect, expire, form, stored
+from .steps import authorize, callback, disconnect, expire, form, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -64,13 +62,7 @@ DOCUMENTED = DocumentedReplies(
 )
 
 
-@pytest.fixture
-def discord(settings: Any) -> None:
-    configure(settings, "discord")
-
-
 def test_connect_refresh_and_disconnect(
-    discord: None,
     alice: Client,
     user: AbstractBaseUser,
     mocked: responses.RequestsMock,

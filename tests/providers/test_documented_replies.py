@@ -6,6 +6,8 @@ the pages they follow, are in each preset's module as ``DOCUMENTED``."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,32 +18,9 @@ from django.test import Client
 from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
+from auth_code_flow_django.providers import PRESETS as APP_PRESETS
 
 from ..conftest import make_token
-from . import (
-    test_atlassian,
-    test_auth0,
-    test_bitbucket,
-    test_box,
-    test_discord,
-    test_dropbox,
-    test_github,
-    test_gitlab,
-    test_google,
-    test_keycloak,
-    test_linkedin,
-    test_microsoft,
-    test_notion,
-    test_okta,
-    test_reddit,
-    test_salesforce,
-    test_slack,
-    test_spotify,
-    test_stackexchange,
-    test_twitch,
-    test_x,
-    test_zoom,
-)
 from .documented import DocumentedReplies, Revocation
 from .steps import (
     basic,
@@ -58,32 +37,12 @@ from .steps import (
 
 pytestmark = pytest.mark.django_db
 
+#: The preset modules beside this one, each with its documented replies.
+MODULES = sorted(
+    path.stem for path in Path(__file__).parent.glob("test_*.py") if path != Path(__file__)
+)
 PRESETS: list[DocumentedReplies] = [
-    module.DOCUMENTED
-    for module in (
-        test_atlassian,
-        test_auth0,
-        test_bitbucket,
-        test_box,
-        test_discord,
-        test_dropbox,
-        test_github,
-        test_gitlab,
-        test_google,
-        test_keycloak,
-        test_linkedin,
-        test_microsoft,
-        test_notion,
-        test_okta,
-        test_reddit,
-        test_salesforce,
-        test_slack,
-        test_spotify,
-        test_stackexchange,
-        test_twitch,
-        test_x,
-        test_zoom,
-    )
+    import_module(f"{__package__}.{name}").DOCUMENTED for name in MODULES
 ]
 #: The tokens ``make_token`` stores, in the order a disconnect revokes them.
 REFRESH_TOKEN = "stored-refresh-token-0002"
@@ -108,7 +67,6 @@ def sent(call: Any) -> dict[str, Any]:
 
 
 def test_every_preset_has_its_documented_replies() -> None:
-    from auth_code_flow_django.providers import PRESETS as APP_PRESETS
 
     assert sorted(preset.slug for preset in PRESETS) == sorted(APP_PRESETS)
 

@@ -4,8 +4,6 @@ refresh token, and no RFC 7009 revocation."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import responses
 from django.contrib.auth import get_user_model
@@ -14,7 +12,7 @@ from django.test import Client
 from auth_code_flow_django import tokens
 
 from .documented import DocumentedReplies, Reply
-from .steps import authorize, callback, configure, connect, expire, form, stored
+from .steps import authorize, callback, connect, expire, form, stored
 
 User = get_user_model()
 
@@ -56,11 +54,6 @@ DOCUMENTED = DocumentedReplies(
     # the token as a Bearer header, not RFC 7009): nothing is sent.
     revocation=False,
 )
-
-
-@pytest.fixture(autouse=True)
-def dropbox(settings: Any) -> None:
-    configure(settings, "dropbox")
 
 
 def test_connect_asks_for_offline_access_and_reads_the_account_from_the_reply(

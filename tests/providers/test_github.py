@@ -9,8 +9,6 @@ Pages followed:
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import responses
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,7 +19,7 @@ from auth_code_flow_django.exceptions import ReauthorizationRequiredError
 from auth_code_flow_django.models import OAuthToken
 
 from .documented import DocumentedReplies
-from .steps import authorize, callback, configure, expire, form, stored
+from .steps import authorize, callback, expire, form, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -79,13 +77,8 @@ DOCUMENTED = DocumentedReplies(
 )
 
 
-@pytest.fixture
-def github(settings: Any) -> None:
-    configure(settings, "github")
-
-
 def test_connect_keeps_the_comma_separated_scope_and_reads_the_user(
-    github: None, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
+    alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
 ) -> None:
     """Authorizing OAuth apps, steps 1-3: the JSON token reply (comma-separated scope,
     lowercase token_type, no expiry) and GET /user for the account."""
@@ -108,7 +101,7 @@ def test_connect_keeps_the_comma_separated_scope_and_reads_the_user(
 
 
 def test_an_error_answered_with_http_200_is_a_502_and_stores_nothing(
-    github: None, alice: Client, mocked: responses.RequestsMock
+    alice: Client, mocked: responses.RequestsMock
 ) -> None:
     """Troubleshooting access token request errors: bad_verification_code comes as
     a 200 with an error."""
@@ -121,7 +114,7 @@ def test_an_error_answered_with_http_200_is_a_502_and_stores_nothing(
 
 
 def test_an_expiring_user_token_refreshes_with_its_rotated_refresh_token(
-    github: None, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
+    alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
 ) -> None:
     """Refreshing user access tokens: the lifetimes as strings, and the refresh reply
     with a new refresh token."""
@@ -145,7 +138,7 @@ def test_an_expiring_user_token_refreshes_with_its_rotated_refresh_token(
 
 
 def test_bad_refresh_token_needs_reauthorization_and_is_not_retried(
-    github: None, user: AbstractBaseUser, mocked: responses.RequestsMock
+    user: AbstractBaseUser, mocked: responses.RequestsMock
 ) -> None:
     """Refreshing user access tokens / troubleshooting: a used or expired refresh
     token is answered with HTTP 200 and bad_refresh_token. The grant is gone: the

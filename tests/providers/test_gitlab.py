@@ -104,7 +104,6 @@ def test_a_failed_identity_request_is_made_again_on_next_use(
 ) -> None:
     """Users API: a 401 {"message": "401 Unauthorized"} leaves the account unknown;
     the next use of the token asks again."""
-    configure(settings, "gitlab")
     _endpoint, params = authorize(alice, "gitlab")
     mocked.post("https://gitlab.com/oauth/token", json=TOKEN_REPLY)
     me = mocked.get(

@@ -112,7 +112,6 @@ def test_connect_accepts_either_documented_issuer(
     """OpenID Connect, "Validating an ID token": "The value of iss in the ID token is
     equal to accounts.google.com or https://accounts.google.com." The account is the
     ID token's sub and email, with no UserInfo request."""
-    configure(settings, "google")
     userinfo = mocked.get(USERINFO_URL, json={"sub": "other"})
     response = connect(alice, mocked, iss=iss)
     assert response.status_code == 302, response.content
@@ -132,7 +131,6 @@ def test_any_other_issuer_is_refused(
     settings: Any, alice: Client, mocked: responses.RequestsMock, iss: str
 ) -> None:
     """Only the two documented spellings."""
-    configure(settings, "google")
     assert connect(alice, mocked, iss=iss).status_code == 502
     assert not OAuthToken.objects.exists()
 
@@ -142,7 +140,6 @@ def test_refresh_keeps_the_refresh_token_google_does_not_resend(
 ) -> None:
     """Web server applications, "Refreshing an access token": the reply has no
     refresh_token; the stored one stays."""
-    configure(settings, "google")
     assert connect(alice, mocked).status_code == 302
     expire(user, "google")
     mocked.replace(responses.POST, TOKEN_URL, json=REFRESH_REPLY)

@@ -4,13 +4,11 @@ refresh token for most apps, no revocation endpoint."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import responses
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 
 from auth_code_flow_django.models import OAuthToken
@@ -22,7 +20,6 @@ from .steps import (
     authorize,
     callback,
     client_id,
-    configure,
     form,
     stored,
 )
@@ -49,21 +46,13 @@ TOKEN_REPLY = {
 DOCUMENTED = DocumentedReplies(
     slug="linkedin",
     token_url=TOKEN_URL,
+    serve=lambda mocked: mocked.get(JWKS_URL, json=oidc.jwks(KEY)),
     # learn.microsoft.com/linkedin/shared/authentication/programmatic-refresh-tokens:
     # refresh tokens are for approved partners only; others connect again.
     refresh_tokens=False,
     # LinkedIn documents no revocation endpoint for these tokens.
     revocation=False,
 )
-
-
-@pytest.fixture(autouse=True)
-def linkedin(settings: Any, mocked: responses.RequestsMock) -> Iterator[None]:
-    cache.clear()
-    configure(settings, "linkedin")
-    mocked.get(JWKS_URL, json=oidc.jwks(KEY))
-    yield
-    cache.clear()
 
 
 def id_token(nonce: str) -> str:

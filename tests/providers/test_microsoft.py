@@ -152,7 +152,6 @@ def test_without_openid_the_account_comes_from_graph(
 ) -> None:
     """Auth code flow, successful token response, then Graph's GET /me: id and
     userPrincipalName."""
-    configure(settings, "microsoft")
     endpoint, params = authorize(alice, "microsoft")
     assert endpoint == LOGIN + "/common/oauth2/v2.0/authorize"
     assert params["scope"] == "User.Read offline_access"

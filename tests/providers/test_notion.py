@@ -4,8 +4,6 @@ bodies, ``owner=user`` on the authorization request, a ``Notion-Version`` header
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import responses
 from django.contrib.auth import get_user_model
@@ -20,7 +18,6 @@ from .steps import (
     authorize,
     basic,
     callback,
-    configure,
     connect,
     json_body,
     stored,
@@ -72,11 +69,6 @@ DOCUMENTED = DocumentedReplies(
         headers={"Notion-Version": "2022-06-28"},
     ),
 )
-
-
-@pytest.fixture(autouse=True)
-def notion(settings: Any) -> None:
-    configure(settings, "notion")
 
 
 def test_connect_sends_json_with_basic_auth_and_names_user_and_workspace(

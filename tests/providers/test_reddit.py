@@ -5,8 +5,6 @@ at ``/api/v1/revoke_token``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import responses
 from django.contrib.auth import get_user_model
@@ -23,7 +21,6 @@ from .steps import (
     authorize,
     basic,
     callback,
-    configure,
     connect,
     expire,
     form,
@@ -64,11 +61,6 @@ DOCUMENTED = DocumentedReplies(
         headers={"User-Agent": USER_AGENT},
     ),
 )
-
-
-@pytest.fixture(autouse=True)
-def reddit(settings: Any) -> None:
-    configure(settings, "reddit", user_agent=USER_AGENT)
 
 
 def connected(alice: Client, mocked: responses.RequestsMock) -> None:

@@ -91,11 +91,6 @@ DOCUMENTED = DocumentedReplies(
 )
 
 
-@pytest.fixture(autouse=True)
-def salesforce(settings: Any) -> None:
-    configure(settings, "salesforce")
-
-
 def connected(alice: Client, mocked: responses.RequestsMock) -> None:
     mocked.post(TOKEN_URL, json=TOKEN_REPLY)
     mocked.get(USERINFO_URL, json=USERINFO_REPLY)

@@ -88,7 +88,6 @@ def test_bot_install_stores_the_workspace_token_and_names_the_installer(
 ) -> None:
     """oauth.v2.access, example response: the bot token (token_type "bot") and the
     installing user's id, read from the reply itself."""
-    configure(settings, "slack")
     endpoint, params = authorize(alice, "slack")
     assert (endpoint, params["scope"]) == (AUTHORIZE_URL, "users:read")
     mocked.post(TOKEN_URL, json=BOT_REPLY)
@@ -182,7 +181,6 @@ def test_an_error_with_ok_false_is_a_502_and_stores_nothing(
     settings: Any, alice: Client, mocked: responses.RequestsMock
 ) -> None:
     """oauth.v2.access errors: invalid_code, with HTTP 200 and ok false."""
-    configure(settings, "slack")
     _endpoint, params = authorize(alice, "slack")
     mocked.post(TOKEN_URL, json={"ok": False, "error": "invalid_code"})
     response = callback(alice, "slack", params)
@@ -199,7 +197,6 @@ def test_disconnect_keeps_the_workspace_bot_token(
 ) -> None:
     """auth.revoke on a bot token uninstalls the app from the workspace, for every
     member: one user's disconnect deletes the connection here and revokes nothing."""
-    configure(settings, "slack")
     _endpoint, params = authorize(alice, "slack")
     mocked.post(TOKEN_URL, json=BOT_REPLY)
     assert callback(alice, "slack", params).status_code == 302

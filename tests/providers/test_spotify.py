@@ -19,7 +19,6 @@ from .steps import (
     authorize,
     basic,
     callback,
-    configure,
     connect,
     expire,
     form,
@@ -67,11 +66,6 @@ DOCUMENTED = DocumentedReplies(
     # remove an app at spotify.com/account/apps).
     revocation=False,
 )
-
-
-@pytest.fixture(autouse=True)
-def spotify(settings: Any) -> None:
-    configure(settings, "spotify")
 
 
 def connected(alice: Client, mocked: responses.RequestsMock) -> None:

@@ -85,7 +85,6 @@ def test_no_expiry_gives_a_token_that_never_expires(
     settings: Any, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
 ) -> None:
     """Authentication, scope no_expiry: the reply has access_token alone."""
-    configure(settings, "stackexchange")
     _endpoint, params = authorize(alice, "stackexchange")
     assert params["scope"] == "no_expiry"
     mocked.post(TOKEN_URL, json=NO_EXPIRY_REPLY)
@@ -101,7 +100,6 @@ def test_an_api_error_on_me_leaves_the_account_unknown(
 ) -> None:
     """Error handling: an API error is a JSON object with error_id, error_message and
     error_name; the connection is kept, its account looked up later."""
-    configure(settings, "stackexchange")
     _endpoint, params = authorize(alice, "stackexchange")
     mocked.post(TOKEN_URL, json=NO_EXPIRY_REPLY)
     mocked.get(

@@ -6,13 +6,11 @@ revocation at ``/oauth2/revoke``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import responses
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.test import Client
 
 from auth_code_flow_django import tokens
@@ -24,7 +22,6 @@ from .steps import (
     authorize,
     callback,
     client_id,
-    configure,
     form,
     stored,
 )
@@ -51,6 +48,7 @@ TOKEN_REPLY = {
 DOCUMENTED = DocumentedReplies(
     slug="twitch",
     token_url=TOKEN_URL,
+    serve=lambda mocked: mocked.get(ISSUER + "/keys", json=oidc.jwks(KEY)),
     # dev.twitch.tv/docs/authentication/getting-tokens-oidc/ (an invalid code).
     refused_code=Reply(400, {"status": 400, "message": "Invalid authorization code"}),
     # dev.twitch.tv/docs/authentication/refresh-tokens/ ("If the refresh token is
@@ -63,15 +61,6 @@ DOCUMENTED = DocumentedReplies(
     # form-encoded; 200 with no body).
     revocation=Revocation(REVOKE_URL, Reply(), client_auth="client_id_in_body"),
 )
-
-
-@pytest.fixture(autouse=True)
-def twitch(settings: Any, mocked: responses.RequestsMock) -> Iterator[None]:
-    cache.clear()
-    configure(settings, "twitch")
-    mocked.get(ISSUER + "/keys", json=oidc.jwks(KEY))
-    yield
-    cache.clear()
 
 
 def connected(alice: Client, mocked: responses.RequestsMock) -> tuple[dict[str, str], Any]:

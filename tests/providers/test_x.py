@@ -4,8 +4,6 @@ the account from ``/2/users/me`` and revocation at ``/2/oauth2/revoke``."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import responses
 from django.contrib.auth import get_user_model
@@ -20,7 +18,6 @@ from .steps import (
     authorize,
     basic,
     callback,
-    configure,
     connect,
     expire,
     form,
@@ -70,11 +67,6 @@ DOCUMENTED = DocumentedReplies(
         REVOKE_URL, Reply(200, {"revoked": True}), hints=True, client_auth="basic"
     ),
 )
-
-
-@pytest.fixture(autouse=True)
-def x(settings: Any) -> None:
-    configure(settings, "x")
 
 
 def connected(alice: Client, mocked: responses.RequestsMock) -> None:

@@ -20,7 +20,6 @@ from .steps import (
     authorize,
     basic,
     callback,
-    configure,
     connect,
     expire,
     form,
@@ -67,11 +66,6 @@ DOCUMENTED = DocumentedReplies(
     # /oauth/revoke with HTTP Basic; since 2023 no token in the URL query).
     revocation=Revocation(REVOKE_URL, Reply(200, {"status": "success"}), client_auth="basic"),
 )
-
-
-@pytest.fixture(autouse=True)
-def zoom(settings: Any) -> None:
-    configure(settings, "zoom")
 
 
 def connected(alice: Client, mocked: responses.RequestsMock, **reply: Any) -> None:
