@@ -11,6 +11,10 @@ from typing import Any, Literal
 
 import responses
 
+#: How the client authenticates: HTTP Basic, client_id and client_secret in the body,
+#: client_id alone in the body, or not checked.
+ClientAuth = Literal["basic", "secret_in_body", "client_id_in_body", "any"]
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -36,9 +40,7 @@ class Revocation:
     body: Literal["form", "json"] = "form"
     #: Each request names its token's type in token_type_hint.
     hints: bool = False
-    #: How the client authenticates: HTTP Basic, client_id and client_secret in the
-    #: body, client_id alone in the body, or not checked.
-    client_auth: Literal["basic", "secret_in_body", "client_id_in_body", "any"] = "any"
+    client_auth: ClientAuth = "any"
     #: Headers every revocation request carries.
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -51,6 +53,23 @@ class DocumentedReplies:
 
     slug: str
     token_url: str
+    #: How token requests carry their body and the client's credentials, and headers
+    #: every request to the provider carries.
+    token_body: Literal["form", "json"] = "form"
+    client_auth: ClientAuth = "any"
+    headers: dict[str, str] = field(default_factory=dict)
+    #: Connecting: the authorization endpoint and what its query holds (None: not at
+    #: all); the token endpoint's reply to the code; the GET that names the account and
+    #: its reply (None: the token reply names it); the account (id, name) stored and
+    #: other stored fields. No authorize_url: the module tests connecting its own way.
+    authorize_url: str | None = None
+    authorize_params: dict[str, str | None] = field(default_factory=dict)
+    token_reply: dict[str, Any] = field(default_factory=dict)
+    identity: tuple[str, dict[str, Any]] | None = None
+    account: tuple[str, str] = ("", "")
+    stored_fields: dict[str, Any] = field(default_factory=dict)
+    #: Refresh replies as documented; one without a refresh token keeps the stored one.
+    refreshes: tuple[dict[str, Any], ...] = ()
     #: Settings besides the preset and the credentials.
     config: dict[str, Any] = field(default_factory=dict)
     #: Serves what the preset fetches before its token endpoint (discovery, keys).

@@ -14,15 +14,7 @@ from auth_code_flow_django import tokens
 
 from .documented import DocumentedReplies, Reply
 from .steps import (
-    CODE,
-    authorize,
-    callback,
-    client_id,
-    client_secret,
     connect,
-    expire,
-    json_body,
-    stored,
 )
 
 User = get_user_model()
@@ -56,6 +48,24 @@ ME_REPLY = {
 DOCUMENTED = DocumentedReplies(
     slug="atlassian",
     token_url=TOKEN_URL,
+    # developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ (the authorization
+    # URL with audience=api.atlassian.com and prompt=consent; exchanging the code with a
+    # JSON body) and developer.atlassian.com/cloud/admin/user-management/rest/ (GET /me).
+    token_body="json",
+    client_auth="secret_in_body",
+    authorize_url="https://auth.atlassian.com/authorize",
+    authorize_params={
+        "audience": "api.atlassian.com",
+        "prompt": "consent",
+        "scope": "read:me offline_access",
+    },
+    token_reply=TOKEN_REPLY,
+    identity=(ME_URL, ME_REPLY),
+    account=(ME_REPLY["account_id"], "mia@example.com"),
+    # developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ ("Use a refresh token
+    # to get another access token and refresh token pair": rotating refresh tokens, a
+    # JSON body).
+    refreshes=({**TOKEN_REPLY, "access_token": "access-2", "refresh_token": "rotated-refresh-2"},),
     # developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ (error replies).
     refused_code=Reply(
         403, {"error": "invalid_grant", "error_description": "Invalid authorization code"}
@@ -76,31 +86,6 @@ def connected(alice: Client, mocked: responses.RequestsMock) -> None:
     mocked.get(ME_URL, json=ME_REPLY)
     _params, response = connect(alice, "atlassian")
     assert response.status_code == 302, response.content
-
-
-def test_connect_asks_the_api_audience_and_reads_the_account_from_me(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ (the authorization
-    URL with audience=api.atlassian.com and prompt=consent; exchanging the code with a
-    JSON body) and developer.atlassian.com/cloud/admin/user-management/rest/ (GET /me)."""
-    endpoint, params = authorize(alice, "atlassian")
-    assert endpoint == "https://auth.atlassian.com/authorize"
-    assert (params["audience"], params["prompt"]) == ("api.atlassian.com", "consent")
-    assert params["scope"] == "read:me offline_access"
-    token_call = mocked.post(TOKEN_URL, json=TOKEN_REPLY)
-    me = mocked.get(ME_URL, json=ME_REPLY)
-    assert callback(alice, "atlassian", params).status_code == 302
-    body = json_body(token_call.calls[0])
-    assert body["grant_type"] == "authorization_code"
-    assert body["code"] == CODE
-    assert (body["client_id"], body["client_secret"]) == (
-        client_id("atlassian"),
-        client_secret("atlassian"),
-    )
-    assert me.calls[0].request.headers["Authorization"] == "Bearer " + TOKEN_REPLY["access_token"]
-    token = stored(user, "atlassian")
-    assert (token.account_id, token.account_name) == (ME_REPLY["account_id"], "mia@example.com")
 
 
 def test_the_cloud_id_comes_from_accessible_resources(
@@ -129,22 +114,3 @@ def test_the_cloud_id_comes_from_accessible_resources(
     (site,) = session.get(RESOURCES_URL).json()
     assert session.get(issue).json() == {"key": "KEY-1"}
     assert site["id"] == cloud_id
-
-
-def test_refresh_rotates_the_refresh_token(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/ ("Use a refresh
-    token to get another access token and refresh token pair": rotating refresh tokens,
-    a JSON body)."""
-    connected(alice, mocked)
-    expire(user, "atlassian")
-    rotated = {**TOKEN_REPLY, "access_token": "access-2", "refresh_token": "rotated-refresh-2"}
-    call = mocked.replace(responses.POST, TOKEN_URL, json=rotated)
-    assert tokens.get_access_token(user, "atlassian") == "access-2"
-    body = json_body(call.calls[0])
-    assert (body["grant_type"], body["refresh_token"]) == (
-        "refresh_token",
-        TOKEN_REPLY["refresh_token"],
-    )
-    assert stored(user, "atlassian").refresh_token == "rotated-refresh-2"

@@ -13,11 +13,6 @@ from auth_code_flow_django import tokens
 
 from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
-    CODE,
-    authorize,
-    callback,
-    client_id,
-    client_secret,
     connect,
     expire,
     form,
@@ -52,6 +47,17 @@ ME_REPLY = {
 DOCUMENTED = DocumentedReplies(
     slug="box",
     token_url=TOKEN_URL,
+    # developer.box.com/guides/authentication/oauth2/oauth2-setup/ and
+    # developer.box.com/reference/post-oauth2-token/ (client_id and client_secret in the
+    # form) and developer.box.com/reference/get-users-me/.
+    client_auth="secret_in_body",
+    authorize_url="https://account.box.com/api/oauth2/authorize",
+    authorize_params={"response_type": "code"},
+    token_reply=TOKEN_REPLY,
+    identity=(ME_URL, ME_REPLY),
+    account=("11446498", "ceo@example.com"),
+    # issued_token_type names a token type, not a token, but its name says "token".
+    stored_fields={"extra": {}},
     # developer.box.com/reference/post-oauth2-token/ (error replies).
     refused_code=Reply(
         400,
@@ -76,27 +82,6 @@ def connected(alice: Client, mocked: responses.RequestsMock) -> None:
     mocked.get(ME_URL, json=ME_REPLY)
     _params, response = connect(alice, "box")
     assert response.status_code == 302, response.content
-
-
-def test_connect_reads_the_account_from_users_me(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developer.box.com/guides/authentication/oauth2/oauth2-setup/ and
-    developer.box.com/reference/post-oauth2-token/ (client_id and client_secret in the
-    form) and developer.box.com/reference/get-users-me/."""
-    endpoint, params = authorize(alice, "box")
-    assert endpoint == "https://account.box.com/api/oauth2/authorize"
-    assert params["response_type"] == "code"
-    token_call = mocked.post(TOKEN_URL, json=TOKEN_REPLY)
-    mocked.get(ME_URL, json=ME_REPLY)
-    assert callback(alice, "box", params).status_code == 302
-    sent = form(token_call.calls[0])
-    assert (sent["grant_type"], sent["code"]) == ("authorization_code", CODE)
-    assert (sent["client_id"], sent["client_secret"]) == (client_id("box"), client_secret("box"))
-    token = stored(user, "box")
-    assert (token.account_id, token.account_name) == ("11446498", "ceo@example.com")
-    # issued_token_type names a token type, not a token, but its name says "token".
-    assert dict(token.extra) == {}
 
 
 def test_each_refresh_stores_the_new_single_use_refresh_token(

@@ -17,13 +17,17 @@ from django.test import Client
 
 from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import ReauthorizationRequiredError
+from auth_code_flow_django.flow import code_challenge_s256
 from auth_code_flow_django.models import OAuthToken
 from auth_code_flow_django.providers import PRESETS as APP_PRESETS
 
 from ..conftest import make_token
-from .documented import DocumentedReplies, Revocation
+from .documented import ClientAuth, DocumentedReplies, Revocation
 from .steps import (
+    CODE,
+    authorize,
     basic,
+    callback,
     client_id,
     client_secret,
     configure,
@@ -59,11 +63,25 @@ def use(preset: DocumentedReplies, settings: Any, mocked: responses.RequestsMock
         preset.serve(mocked)
 
 
-def sent(call: Any) -> dict[str, Any]:
-    """A token request's body, JSON or form-encoded as its Content-Type says."""
-    if call.request.headers.get("Content-Type", "").startswith("application/json"):
-        return json_body(call)
-    return form(call)
+def authenticated(slug: str, how: ClientAuth, call: Any, body: dict[str, Any]) -> None:
+    """The request authenticates the client as ``how`` says."""
+    if how == "basic":
+        assert call.request.headers["Authorization"] == basic(slug)
+        assert "client_secret" not in body
+    elif how == "secret_in_body":
+        assert (body["client_id"], body["client_secret"]) == (client_id(slug), client_secret(slug))
+    elif how == "client_id_in_body":
+        assert body["client_id"] == client_id(slug)
+
+
+def token_request(preset: DocumentedReplies, call: Any) -> dict[str, Any]:
+    """A request to the token endpoint: its body, once its encoding, client
+    authentication and headers are as the preset documents them."""
+    body = json_body(call) if preset.token_body == "json" else form(call)
+    authenticated(preset.slug, preset.client_auth, call, body)
+    for name, value in preset.headers.items():
+        assert call.request.headers[name] == value
+    return body
 
 
 def test_every_preset_has_its_documented_replies() -> None:
@@ -96,7 +114,7 @@ def test_a_refused_refresh_needs_reauthorization_and_is_not_retried(
     call = preset.refused_refresh.serve(mocked, responses.POST, preset.token_url)
     with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, preset.slug)
-    assert sent(call.calls[0])["refresh_token"] == REFRESH_TOKEN
+    assert token_request(preset, call.calls[0])["refresh_token"] == REFRESH_TOKEN
     assert stored(user, preset.slug).needs_reauthorization
     with pytest.raises(ReauthorizationRequiredError):
         tokens.get_access_token(user, preset.slug)
@@ -141,16 +159,7 @@ def test_disconnect_revokes_each_token(
         assert urlsplit(call.request.url).query == ""
         for name, value in revocation.headers.items():
             assert call.request.headers[name] == value
-        if revocation.client_auth == "basic":
-            assert call.request.headers["Authorization"] == basic(preset.slug)
-            assert "client_secret" not in body
-        elif revocation.client_auth == "secret_in_body":
-            assert (body["client_id"], body["client_secret"]) == (
-                client_id(preset.slug),
-                client_secret(preset.slug),
-            )
-        elif revocation.client_auth == "client_id_in_body":
-            assert body["client_id"] == client_id(preset.slug)
+        authenticated(preset.slug, revocation.client_auth, call, body)
 
 
 @pytest.mark.parametrize("preset", presets(lambda p: p.revocation is False))
@@ -167,3 +176,70 @@ def test_disconnect_without_revocation_sends_nothing(
     assert disconnect(alice, preset.slug).status_code == 302
     assert len(mocked.calls) == before
     assert not OAuthToken.objects.filter(user=user).exists()
+
+
+@pytest.mark.parametrize("preset", presets(lambda p: p.authorize_url))
+def test_connect_stores_the_documented_token_and_account(
+    preset: DocumentedReplies,
+    settings: Any,
+    alice: Client,
+    user: Any,
+    mocked: responses.RequestsMock,
+) -> None:
+    use(preset, settings, mocked)
+    endpoint, params = authorize(alice, preset.slug)
+    assert endpoint == preset.authorize_url
+    for name, value in preset.authorize_params.items():
+        assert params.get(name) == value, name
+    token_call = mocked.post(preset.token_url, json=preset.token_reply)
+    identity = preset.identity and mocked.get(preset.identity[0], json=preset.identity[1])
+    before = len(mocked.calls)
+    assert callback(alice, preset.slug, params).status_code == 302
+    body = token_request(preset, token_call.calls[0])
+    assert (body["grant_type"], body["code"]) == ("authorization_code", CODE)
+    if "code_challenge" in params:
+        assert code_challenge_s256(body["code_verifier"]) == params["code_challenge"]
+    if identity:
+        (call,) = identity.calls
+        bearer = "Bearer " + preset.token_reply["access_token"]
+        assert call.request.headers["Authorization"] == bearer
+        for name, value in preset.headers.items():
+            assert call.request.headers[name] == value
+    else:
+        assert len(mocked.calls) == before + 1  # the token request alone
+    token = stored(user, preset.slug)
+    assert token.access_token == preset.token_reply["access_token"]
+    assert token.refresh_token == preset.token_reply.get("refresh_token")
+    assert (token.account_id, token.account_name) == preset.account
+    for name, value in preset.stored_fields.items():
+        actual = getattr(token, name)
+        assert (dict(actual) if name == "extra" else actual) == value, name
+
+
+@pytest.mark.parametrize(
+    ("preset", "reply"),
+    [
+        pytest.param(preset, reply, id=f"{preset.slug}-{number}")
+        for preset in PRESETS
+        for number, reply in enumerate(preset.refreshes)
+    ],
+)
+def test_refresh_stores_the_documented_reply(
+    preset: DocumentedReplies,
+    reply: dict[str, Any],
+    settings: Any,
+    user: Any,
+    mocked: responses.RequestsMock,
+) -> None:
+    use(preset, settings, mocked)
+    make_token(user, preset.slug)
+    expire(user, preset.slug)
+    call = mocked.post(preset.token_url, json=reply)
+    assert tokens.get_access_token(user, preset.slug) == reply["access_token"]
+    body = token_request(preset, call.calls[0])
+    assert (body["grant_type"], body["refresh_token"]) == ("refresh_token", REFRESH_TOKEN)
+    if preset.client_auth == "basic":
+        assert set(body) == {"grant_type", "refresh_token"}
+    token = stored(user, preset.slug)
+    assert token.access_token == reply["access_token"]
+    assert token.refresh_token == reply.get("refresh_token", REFRESH_TOKEN)

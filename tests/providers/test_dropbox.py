@@ -12,7 +12,7 @@ from django.test import Client
 from auth_code_flow_django import tokens
 
 from .documented import DocumentedReplies, Reply
-from .steps import authorize, callback, connect, expire, form, stored
+from .steps import connect, expire, form, stored
 
 User = get_user_model()
 
@@ -41,6 +41,19 @@ REFRESH_REPLY = {
 DOCUMENTED = DocumentedReplies(
     slug="dropbox",
     token_url=TOKEN_URL,
+    # developers.dropbox.com/oauth-guide ("Implementing code flow", token_access_type,
+    # PKCE; no scope: the app's scopes, as set in the App Console) and
+    # dropbox.com/developers/documentation/http/documentation (oauth2/token: account_id,
+    # uid). No identity request: the reply names the account (its name needs a POST).
+    authorize_url="https://www.dropbox.com/oauth2/authorize",
+    authorize_params={
+        "token_access_type": "offline",
+        "code_challenge_method": "S256",
+        "scope": None,
+    },
+    token_reply=TOKEN_REPLY,
+    account=(TOKEN_REPLY["account_id"], ""),
+    stored_fields={"extra": {"account_id": TOKEN_REPLY["account_id"], "uid": "12345"}},
     # dropbox.com/developers/documentation/http/documentation (oauth2/token errors).
     refused_code=Reply(
         400, {"error": "invalid_grant", "error_description": "code doesn't exist or has expired"}
@@ -54,28 +67,6 @@ DOCUMENTED = DocumentedReplies(
     # the token as a Bearer header, not RFC 7009): nothing is sent.
     revocation=False,
 )
-
-
-def test_connect_asks_for_offline_access_and_reads_the_account_from_the_reply(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developers.dropbox.com/oauth-guide ("Implementing code flow",
-    token_access_type, PKCE) and dropbox.com/developers/documentation/http/documentation
-    (oauth2/token: account_id, uid)."""
-    endpoint, params = authorize(alice, "dropbox")
-    assert endpoint == "https://www.dropbox.com/oauth2/authorize"
-    assert params["token_access_type"] == "offline"
-    assert params["code_challenge_method"] == "S256"
-    assert "scope" not in params  # the app's scopes, as set in the App Console
-    token_call = mocked.post(TOKEN_URL, json=TOKEN_REPLY)
-    assert callback(alice, "dropbox", params).status_code == 302
-    assert form(token_call.calls[0])["grant_type"] == "authorization_code"
-    token = stored(user, "dropbox")
-    # No identity request: the reply names the account (its name needs a POST).
-    assert len(mocked.calls) == 1
-    assert (token.account_id, token.account_name) == (TOKEN_REPLY["account_id"], "")
-    assert token.refresh_token == TOKEN_REPLY["refresh_token"]
-    assert dict(token.extra) == {"account_id": TOKEN_REPLY["account_id"], "uid": "12345"}
 
 
 def test_refresh_keeps_the_refresh_token(

@@ -17,10 +17,6 @@ from auth_code_flow_django.providers import build_provider
 from ..test_checks import ids
 from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
-    CODE,
-    authorize,
-    basic,
-    callback,
     connect,
     expire,
     form,
@@ -49,6 +45,16 @@ DOCUMENTED = DocumentedReplies(
     slug="reddit",
     token_url=TOKEN_URL,
     config={"user_agent": USER_AGENT},
+    # github.com/reddit-archive/reddit/wiki/OAuth2 (the authorization URL with
+    # duration=permanent; the token request with HTTP Basic) and
+    # github.com/reddit-archive/reddit/wiki/API (a unique, descriptive User-Agent).
+    client_auth="basic",
+    headers={"User-Agent": USER_AGENT},
+    authorize_url="https://www.reddit.com/api/v1/authorize",
+    authorize_params={"duration": "permanent", "scope": "identity"},
+    token_reply=TOKEN_REPLY,
+    identity=(ME_URL, ME_REPLY),
+    account=("1w72", "example_user"),
     # github.com/reddit-archive/reddit/wiki/OAuth2 (a revoked refresh token).
     refused_refresh=Reply(400, {"error": "invalid_grant"}),
     # github.com/reddit-archive/reddit/wiki/OAuth2 ("Manually revoking a token": POST
@@ -68,29 +74,6 @@ def connected(alice: Client, mocked: responses.RequestsMock) -> None:
     mocked.get(ME_URL, json=ME_REPLY)
     _params, response = connect(alice, "reddit")
     assert response.status_code == 302, response.content
-
-
-def test_connect_asks_for_a_permanent_grant_with_basic_auth_and_the_user_agent(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """github.com/reddit-archive/reddit/wiki/OAuth2 (the authorization URL with
-    duration=permanent; the token request with HTTP Basic) and
-    github.com/reddit-archive/reddit/wiki/API (a unique, descriptive User-Agent)."""
-    endpoint, params = authorize(alice, "reddit")
-    assert endpoint == "https://www.reddit.com/api/v1/authorize"
-    assert (params["duration"], params["scope"]) == ("permanent", "identity")
-    token_call = mocked.post(TOKEN_URL, json=TOKEN_REPLY)
-    me = mocked.get(ME_URL, json=ME_REPLY)
-    assert callback(alice, "reddit", params).status_code == 302
-    request = token_call.calls[0].request
-    assert request.headers["Authorization"] == basic("reddit")
-    assert request.headers["User-Agent"] == USER_AGENT
-    sent = form(token_call.calls[0])
-    assert (sent["grant_type"], sent["code"]) == ("authorization_code", CODE)
-    assert "client_secret" not in sent
-    assert me.calls[0].request.headers["User-Agent"] == USER_AGENT
-    token = stored(user, "reddit")
-    assert (token.account_id, token.account_name) == ("1w72", "example_user")
 
 
 def test_the_site_must_name_its_user_agent() -> None:

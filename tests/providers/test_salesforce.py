@@ -17,11 +17,7 @@ from auth_code_flow_django.models import OAuthToken
 
 from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
-    CODE,
     authorize,
-    callback,
-    client_id,
-    client_secret,
     configure,
     connect,
     form,
@@ -74,6 +70,26 @@ USERINFO_REPLY = {
 DOCUMENTED = DocumentedReplies(
     slug="salesforce",
     token_url=TOKEN_URL,
+    # help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm (the
+    # authorization and token requests, PKCE, the token reply) and
+    # help.salesforce.com/s/articleView?id=sf.remoteaccess_using_userinfo_endpoint.htm.
+    client_auth="secret_in_body",
+    authorize_url=LOGIN + "/services/oauth2/authorize",
+    authorize_params={"scope": "api id refresh_token", "code_challenge_method": "S256"},
+    token_reply=TOKEN_REPLY,
+    identity=(USERINFO_URL, USERINFO_REPLY),
+    account=(IDENTITY_URL, "admin@acme.example"),
+    stored_fields={
+        # No expires_in: the org's session timeout applies.
+        "expires_at": None,
+        # The signature is an HMAC of id and issued_at, not a credential.
+        "extra": {
+            "signature": TOKEN_REPLY["signature"],
+            "instance_url": INSTANCE,
+            "id": IDENTITY_URL,
+            "issued_at": "1278448832702",
+        },
+    },
     # help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm
     # (an expired authorization code).
     refused_code=Reply(
@@ -96,43 +112,6 @@ def connected(alice: Client, mocked: responses.RequestsMock) -> None:
     mocked.get(USERINFO_URL, json=USERINFO_REPLY)
     _params, response = connect(alice, "salesforce")
     assert response.status_code == 302, response.content
-
-
-def test_connect_names_the_instance_and_the_account(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm
-    (the authorization and token requests, PKCE, the token reply) and
-    help.salesforce.com/s/articleView?id=sf.remoteaccess_using_userinfo_endpoint.htm."""
-    endpoint, params = authorize(alice, "salesforce")
-    assert endpoint == LOGIN + "/services/oauth2/authorize"
-    assert params["scope"] == "api id refresh_token"
-    assert params["code_challenge_method"] == "S256"
-    token_call = mocked.post(TOKEN_URL, json=TOKEN_REPLY)
-    userinfo = mocked.get(USERINFO_URL, json=USERINFO_REPLY)
-    assert callback(alice, "salesforce", params).status_code == 302
-    sent = form(token_call.calls[0])
-    assert sent["grant_type"] == "authorization_code"
-    assert sent["code"] == CODE
-    assert (sent["client_id"], sent["client_secret"]) == (
-        client_id("salesforce"),
-        client_secret("salesforce"),
-    )
-    assert "code_verifier" in sent
-    assert userinfo.calls[0].request.headers["Authorization"] == (
-        "Bearer " + TOKEN_REPLY["access_token"]
-    )
-    token = stored(user, "salesforce")
-    assert (token.account_id, token.account_name) == (IDENTITY_URL, "admin@acme.example")
-    assert token.expires_at is None  # no expires_in: the org's session timeout applies
-    assert token.refresh_token == TOKEN_REPLY["refresh_token"]
-    # The signature is an HMAC of id and issued_at, not a credential.
-    assert dict(token.extra) == {
-        "signature": TOKEN_REPLY["signature"],
-        "instance_url": INSTANCE,
-        "id": IDENTITY_URL,
-        "issued_at": "1278448832702",
-    }
 
 
 def test_api_calls_go_to_the_instance_and_a_401_refreshes(

@@ -16,14 +16,7 @@ from auth_code_flow_django.exceptions import UntrustedURLError
 
 from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
-    CODE,
-    authorize,
-    basic,
-    callback,
     connect,
-    expire,
-    form,
-    stored,
 )
 
 User = get_user_model()
@@ -57,6 +50,18 @@ ME_REPLY = {
 DOCUMENTED = DocumentedReplies(
     slug="zoom",
     token_url=TOKEN_URL,
+    # developers.zoom.us/docs/integrations/oauth/ (the authorization URL, PKCE, the token
+    # request with an HTTP Basic header; the reply with api_url).
+    client_auth="basic",
+    authorize_url="https://zoom.us/oauth/authorize",
+    authorize_params={"code_challenge_method": "S256"},
+    token_reply=TOKEN_REPLY,
+    identity=(ME_URL, ME_REPLY),
+    account=(ME_REPLY["id"], "jchill@example.com"),
+    stored_fields={"extra": {"api_url": "https://api.zoom.us"}},
+    # developers.zoom.us/docs/integrations/oauth/ ("Refreshing an access token": each
+    # refresh returns a new refresh token; the old one stops working).
+    refreshes=({**TOKEN_REPLY, "access_token": "access-2", "refresh_token": "refresh-2"},),
     # developers.zoom.us/docs/integrations/oauth-error-messages/ (an invalid code).
     refused_code=Reply(400, {"reason": "Invalid authorization code", "error": "invalid_grant"}),
     # developers.zoom.us/docs/integrations/oauth-error-messages/ (an invalid or expired
@@ -75,26 +80,6 @@ def connected(alice: Client, mocked: responses.RequestsMock, **reply: Any) -> No
     assert response.status_code == 302, response.content
 
 
-def test_connect_with_basic_auth_and_pkce(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developers.zoom.us/docs/integrations/oauth/ (the authorization URL, PKCE, the
-    token request with an HTTP Basic header; the reply with api_url)."""
-    endpoint, params = authorize(alice, "zoom")
-    assert endpoint == "https://zoom.us/oauth/authorize"
-    assert params["code_challenge_method"] == "S256"
-    token_call = mocked.post(TOKEN_URL, json=TOKEN_REPLY)
-    mocked.get(ME_URL, json=ME_REPLY)
-    assert callback(alice, "zoom", params).status_code == 302
-    assert token_call.calls[0].request.headers["Authorization"] == basic("zoom")
-    sent = form(token_call.calls[0])
-    assert (sent["grant_type"], sent["code"]) == ("authorization_code", CODE)
-    assert "client_secret" not in sent
-    token = stored(user, "zoom")
-    assert (token.account_id, token.account_name) == (ME_REPLY["id"], "jchill@example.com")
-    assert token.extra["api_url"] == "https://api.zoom.us"
-
-
 def test_the_reply_s_api_url_is_the_account_s_api_host(
     alice: Client, user: User, mocked: responses.RequestsMock
 ) -> None:
@@ -107,21 +92,3 @@ def test_the_reply_s_api_url_is_the_account_s_api_host(
     assert len(meetings.calls) == 1
     with pytest.raises(UntrustedURLError):
         session.get("https://api-us.zoom.us/v2/users/me/meetings")
-
-
-def test_refresh_rotates_the_refresh_token(
-    alice: Client, user: User, mocked: responses.RequestsMock
-) -> None:
-    """developers.zoom.us/docs/integrations/oauth/ ("Refreshing an access token": each
-    refresh returns a new refresh token; the old one stops working)."""
-    connected(alice, mocked)
-    expire(user, "zoom")
-    rotated = {**TOKEN_REPLY, "access_token": "access-2", "refresh_token": "refresh-2"}
-    call = mocked.replace(responses.POST, TOKEN_URL, json=rotated)
-    assert tokens.get_access_token(user, "zoom") == "access-2"
-    assert form(call.calls[0]) == {
-        "grant_type": "refresh_token",
-        "refresh_token": TOKEN_REPLY["refresh_token"],
-    }
-    assert call.calls[0].request.headers["Authorization"] == basic("zoom")
-    assert stored(user, "zoom").refresh_token == "refresh-2"
