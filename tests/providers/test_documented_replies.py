@@ -57,10 +57,17 @@ def presets(having: Callable[[DocumentedReplies], object]) -> list[Any]:
     return [pytest.param(preset, id=preset.slug) for preset in PRESETS if having(preset)]
 
 
-def use(preset: DocumentedReplies, settings: Any, mocked: responses.RequestsMock) -> None:
-    configure(settings, preset.slug, **preset.config)
-    if preset.serve is not None:
-        preset.serve(mocked)
+@pytest.fixture
+def preset(
+    request: pytest.FixtureRequest, settings: Any, mocked: responses.RequestsMock
+) -> DocumentedReplies:
+    """The parametrized preset, configured as the site's one provider, what it fetches
+    before its token endpoint served."""
+    documented: DocumentedReplies = request.param
+    configure(settings, documented.slug, **documented.config)
+    if documented.serve is not None:
+        documented.serve(mocked)
+    return documented
 
 
 def authenticated(slug: str, how: ClientAuth, call: Any, body: dict[str, Any]) -> None:
@@ -89,12 +96,11 @@ def test_every_preset_has_its_documented_replies() -> None:
     assert sorted(preset.slug for preset in PRESETS) == sorted(APP_PRESETS)
 
 
-@pytest.mark.parametrize("preset", presets(lambda p: p.refused_code))
+@pytest.mark.parametrize("preset", presets(lambda p: p.refused_code), indirect=True)
 def test_a_refused_code_is_a_502_and_stores_nothing(
-    preset: DocumentedReplies, settings: Any, alice: Client, mocked: responses.RequestsMock
+    preset: DocumentedReplies, alice: Client, mocked: responses.RequestsMock
 ) -> None:
     assert preset.refused_code is not None
-    use(preset, settings, mocked)
     token_call = preset.refused_code.serve(mocked, responses.POST, preset.token_url)
     _params, response = connect(alice, preset.slug)
     assert response.status_code == 502
@@ -103,12 +109,11 @@ def test_a_refused_code_is_a_502_and_stores_nothing(
     assert not OAuthToken.objects.exists()
 
 
-@pytest.mark.parametrize("preset", presets(lambda p: p.refused_refresh))
+@pytest.mark.parametrize("preset", presets(lambda p: p.refused_refresh), indirect=True)
 def test_a_refused_refresh_needs_reauthorization_and_is_not_retried(
-    preset: DocumentedReplies, settings: Any, user: Any, mocked: responses.RequestsMock
+    preset: DocumentedReplies, user: Any, mocked: responses.RequestsMock
 ) -> None:
     assert preset.refused_refresh is not None
-    use(preset, settings, mocked)
     make_token(user, preset.slug)
     expire(user, preset.slug)
     call = preset.refused_refresh.serve(mocked, responses.POST, preset.token_url)
@@ -121,11 +126,10 @@ def test_a_refused_refresh_needs_reauthorization_and_is_not_retried(
     assert len(call.calls) == 1
 
 
-@pytest.mark.parametrize("preset", presets(lambda p: not p.refresh_tokens))
+@pytest.mark.parametrize("preset", presets(lambda p: not p.refresh_tokens), indirect=True)
 def test_without_refresh_tokens_an_expired_token_needs_reauthorization(
-    preset: DocumentedReplies, settings: Any, user: Any, mocked: responses.RequestsMock
+    preset: DocumentedReplies, user: Any, mocked: responses.RequestsMock
 ) -> None:
-    use(preset, settings, mocked)
     make_token(user, preset.slug, refresh_token=None)
     expire(user, preset.slug)
     before = len(mocked.calls)
@@ -135,17 +139,17 @@ def test_without_refresh_tokens_an_expired_token_needs_reauthorization(
     assert len(mocked.calls) == before
 
 
-@pytest.mark.parametrize("preset", presets(lambda p: isinstance(p.revocation, Revocation)))
+@pytest.mark.parametrize(
+    "preset", presets(lambda p: isinstance(p.revocation, Revocation)), indirect=True
+)
 def test_disconnect_revokes_each_token(
     preset: DocumentedReplies,
-    settings: Any,
     alice: Client,
     user: Any,
     mocked: responses.RequestsMock,
 ) -> None:
     revocation = preset.revocation
     assert isinstance(revocation, Revocation)
-    use(preset, settings, mocked)
     make_token(user, preset.slug)
     revoke = revocation.reply.serve(mocked, responses.POST, revocation.url)
     assert disconnect(alice, preset.slug).status_code == 302
@@ -162,15 +166,13 @@ def test_disconnect_revokes_each_token(
         authenticated(preset.slug, revocation.client_auth, call, body)
 
 
-@pytest.mark.parametrize("preset", presets(lambda p: p.revocation is False))
+@pytest.mark.parametrize("preset", presets(lambda p: p.revocation is False), indirect=True)
 def test_disconnect_without_revocation_sends_nothing(
     preset: DocumentedReplies,
-    settings: Any,
     alice: Client,
     user: Any,
     mocked: responses.RequestsMock,
 ) -> None:
-    use(preset, settings, mocked)
     make_token(user, preset.slug)
     before = len(mocked.calls)
     assert disconnect(alice, preset.slug).status_code == 302
@@ -178,15 +180,13 @@ def test_disconnect_without_revocation_sends_nothing(
     assert not OAuthToken.objects.filter(user=user).exists()
 
 
-@pytest.mark.parametrize("preset", presets(lambda p: p.authorize_url))
+@pytest.mark.parametrize("preset", presets(lambda p: p.authorize_url), indirect=True)
 def test_connect_stores_the_documented_token_and_account(
     preset: DocumentedReplies,
-    settings: Any,
     alice: Client,
     user: Any,
     mocked: responses.RequestsMock,
 ) -> None:
-    use(preset, settings, mocked)
     endpoint, params = authorize(alice, preset.slug)
     assert endpoint == preset.authorize_url
     for name, value in preset.authorize_params.items():
@@ -223,15 +223,14 @@ def test_connect_stores_the_documented_token_and_account(
         for preset in PRESETS
         for number, reply in enumerate(preset.refreshes)
     ],
+    indirect=["preset"],
 )
 def test_refresh_stores_the_documented_reply(
     preset: DocumentedReplies,
     reply: dict[str, Any],
-    settings: Any,
     user: Any,
     mocked: responses.RequestsMock,
 ) -> None:
-    use(preset, settings, mocked)
     make_token(user, preset.slug)
     expire(user, preset.slug)
     call = mocked.post(preset.token_url, json=reply)

@@ -230,11 +230,8 @@ def test_a_tenant_id_accepts_only_its_own_tenant(
     assert stored(user, "microsoft").account_id == "00000000-0000-0000-66f3-3332eca7ea81"
 
 
-def test_the_common_discovery_document_s_issuer_template_is_accepted(
-    settings: Any, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
-) -> None:
-    """OpenID Connect on the Microsoft identity platform: the common endpoint's
-    document names the issuer https://login.microsoftonline.com/{tenantid}/v2.0."""
+def configure_entra(settings: Any) -> None:
+    """A provider named by the common endpoint's issuer, without the preset."""
     settings.OAUTH_PROVIDERS = {
         "entra": {
             "issuer": LOGIN + "/common/v2.0",
@@ -243,6 +240,14 @@ def test_the_common_discovery_document_s_issuer_template_is_accepted(
             "scope": "openid profile",
         }
     }
+
+
+def test_the_common_discovery_document_s_issuer_template_is_accepted(
+    settings: Any, alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
+) -> None:
+    """OpenID Connect on the Microsoft identity platform: the common endpoint's
+    document names the issuer https://login.microsoftonline.com/{tenantid}/v2.0."""
+    configure_entra(settings)
     mocked.get(LOGIN + "/.well-known/oauth-authorization-server/common/v2.0", status=404)
     mocked.get(LOGIN + "/common/v2.0/.well-known/openid-configuration", json=COMMON_DOCUMENT)
     response = connect_with_id_token(
@@ -261,14 +266,7 @@ def test_a_document_naming_another_issuer_is_still_refused(
     settings: Any, alice: Client, mocked: responses.RequestsMock
 ) -> None:
     """Only the template of the configured issuer stands for it."""
-    settings.OAUTH_PROVIDERS = {
-        "entra": {
-            "issuer": LOGIN + "/common/v2.0",
-            "client_id": client_id("microsoft"),
-            "client_secret": "entra-client-secret",
-            "scope": "openid profile",
-        }
-    }
+    configure_entra(settings)
     other = {**COMMON_DOCUMENT, "issuer": "https://login.example.net/{tenantid}/v2.0"}
     mocked.get(LOGIN + "/.well-known/oauth-authorization-server/common/v2.0", status=404)
     mocked.get(LOGIN + "/common/v2.0/.well-known/openid-configuration", json=other)
