@@ -70,34 +70,20 @@ BAD_REFRESH_TOKEN = {
 DOCUMENTED = DocumentedReplies(
     slug="github",
     token_url=TOKEN_URL,
+    # Authorizing OAuth apps, steps 1-3: the JSON token reply (comma-separated scope,
+    # lowercase token_type, no expiry) and GET /user for the account.
+    headers={"Accept": "application/json"},
+    authorize_url=AUTHORIZE_URL,
+    authorize_params={"scope": "read:user"},
+    token_reply=TOKEN_REPLY,
+    identity=(USER_URL, USER_REPLY),
+    account=("1", "octocat"),
+    stored_fields={"scope": "repo,gist", "expires_at": None},
     # Authorizing OAuth apps: revoking is DELETE /applications/{client_id}/grant with
     # the client's Basic credentials, not RFC 7009: the preset offers none, and a
     # disconnect deletes the tokens here only.
     revocation=False,
 )
-
-
-def test_connect_keeps_the_comma_separated_scope_and_reads_the_user(
-    alice: Client, user: AbstractBaseUser, mocked: responses.RequestsMock
-) -> None:
-    """Authorizing OAuth apps, steps 1-3: the JSON token reply (comma-separated scope,
-    lowercase token_type, no expiry) and GET /user for the account."""
-    endpoint, params = authorize(alice, "github")
-    assert endpoint == AUTHORIZE_URL
-    assert params["scope"] == "read:user"
-    token_call = mocked.post(TOKEN_URL, json=TOKEN_REPLY)
-    user_call = mocked.get(USER_URL, json=USER_REPLY)
-    response = callback(alice, "github", params)
-    assert response.status_code == 302, response.content
-    assert token_call.calls[0].request.headers["Accept"] == "application/json"
-    assert user_call.calls[0].request.headers["Authorization"] == (
-        "Bearer gho_16C7e42F292c6912E7710c838347Ae178B4a"
-    )
-    token = stored(user, "github")
-    assert token.access_token == TOKEN_REPLY["access_token"]
-    assert token.scope == "repo,gist"
-    assert token.expires_at is None
-    assert (token.account_id, token.account_name) == ("1", "octocat")
 
 
 def test_an_error_answered_with_http_200_is_a_502_and_stores_nothing(
