@@ -20,7 +20,7 @@ import requests
 
 from .core import http_client
 from .core.rfc6749_token_replies import decode_body
-from .core.rfc9449_dpop import NONCES, DPoPKey, send_with_proof
+from .core.rfc9449_dpop import DPoPKey, send_with_proof
 from .core.stored_values import is_storable
 from .exceptions import AuthCodeFlowError, InvalidTokenResponseError
 
@@ -168,7 +168,7 @@ def fetch_identity_document(
         response = send({}, False)
     else:
         response = send_with_proof(
-            dpop_key, NONCES, "GET", target, send, access_token=access_token
+            dpop_key, manager.dpop_nonces, "GET", target, send, access_token=access_token
         )
     try:
         body = decode_body(response)

@@ -9,11 +9,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.cache import cache
 from django.test import Client, override_settings
 from django.utils import timezone
 
 from auth_code_flow_django import tokens
 from auth_code_flow_django.core.rfc9449_dpop import NONCES, access_token_hash
+from auth_code_flow_django.dpop_nonces import SHARED_NONCES
 from auth_code_flow_django.exceptions import AuthCodeFlowError
 from auth_code_flow_django.models import OAuthState, OAuthToken
 
@@ -34,9 +36,11 @@ DPOP_ONLY = hardened.providers(
 
 @pytest.fixture(autouse=True)
 def _no_nonces() -> Any:
-    NONCES._nonces.clear()
+    SHARED_NONCES._nonces.clear()
+    cache.clear()
     yield
-    NONCES._nonces.clear()
+    SHARED_NONCES._nonces.clear()
+    cache.clear()
 
 
 def authorize(client: Client) -> dict[str, str]:
@@ -114,7 +118,7 @@ def test_a_server_nonce_is_used_in_one_retry_with_a_new_assertion(
     assert check_proof(first, "POST", TOKEN)["jti"] != check_proof(second, "POST", TOKEN)["jti"]
     assertions = [check_assertion(form(call), TOKEN)["jti"] for call in (first, second)]
     assert assertions[0] != assertions[1]
-    assert NONCES.get(TOKEN) == "nonce-2"
+    assert SHARED_NONCES.get(TOKEN) == "nonce-2"
 
 
 @override_settings(OAUTH_PROVIDERS=DPOP_ONLY)
@@ -372,3 +376,44 @@ def test_a_reconnection_keeps_a_refresh_token_only_when_it_is_not_bound_to_the_o
     assert token.dpop_key.thumbprint == query["dpop_jkt"] != first.dpop_key.thumbprint
     assert token.access_token == "dpop-access-token-0003"
     assert token.refresh_token == kept
+
+
+# --- nonces shared by the site's workers -------------------------------------------------
+
+
+@override_settings(OAUTH_PROVIDERS=DPOP_ONLY)
+def test_a_nonce_one_worker_learnt_is_in_every_worker_s_first_proof(
+    alice: Client, mocked: Any
+) -> None:
+    query = authorize(alice)
+    mocked.post(TOKEN, status=400, json={"error": "use_dpop_nonce"}, headers={"DPoP-Nonce": "n-1"})
+    mocked.post(TOKEN, json=dpop_token_json(), headers={"DPoP-Nonce": "n-2"})
+    alice.get("/oauth/hardened/callback/", {"state": query["state"], "code": "c"})
+    assert len(mocked.calls) == 2
+    # Another worker: nothing in its process's memory, the same cache.
+    SHARED_NONCES._nonces.clear()
+    NONCES._nonces.clear()
+    mocked.calls.reset()
+    query = authorize(alice)
+    alice.get("/oauth/hardened/callback/", {"state": query["state"], "code": "c2"})
+    (only,) = mocked.calls
+    assert check_proof(only, "POST", TOKEN, jkt=query["dpop_jkt"])["nonce"] == "n-2"
+
+
+@override_settings(OAUTH_PROVIDERS=DPOP_ONLY)
+def test_a_failing_cache_costs_a_retry_never_a_request(
+    alice: Client, mocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auth_code_flow_django import dpop_nonces
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(dpop_nonces.cache, "get", broken)
+    monkeypatch.setattr(dpop_nonces.cache, "set", broken)
+    query = authorize(alice)
+    mocked.post(TOKEN, status=400, json={"error": "use_dpop_nonce"}, headers={"DPoP-Nonce": "n-1"})
+    mocked.post(TOKEN, json=dpop_token_json(), headers={"DPoP-Nonce": "n-2"})
+    response = alice.get("/oauth/hardened/callback/", {"state": query["state"], "code": "c"})
+    assert response.status_code == 302
+    assert SHARED_NONCES.get(TOKEN) == "n-2"  # this process's own copy

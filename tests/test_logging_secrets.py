@@ -170,14 +170,17 @@ def test_no_client_key_dpop_key_assertion_or_proof_in_any_record_repr_or_page(
     a repr or a page, and the pending authorization's DPoP key is not in its URL."""
     import json
 
-    from auth_code_flow_django.core.rfc9449_dpop import NONCES
+    from django.core.cache import cache
+
+    from auth_code_flow_django.dpop_nonces import SHARED_NONCES
     from auth_code_flow_django.exceptions import BaseAuthCodeFlowError
     from auth_code_flow_django.models import OAuthState
     from auth_code_flow_django.providers import get_provider
 
     from . import hardened
 
-    NONCES._nonces.clear()
+    SHARED_NONCES._nonces.clear()
+    cache.clear()
     caplog.set_level(logging.DEBUG)
     settings.OAUTH_PROVIDERS = hardened.providers()
     pushed = {"request_uri": "urn:ietf:params:oauth:request_uri:r1", "expires_in": 60}

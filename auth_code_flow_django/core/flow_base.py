@@ -27,7 +27,7 @@ from .oidc_id_tokens import ID_TOKEN_ALGORITHMS, LEEWAY_SECONDS
 from .outbound_addresses import AddressPolicy
 from .rfc6749_token_replies import decode_body, raise_for_error
 from .rfc7636_pkce import derived_code_verifier
-from .rfc9449_dpop import NONCES, DPoPKey, send_with_proof
+from .rfc9449_dpop import NONCES, DPoPKey, NonceStore, send_with_proof
 
 __all__ = ["FlowBase"]
 
@@ -116,6 +116,9 @@ class FlowBase(ABC):
     allowed_tenants: tuple[str, ...] | None = None
     id_token_algorithms: tuple[str, ...] = ID_TOKEN_ALGORITHMS
     id_token_leeway: float = LEEWAY_SECONDS
+    #: Where the DPoP nonces servers give are kept for the next proofs (default: this
+    #: process's memory).
+    dpop_nonces: NonceStore = NONCES
     #: Where the requests of :meth:`get_session` may connect (``None``: anywhere).
     address_policy: AddressPolicy | None = None
 
@@ -296,7 +299,7 @@ class FlowBase(ABC):
 
         if dpop_key is None:
             return attempt({}, False)
-        return send_with_proof(dpop_key, NONCES, "POST", url, attempt)
+        return send_with_proof(dpop_key, self.dpop_nonces, "POST", url, attempt)
 
     def provider_headers(self) -> dict[str, str]:
         """The headers every request to the provider carries: ``Accept`` JSON, the

@@ -41,6 +41,7 @@ __all__ = [
     "access_token_hash",
     "choose_algorithm",
     "nonce_challenge",
+    "origin_of",
     "proof_target",
     "send_with_proof",
 ]
@@ -160,7 +161,8 @@ class DPoPKey:
         )
 
 
-def _origin(url: str) -> str:
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, in lower case: whose nonce a nonce is."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
 
@@ -176,14 +178,14 @@ class NonceStore:
 
     def get(self, url: str) -> str | None:
         with self._lock:
-            return self._nonces.get(_origin(url))
+            return self._nonces.get(origin_of(url))
 
     def remember(self, url: str, response: requests.Response) -> str | None:
         """Keep the nonce ``response`` gives, if any; return it."""
         nonce = response.headers.get("DPoP-Nonce")
         if nonce is None or not _NONCE.fullmatch(nonce):
             return None
-        origin = _origin(url)
+        origin = origin_of(url)
         with self._lock:
             self._nonces[origin] = nonce
             self._nonces.move_to_end(origin)

@@ -10,6 +10,7 @@ from typing import Any
 import requests
 
 from .. import discovery
+from ..dpop_nonces import SHARED_NONCES
 from ..flow import AbstractBaseFlowManager, new_session
 
 
@@ -20,6 +21,9 @@ class ProviderFlowManager(AbstractBaseFlowManager):
     verifier of each flow explicitly, so ``redirect_uri`` is optional here and the
     seed's state hooks are not used.
     """
+
+    #: DPoP nonces shared by the site's workers through Django's cache.
+    dpop_nonces = SHARED_NONCES
 
     required_attributes = tuple(
         name for name in AbstractBaseFlowManager.required_attributes if name != "redirect_uri"

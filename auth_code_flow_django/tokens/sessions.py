@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import requests
 from django.views.decorators.debug import sensitive_variables
 
-from ..core.rfc9449_dpop import NONCES, DPoPAuth, DPoPKey, nonce_challenge
+from ..core.rfc9449_dpop import DPoPAuth, DPoPKey, nonce_challenge
+from ..dpop_nonces import SHARED_NONCES
 from ..models import OAuthToken
 from ..providers import get_provider
 from .api_urls import check_api_url, connection_api_base
@@ -105,14 +106,14 @@ class OAuthSession(requests.Session):
         if dpop_key is None:
             return super().request(method, url, auth=BearerAuth(access_token), **kwargs)
         verb = method.decode() if isinstance(method, bytes) else method
-        auth = DPoPAuth(access_token, dpop_key, NONCES.get(url))
+        auth = DPoPAuth(access_token, dpop_key, SHARED_NONCES.get(url))
         response = super().request(verb, url, auth=auth, **kwargs)
-        nonce = NONCES.remember(url, response)
+        nonce = SHARED_NONCES.remember(url, response)
         if nonce is not None and nonce != auth.nonce and nonce_challenge(response):
             response.close()
             auth = DPoPAuth(access_token, dpop_key, nonce)
             response = super().request(verb, url, auth=auth, **kwargs)
-            NONCES.remember(url, response)
+            SHARED_NONCES.remember(url, response)
         return response
 
     @sensitive_variables()
