@@ -75,7 +75,7 @@ def check_assertion(body: dict[str, str], audience: str) -> dict[str, Any]:
 def check_proof(call: Any, method: str, url: str, jkt: str | None = None) -> dict[str, Any]:
     """The claims of the DPoP proof of ``call``, verified with the key in its header
     (whose thumbprint must be ``jkt`` when given)."""
-    from auth_code_flow_django.core.rfc7638 import thumbprint
+    from auth_code_flow_django.core.rfc7638_thumbprints import thumbprint
 
     proof = call.request.headers["DPoP"]
     header = jwt.get_unverified_header(proof)

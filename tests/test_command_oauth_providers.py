@@ -91,7 +91,8 @@ def test_check_fetches_and_shows_discovered_values_with_their_source(
     }
     assert entry["problems"] == []
     assert entry["notes"] == [
-        "token_endpoint is on tokens.example, not on the issuer's host idp.example."
+        "token_endpoint is on tokens.example, not on the issuer's host idp.example.",
+        f"The JWK Set at {JWKS_URL} has a key to verify ID tokens.",
     ]
     assert sum(1 for c in idp.calls if c.request.url == JWKS_URL) == 1
 

@@ -23,7 +23,7 @@ from auth_code_flow_django.core.client_auth import (
     public_jwk,
     public_jwks,
 )
-from auth_code_flow_django.core.rfc7638 import thumbprint
+from auth_code_flow_django.core.rfc7638_thumbprints import thumbprint
 
 
 def pem(key: Any) -> str:

@@ -14,7 +14,7 @@ import requests
 import responses
 
 from auth_code_flow_django.core import rfc9449_dpop as dpop
-from auth_code_flow_django.core.rfc7638 import b64url, thumbprint
+from auth_code_flow_django.core.rfc7638_thumbprints import b64url, thumbprint
 
 
 def check_proof(proof: str, key: dpop.DPoPKey) -> tuple[dict[str, Any], dict[str, Any]]:

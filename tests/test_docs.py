@@ -490,6 +490,7 @@ def test_tutorial_as_written(tutorial: Tutorial) -> None:
     assert command == "python manage.py oauth_providers --provider demo-openid --check"
     assert f"{tutorial.server}/o/token/" in output
     assert "discovery" in output
+    assert "has a key to verify ID tokens" in output
     connect_at_demo_server(browser, tutorial, "demo-openid")
     page = browser.get(f"{tutorial.site}/oauth/", timeout=30).text
     assert page.count('data-status="active"') == 2

@@ -25,7 +25,7 @@ Under them:
   RFC 7523 and OpenID Connect Core 9: ``private_key_jwt``);
 - :mod:`.rfc9126_par` pushed authorization requests;
 - :mod:`.rfc9449_dpop` DPoP proofs, keys and server nonces;
-- :mod:`.rfc7638` JWK thumbprints;
+- :mod:`.rfc7638_thumbprints` JWK thumbprints;
 - :mod:`.http_client` the one bounded HTTP client, and :mod:`.outbound_addresses` the
   addresses it may connect to;
 - :mod:`.endpoint_urls` endpoint URLs, built and checked;

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from .errors import ImproperlyConfigured
-from .rfc7638 import thumbprint
+from .rfc7638_thumbprints import thumbprint
 
 __all__ = [
     "ASSERTION_LIFETIME",

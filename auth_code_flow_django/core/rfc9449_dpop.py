@@ -29,7 +29,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
-from .rfc7638 import b64url, thumbprint
+from .rfc7638_thumbprints import b64url, thumbprint
 
 __all__ = [
     "DEFAULT_ALGORITHM",

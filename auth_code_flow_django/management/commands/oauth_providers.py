@@ -217,9 +217,10 @@ def report(
         if problem:
             problems.append(problem)
     if live and effective.requests_openid and effective.jwks_uri:
-        problems.extend(
-            jwks_problems(effective.jwks_uri, metadata, discovery.address_policy(effective))
-        )
+        found = jwks_problems(effective.jwks_uri, metadata, discovery.address_policy(effective))
+        problems.extend(found)
+        if not found:
+            notes.append(f"The JWK Set at {effective.jwks_uri} has a key to verify ID tokens.")
     values = values_of(effective, base)
     preset = next(
         (s.removeprefix("preset ") for s in provider.sources.values() if s.startswith("preset ")),
