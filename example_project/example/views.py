@@ -39,7 +39,11 @@ def home(request: HttpRequest) -> HttpResponse:
             profile = response.json()
         except (BaseAuthCodeFlowError, requests.RequestException, ValueError) as exc:
             problem = str(exc)
-    return render(request, "example/home.html", {"profile": profile, "problem": problem})
+    return render(
+        request,
+        "example/home.html",
+        {"connected": connected, "profile": profile, "problem": problem},
+    )
 
 
 class LoginView(auth_views.LoginView):

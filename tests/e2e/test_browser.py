@@ -94,6 +94,7 @@ def test_connect_inspect_and_disconnect_in_a_browser(chromium: Any, example_site
     log_in(page, "alice")
     page.wait_for_url(f"{example_site}/")
     assert "Signed in as alice" in page.locator("nav").inner_text()
+    assert page.locator("#connect-hint").count() == 1
 
     page.goto(f"{example_site}/oauth/")
     demo_row = page.locator('[data-provider="demo"]')
@@ -120,6 +121,8 @@ def test_connect_inspect_and_disconnect_in_a_browser(chromium: Any, example_site
 
     page.goto(f"{example_site}/")
     assert "'username': 'alice'" in page.locator("#api-result").inner_text()
+    assert page.locator("#connect-hint").count() == 0
+    assert page.locator("#connected-hint").count() == 1
     steps.shot(page, "home-api-call")
 
     # Tall enough for the whole admin sidebar: it scrolls on its own, so a full-page
