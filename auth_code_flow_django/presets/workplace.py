@@ -130,6 +130,9 @@ WORKPLACE: dict[str, dict[str, Any]] = {
         "scope": "",
         # The reply's api_url names the account's API host (data residency).
         "api_base_url_field": "api_url",
+        # Every cluster it names is under zoom.us: api.zoom.us, eu01api.zoom.us,
+        # sg01api.zoom.us... (developers.zoom.us/changelog/platform/
+        # api_url_access_token_response).
         "api_base_url_hosts": ("*.zoom.us",),
         "api_base_urls": ("https://api.zoom.us/v2/",),
         "identity": {

@@ -13,6 +13,7 @@ from django.test import Client
 
 from auth_code_flow_django import tokens
 from auth_code_flow_django.exceptions import UntrustedURLError
+from auth_code_flow_django.models import OAuthToken
 
 from .documented import DocumentedReplies, Reply, Revocation
 from .steps import (
@@ -83,12 +84,25 @@ def connected(alice: Client, mocked: responses.RequestsMock, **reply: Any) -> No
 def test_the_reply_s_api_url_is_the_account_s_api_host(
     alice: Client, user: User, mocked: responses.RequestsMock
 ) -> None:
-    """developers.zoom.us/docs/integrations/oauth/: call the API at the api_url the
-    token reply gives (an account in another data region has another)."""
-    connected(alice, mocked, api_url="https://api-eu.zoom.us")
-    meetings = mocked.get("https://api-eu.zoom.us/v2/users/me/meetings", json={})
+    """developers.zoom.us/changelog/platform/api_url_access_token_response: the reply's
+    api_url names the cluster serving the user, e.g. ``https://eu01api.zoom.us/`` (with
+    its trailing slash, as the page writes it), and requests go to its ``/v2/``."""
+    connected(alice, mocked, api_url="https://eu01api.zoom.us/")
+    meetings = mocked.get("https://eu01api.zoom.us/v2/users/me/meetings", json={})
     session = tokens.authorized_session(user, "zoom")
-    session.get("https://api-eu.zoom.us/v2/users/me/meetings")
+    session.get("https://eu01api.zoom.us/v2/users/me/meetings")
     assert len(meetings.calls) == 1
+    # Another cluster the page lists is not this account's.
     with pytest.raises(UntrustedURLError):
-        session.get("https://api-us.zoom.us/v2/users/me/meetings")
+        session.get("https://sg01api.zoom.us/v2/users/me/meetings")
+
+
+def test_an_api_url_outside_zoom_us_stores_nothing(
+    alice: Client, mocked: responses.RequestsMock
+) -> None:
+    """The clusters of the same page are all under zoom.us (the preset's
+    api_base_url_hosts): a reply naming another host gets no connection."""
+    mocked.post(TOKEN_URL, json={**TOKEN_REPLY, "api_url": "https://eu01api.zoom.example/"})
+    _params, response = connect(alice, "zoom")
+    assert response.status_code == 502
+    assert not OAuthToken.objects.exists()
