@@ -148,6 +148,26 @@ def test_an_instance_url_that_is_not_https_stores_nothing(
     assert not OAuthToken.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "instance_url",
+    [
+        "https://yourInstance.my.salesforce.com.attacker.example",
+        "https://salesforce.com",
+        "https://yourInstance.my.salesforce.example",
+    ],
+)
+def test_an_instance_url_outside_salesforce_com_stores_nothing(
+    alice: Client, mocked: responses.RequestsMock, instance_url: str
+) -> None:
+    """help.salesforce.com, "My Domain URL Formats": an org's hosts are under
+    salesforce.com (``MyDomainName.my.salesforce.com``, instanced ``na1.salesforce.com``,
+    sandboxes under ``sandbox.my.salesforce.com``), the preset's api_base_url_hosts."""
+    mocked.post(TOKEN_URL, json={**TOKEN_REPLY, "instance_url": instance_url})
+    _params, response = connect(alice, "salesforce")
+    assert response.status_code == 502
+    assert not OAuthToken.objects.exists()
+
+
 def test_a_sandbox_follows_base_uri(alice: Client, settings: Any) -> None:
     """help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_endpoints.htm: a
     sandbox logs in at test.salesforce.com."""
