@@ -324,6 +324,17 @@ class Tutorial:
             process.terminate()
             process.wait(timeout=10)
 
+    def manage(self, *args: str) -> str:
+        """``manage.py`` of the site, outside the page's commands; what it printed."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
     def run(self, line: str) -> str:
         """One command line of the page; returns what it printed."""
         words = shlex.split(self.localize(line))
@@ -496,28 +507,13 @@ def test_tutorial_as_written(tutorial: Tutorial) -> None:
     assert page.count('data-status="active"') == 2
     # The profile scope the page asks for puts the user name in the ID token.
     assert "Connected as <strong>alice</strong>" in page
-    listed = subprocess.run(
-        [sys.executable, "manage.py", "oauth_connections", "--format", "json"],
-        cwd=tutorial.cwd,
-        env=tutorial.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    connections = json.loads(listed)
+    connections = json.loads(tutorial.manage("oauth_connections", "--format", "json"))
     assert sorted((c["user"], c["provider"]) for c in connections) == [
         ("admin", "demo"),
         ("admin", "demo-openid"),
     ]
     # Both entries may call the demo server's API with the user's token.
-    called = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", TUTORIAL_API_CALL.format(tutorial.server)],
-        cwd=tutorial.cwd,
-        env=tutorial.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    called = tutorial.manage("shell", "-c", TUTORIAL_API_CALL.format(tutorial.server))
     assert json.loads(called.splitlines()[-1]) == {"demo": "alice", "demo-openid": "alice"}
 
     # 6. GitHub: the exports, the setting, the site served again.
