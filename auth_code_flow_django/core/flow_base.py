@@ -331,6 +331,14 @@ class FlowBase(ABC):
             self.invalid_grant_errors,
         )
 
+    def _body_if_any(self, response: requests.Response) -> dict[str, Any] | None:
+        """The decoded reply of an endpoint whose success may have no body (a push's
+        error, a revocation): ``None`` when it cannot be decoded."""
+        try:
+            return decode_body(response)
+        except InvalidTokenResponseError:
+            return None
+
     def _decode(self, response: requests.Response) -> dict[str, Any] | None:
         try:
             return decode_body(response)

@@ -10,9 +10,8 @@ import secrets
 from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import AuthCodeFlowError, InvalidTokenResponseError
+from .errors import AuthCodeFlowError
 from .flow_base import FlowBase
-from .rfc6749_token_replies import decode_body
 from .rfc7636_pkce import code_challenge_s256
 from .rfc9126_par import PushedAuthorizationError, authorization_url, pushed_request
 from .rfc9449_dpop import DPoPKey
@@ -120,10 +119,7 @@ class AuthorizationRequests(FlowBase):
             response = self._post(endpoint, params, self._client_auth_headers(), dpop_key=dpop_key)
         except AuthCodeFlowError as exc:
             raise PushedAuthorizationError(exc.description, response=exc.response) from exc
-        try:
-            body = decode_body(response)
-        except InvalidTokenResponseError:
-            body = None
+        body = self._body_if_any(response)
         self._raise_for_error(response, body, PushedAuthorizationError)
         pushed = pushed_request(body)
         return authorization_url(

@@ -122,12 +122,7 @@ class TokenRequests(IDTokenValidation):
         result = self.parse_token_response(response, dpop=dpop_key is not None)
         if not self.requests_openid:
             return result
-        try:
-            claims = self.validate_id_token(result.extras.get("id_token"), nonce=nonce)
-        except AuthCodeFlowError as exc:
-            exc.response = exc.response or response
-            raise
-        return dataclasses.replace(result, id_token_claims=claims)
+        return self._with_id_token(result, result.extras.get("id_token"), nonce, response)
 
     def refresh(
         self,
@@ -173,8 +168,19 @@ class TokenRequests(IDTokenValidation):
         id_token = result.extras.get("id_token")
         if not self.requests_openid or id_token is None:
             return result
+        return self._with_id_token(result, id_token, None, response)
+
+    def _with_id_token(
+        self,
+        result: TokenResponse,
+        id_token: object,
+        nonce: str | None,
+        response: requests.Response,
+    ) -> TokenResponse:
+        """``result`` with the claims of its validated ``id_token``; a refused one
+        raises with the token endpoint's ``response``."""
         try:
-            claims = self.validate_id_token(id_token, nonce=None)
+            claims = self.validate_id_token(id_token, nonce=nonce)
         except AuthCodeFlowError as exc:
             exc.response = exc.response or response
             raise

@@ -4,9 +4,8 @@ imports Django.
 
 from __future__ import annotations
 
-from .errors import AuthCodeFlowError, InvalidTokenResponseError, RevocationError
+from .errors import AuthCodeFlowError, RevocationError
 from .flow_base import FlowBase
-from .rfc6749_token_replies import decode_body
 from .rfc9449_dpop import DPoPKey
 
 __all__ = ["Revocation"]
@@ -37,8 +36,4 @@ class Revocation(FlowBase):
             )
         except AuthCodeFlowError as exc:
             raise RevocationError(exc.description, response=exc.response) from exc
-        try:
-            body = decode_body(response)
-        except InvalidTokenResponseError:
-            body = None
-        self._raise_for_error(response, body, RevocationError, token)
+        self._raise_for_error(response, self._body_if_any(response), RevocationError, token)
