@@ -181,7 +181,7 @@ def _refresh(
         assert result is not None
         assert refresh_token is not None
         if not released:
-            _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
+            _revoke_unstored(config, _row(config, user_id), refresh_token, result, dpop_key)
         elif config.revokes(result.token_type):
             _revoke_at_provider(
                 config, result.refresh_token, result.access_token, dpop_key=dpop_key
@@ -206,36 +206,40 @@ def _refresh(
         # Removed or reconnected meanwhile: this new grant is stored nowhere, unless a
         # reconnection of the same account kept the refresh token this refresh used
         # (and the server has just rotated it away).
-        _adopt_rotated(config, user_id, refresh_token, result)
-        _revoke_unstored(config, user_id, refresh_token, result, dpop_key)
-        return _reconnected(config, user_id)
+        row = _adopt_rotated(config, _row(config, user_id), refresh_token, result)
+        _revoke_unstored(config, row, refresh_token, result, dpop_key)
+        return _reconnected(config, user_id, row)
     signals.send_on_commit(signals.token_refreshed, token, user, using=_db())
     logger.info("refreshed %s token for user %s", config.slug, user_id)
     return token
 
 
 @sensitive_variables()
-def _adopt_rotated(
-    config: Provider, user_id: Any, used_refresh_token: str, result: TokenResponse
-) -> None:
-    """Give the connection the refresh token a rotating refresh obtained when the
-    connection still holds the one that refresh used: a reconnection of the same
-    account kept it while the refresh was in flight, and the server has rotated it
-    away. Conditional on the row being unchanged and unclaimed since it was read."""
-    rotated = result.refresh_token
-    if not rotated or rotated == used_refresh_token:
-        return
-    row = _retrying(
-        functools.partial(_first, _tokens().filter(user_id=user_id, provider=config.slug))
+def _row(config: Provider, user_id: Any) -> OAuthToken | None:
+    """The connection's row as it is now (after a refresh lost its claim)."""
+    return _retrying(
+        functools.partial(
+            _first, _tokens().order_by().filter(user_id=user_id, provider=config.slug)
+        )
     )
-    if row is None or row.needs_reauthorization:
-        return
+
+
+def _adopt_rotated(
+    config: Provider, row: OAuthToken | None, used_refresh_token: str, result: TokenResponse
+) -> OAuthToken | None:
+    """``row``, given the refresh token a rotating refresh obtained when it still holds
+    the one that refresh used: a reconnection of the same account kept it while the
+    refresh was in flight, and the server has rotated it away. Conditional on the row
+    being unchanged and unclaimed since it was read."""
+    rotated = result.refresh_token
+    if row is None or row.needs_reauthorization or rotated in (None, used_refresh_token):
+        return row
     try:
         held = row.refresh_token
     except TokenDecryptionError:
-        return
+        return row
     if held != used_refresh_token:
-        return
+        return row
     stored = row.refresh_token_encrypted
     row.refresh_token = rotated
     adopted = _retrying(
@@ -245,23 +249,23 @@ def _adopt_rotated(
             .update(refresh_token_encrypted=row.refresh_token_encrypted)
         )
     )
-    if adopted:
-        logger.info(
-            "%s connection of user %s was made again during its refresh; it keeps the "
-            "rotated refresh token",
-            config.slug,
-            user_id,
-        )
-
-
-def _reconnected(config: Provider, user_id: Any) -> OAuthToken:
-    """The connection a reconnection stored while a refresh was in flight: its tokens
-    are as new as the refresh's would have been, so the caller gets them. Raises
-    :class:`.NotConnectedError` when the connection was removed instead, and
-    :class:`.ReauthorizationRequiredError` when it waits for its user."""
-    current = _retrying(
-        functools.partial(_first, _tokens().filter(user_id=user_id, provider=config.slug))
+    if not adopted:
+        row.refresh_token_encrypted = stored  # not held: revoked as any unstored token
+        return row
+    logger.info(
+        "%s connection of user %s was made again during its refresh; it keeps the "
+        "rotated refresh token",
+        config.slug,
+        row.user_id,
     )
+    return row
+
+
+def _reconnected(config: Provider, user_id: Any, current: OAuthToken | None) -> OAuthToken:
+    """``current``, the connection a reconnection stored while a refresh was in flight:
+    its tokens are as new as the refresh's would have been, so the caller gets them.
+    Raises :class:`.NotConnectedError` when the connection was removed instead, and
+    :class:`.ReauthorizationRequiredError` when it waits for its user."""
     if current is None:
         raise NotConnectedError(provider=config.slug, user_pk=user_id)
     if current.needs_reauthorization:
@@ -281,14 +285,14 @@ def _digest(value: str) -> bytes:
 @sensitive_variables()
 def _revoke_unstored(
     config: Provider,
-    user_id: Any,
+    row: OAuthToken | None,
     used_refresh_token: str,
     result: TokenResponse,
     dpop_key: DPoPKey | None = None,
 ) -> None:
     """Revoke what a refresh that lost its claim obtained, but nothing the connection
-    stored meanwhile holds (a reconnection may have kept the same refresh token, or even
-    been given the same access token).
+    (``row``, as it is now) stored meanwhile holds (a reconnection may have kept the
+    same refresh token, or even been given the same access token).
 
     A reply that did not rotate the refresh token gave back the grant it used, which
     is never revoked here: the row may keep it, or the removal that took the row has
@@ -297,11 +301,6 @@ def _revoke_unstored(
     (RFC 7009 2.1 allows it, and some do), and that token is held nowhere and expires."""
     if not config.revokes(result.token_type):
         return  # shared beyond its user (Slack's workspace bot token)
-    row = _retrying(
-        functools.partial(
-            _first, _tokens().order_by().filter(user_id=user_id, provider=config.slug)
-        )
-    )
     held: set[bytes] = set()
     if row is not None:
         for name in ("refresh_token", "access_token"):
